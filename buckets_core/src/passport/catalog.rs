@@ -1,0 +1,775 @@
+//! The Passport event catalog: every kind of event the platform records.
+
+use crate::coliseum::Tier;
+use serde::Serialize;
+
+/// The four DNA domains an event can feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Domain {
+    /// Cultural: genre diversity, crossover potential, cultural influence.
+    A,
+    /// Behavioral: fan loyalty, repeat engagement, conversion.
+    T,
+    /// Economic: revenue per fan, transaction value, monetization efficiency.
+    G,
+    /// Spatial: geographic reach, touring viability, city distribution.
+    C,
+}
+
+impl Domain {
+    pub const ALL: [Domain; 4] = [Domain::A, Domain::T, Domain::G, Domain::C];
+
+    pub fn letter(self) -> &'static str {
+        match self {
+            Domain::A => "A",
+            Domain::T => "T",
+            Domain::G => "G",
+            Domain::C => "C",
+        }
+    }
+}
+
+/// Who writes an event into the log. `App` is a signed-in user through
+/// `passport-log`; the others are server-side producers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    App,
+    Treasury,
+    Concierto,
+    Companon,
+    System,
+}
+
+impl Source {
+    pub const ALL: [Source; 5] = [Source::App, Source::Treasury, Source::Concierto, Source::Companon, Source::System];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::App => "app",
+            Source::Treasury => "treasury",
+            Source::Concierto => "concierto",
+            Source::Companon => "companon",
+            Source::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Source> {
+        Source::ALL.into_iter().find(|src| src.name() == s)
+    }
+}
+
+/// The type of a payload field. Each has one exact rule, implemented the same
+/// way in `validate.rs` and in the SQL function `passport.check_event`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// A JSON string of 1 to 500 characters.
+    Text,
+    /// A JSON number with no fractional part, in the i64 range, at least `min`.
+    Integer { min: Option<i64> },
+    /// Any JSON number, at least `min`.
+    Number { min: Option<i64> },
+    /// `true` or `false`.
+    Boolean,
+    /// A UUID string in the canonical 8-4-4-4-12 hex form.
+    Uuid,
+    /// An RFC 3339 date-time string with an offset.
+    Timestamp,
+    /// An ISO 4217 code: three capital letters.
+    Currency,
+    /// An ISO 3166-1 alpha-2 code: two capital letters.
+    Country,
+}
+
+impl FieldType {
+    /// The name stored in `passport.event_kinds.fields`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::Text => "string",
+            FieldType::Integer { .. } => "integer",
+            FieldType::Number { .. } => "number",
+            FieldType::Boolean => "boolean",
+            FieldType::Uuid => "uuid",
+            FieldType::Timestamp => "timestamp",
+            FieldType::Currency => "currency",
+            FieldType::Country => "country",
+        }
+    }
+
+    pub fn min(self) -> Option<i64> {
+        match self {
+            FieldType::Integer { min } | FieldType::Number { min } => min,
+            _ => None,
+        }
+    }
+
+    /// What a valid value looks like, as said in rejection messages.
+    pub fn expectation(self) -> String {
+        match self {
+            FieldType::Text => "a string of 1 to 500 characters".into(),
+            FieldType::Integer { min: None } => "an integer".into(),
+            FieldType::Integer { min: Some(m) } => format!("an integer >= {m}"),
+            FieldType::Number { min: None } => "a number".into(),
+            FieldType::Number { min: Some(m) } => format!("a number >= {m}"),
+            FieldType::Boolean => "true or false".into(),
+            FieldType::Uuid => "a UUID".into(),
+            FieldType::Timestamp => "an RFC 3339 timestamp".into(),
+            FieldType::Currency => "an ISO 4217 currency code (3 capital letters)".into(),
+            FieldType::Country => "an ISO 3166-1 alpha-2 country code (2 capital letters)".into(),
+        }
+    }
+}
+
+/// One payload field of an event kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: FieldType,
+    pub required: bool,
+}
+
+/// A payload field whose value decides whether the event counts for DNA at all
+/// (an `audio.play` counts only after 30 seconds of listening).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DnaThreshold {
+    pub field: &'static str,
+    pub min: i64,
+}
+
+/// One kind of Passport event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventKind {
+    /// Dotted name, `<family>.<action>`.
+    pub name: &'static str,
+    pub description: &'static str,
+    pub domains: &'static [Domain],
+    pub tier: Tier,
+    /// The event is about an artist and must name one in `artist_id`.
+    pub needs_artist: bool,
+    /// Who may log it. Money, tickets and other facts the platform itself
+    /// establishes are never accepted from the app.
+    pub producers: &'static [Source],
+    pub fields: &'static [Field],
+    pub dna_threshold: Option<DnaThreshold>,
+}
+
+impl EventKind {
+    pub fn family(&self) -> &'static str {
+        self.name.split_once('.').map_or(self.name, |(family, _)| family)
+    }
+
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// Finds a kind by its dotted name.
+pub fn find_kind(name: &str) -> Option<&'static EventKind> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+// Shorthands that keep the table below readable.
+use Domain::{A, C, G, T};
+use Source::{App, Companon as CompanonSrc, Concierto as ConciertoSrc, System, Treasury as TreasurySrc};
+use Tier::{Commitment, Intent, Landmark, Signal, Trace};
+
+const fn req(name: &'static str, ty: FieldType) -> Field {
+    Field { name, ty, required: true }
+}
+const fn opt(name: &'static str, ty: FieldType) -> Field {
+    Field { name, ty, required: false }
+}
+const STR: FieldType = FieldType::Text;
+const ID: FieldType = FieldType::Uuid;
+const COUNTRY: FieldType = FieldType::Country;
+const CURRENCY: FieldType = FieldType::Currency;
+const MS: FieldType = FieldType::Integer { min: Some(0) };
+const AMOUNT: FieldType = FieldType::Integer { min: Some(0) };
+const QUANTITY: FieldType = FieldType::Integer { min: Some(1) };
+
+/// Where a listener or buyer was, for the spatial domain.
+const CITY: Field = opt("city", STR);
+const COUNTRY_OPT: Field = opt("country", COUNTRY);
+const GENRE: Field = opt("genre", STR);
+
+const APP_ONLY: &[Source] = &[App, System];
+const TREASURY_ONLY: &[Source] = &[TreasurySrc, System];
+const CONCIERTO_ONLY: &[Source] = &[ConciertoSrc, System];
+const COMPANON_SERVER: &[Source] = &[CompanonSrc, System];
+const SYSTEM_ONLY: &[Source] = &[System];
+
+const fn kind(
+    name: &'static str,
+    description: &'static str,
+    domains: &'static [Domain],
+    tier: Tier,
+    needs_artist: bool,
+    producers: &'static [Source],
+    fields: &'static [Field],
+) -> EventKind {
+    EventKind {
+        name,
+        description,
+        domains,
+        tier,
+        needs_artist,
+        producers,
+        fields,
+        dna_threshold: None,
+    }
+}
+
+/// Every event kind, grouped by family. Append new kinds; never rename one
+/// that has been logged (the log keeps its name forever).
+pub static KINDS: &[EventKind] = &[
+    // audio
+    EventKind {
+        dna_threshold: Some(DnaThreshold {
+            field: "duration_ms",
+            min: 30_000,
+        }),
+        ..kind(
+            "audio.play",
+            "A track was played.",
+            &[A, T],
+            Signal,
+            true,
+            APP_ONLY,
+            &[
+                req("track_id", ID),
+                req("duration_ms", MS),
+                GENRE,
+                CITY,
+                COUNTRY_OPT,
+                opt("surface", STR),
+            ],
+        )
+    },
+    kind(
+        "audio.complete",
+        "A track was played to its end.",
+        &[A, T],
+        Signal,
+        true,
+        APP_ONLY,
+        &[req("track_id", ID), GENRE, CITY, COUNTRY_OPT],
+    ),
+    kind(
+        "audio.skip",
+        "A track was skipped.",
+        &[T],
+        Trace,
+        true,
+        APP_ONLY,
+        &[req("track_id", ID), opt("position_ms", MS)],
+    ),
+    kind(
+        "audio.like",
+        "A track was liked.",
+        &[A, T],
+        Signal,
+        true,
+        APP_ONLY,
+        &[req("track_id", ID), GENRE],
+    ),
+    kind(
+        "audio.unlike",
+        "A like was taken back.",
+        &[T],
+        Trace,
+        true,
+        APP_ONLY,
+        &[req("track_id", ID)],
+    ),
+    kind(
+        "audio.share",
+        "A track was shared outside the app.",
+        &[A],
+        Intent,
+        true,
+        APP_ONLY,
+        &[req("track_id", ID), opt("channel", STR), GENRE],
+    ),
+    kind(
+        "audio.playlist_add",
+        "A track was added to a playlist.",
+        &[A, T],
+        Intent,
+        true,
+        APP_ONLY,
+        &[req("track_id", ID), req("playlist_id", ID), GENRE],
+    ),
+    kind(
+        "audio.download",
+        "A track was saved for offline listening.",
+        &[T],
+        Signal,
+        true,
+        APP_ONLY,
+        &[req("track_id", ID)],
+    ),
+    kind(
+        "audio.upload",
+        "An artist published a track.",
+        &[A],
+        Signal,
+        true,
+        APP_ONLY,
+        &[req("track_id", ID), GENRE],
+    ),
+    // social
+    kind(
+        "social.follow",
+        "A user followed an artist.",
+        &[A, T],
+        Intent,
+        true,
+        APP_ONLY,
+        &[CITY, COUNTRY_OPT],
+    ),
+    kind(
+        "social.unfollow",
+        "A user stopped following an artist.",
+        &[T],
+        Trace,
+        true,
+        APP_ONLY,
+        &[],
+    ),
+    kind(
+        "social.comment",
+        "A comment on an artist's track, post or event.",
+        &[A, T],
+        Intent,
+        true,
+        APP_ONLY,
+        &[req("comment_id", ID), req("target_id", ID)],
+    ),
+    kind(
+        "social.share",
+        "An artist's page or post was shared.",
+        &[A],
+        Intent,
+        true,
+        APP_ONLY,
+        &[req("target_type", STR), opt("channel", STR)],
+    ),
+    kind(
+        "social.vote_cast",
+        "A vote for an artist in a contest.",
+        &[A, T],
+        Intent,
+        true,
+        APP_ONLY,
+        &[req("contest_id", ID)],
+    ),
+    kind(
+        "social.profile_view",
+        "An artist's profile was viewed.",
+        &[T],
+        Trace,
+        true,
+        APP_ONLY,
+        &[],
+    ),
+    // concierto
+    kind(
+        "concierto.ticket_purchased",
+        "Tickets were bought for an event (logged once per order).",
+        &[T, G, C],
+        Commitment,
+        true,
+        CONCIERTO_ONLY,
+        &[
+            req("event_id", ID),
+            req("tier_id", ID),
+            req("quantity", QUANTITY),
+            req("amount_minor", AMOUNT),
+            req("currency", CURRENCY),
+            CITY,
+            COUNTRY_OPT,
+        ],
+    ),
+    kind(
+        "concierto.ticket_issued",
+        "A ticket was issued to its owner.",
+        &[T],
+        Signal,
+        false,
+        CONCIERTO_ONLY,
+        &[req("event_id", ID), req("ticket_id", ID)],
+    ),
+    kind(
+        "concierto.ticket_validated",
+        "A ticket was scanned and admitted at the door.",
+        &[T, C],
+        Commitment,
+        false,
+        CONCIERTO_ONLY,
+        &[req("event_id", ID), req("ticket_id", ID), opt("gate", STR), CITY, COUNTRY_OPT],
+    ),
+    kind(
+        "concierto.ticket_transferred",
+        "A ticket was given to another user.",
+        &[T],
+        Signal,
+        false,
+        CONCIERTO_ONLY,
+        &[req("event_id", ID), req("ticket_id", ID), req("to_user_id", ID)],
+    ),
+    kind(
+        "concierto.event_attended",
+        "A fan attended an artist's event.",
+        &[T, C],
+        Landmark,
+        true,
+        CONCIERTO_ONLY,
+        &[req("event_id", ID), req("city", STR), req("country", COUNTRY)],
+    ),
+    kind(
+        "concierto.event_rsvp",
+        "A fan said they will attend.",
+        &[T, C],
+        Intent,
+        true,
+        APP_ONLY,
+        &[req("event_id", ID), CITY, COUNTRY_OPT],
+    ),
+    // treasury
+    kind(
+        "treasury.money_spent",
+        "A buyer paid for something.",
+        &[G],
+        Commitment,
+        false,
+        TREASURY_ONLY,
+        &[
+            req("payment_id", STR),
+            req("amount_minor", AMOUNT),
+            req("currency", CURRENCY),
+            req("product_type", STR),
+        ],
+    ),
+    kind(
+        "treasury.money_earned",
+        "A payee's share of a payment.",
+        &[G],
+        Commitment,
+        false,
+        TREASURY_ONLY,
+        &[
+            req("payment_id", STR),
+            req("amount_minor", AMOUNT),
+            req("currency", CURRENCY),
+            req("role", STR),
+        ],
+    ),
+    kind(
+        "treasury.refund",
+        "Money went back to a buyer.",
+        &[G],
+        Commitment,
+        false,
+        TREASURY_ONLY,
+        &[req("payment_id", STR), req("amount_minor", AMOUNT), req("currency", CURRENCY)],
+    ),
+    kind(
+        "treasury.payout_requested",
+        "A payee asked for a payout.",
+        &[],
+        Trace,
+        false,
+        TREASURY_ONLY,
+        &[req("payout_id", ID), req("amount_minor", AMOUNT), req("currency", CURRENCY)],
+    ),
+    kind(
+        "treasury.payout_completed",
+        "A payout reached the payee's bank.",
+        &[],
+        Signal,
+        false,
+        TREASURY_ONLY,
+        &[req("payout_id", ID), req("amount_minor", AMOUNT), req("currency", CURRENCY)],
+    ),
+    kind(
+        "treasury.payout_failed",
+        "A payout failed.",
+        &[],
+        Trace,
+        false,
+        TREASURY_ONLY,
+        &[req("payout_id", ID), opt("reason", STR)],
+    ),
+    // memberships
+    kind(
+        "membership.started",
+        "A fan joined an artist's membership.",
+        &[T, G],
+        Commitment,
+        true,
+        TREASURY_ONLY,
+        &[
+            req("membership_id", ID),
+            req("plan", STR),
+            req("amount_minor", AMOUNT),
+            req("currency", CURRENCY),
+        ],
+    ),
+    kind(
+        "membership.renewed",
+        "A membership renewed for another period.",
+        &[T, G],
+        Commitment,
+        true,
+        TREASURY_ONLY,
+        &[req("membership_id", ID), req("amount_minor", AMOUNT), req("currency", CURRENCY)],
+    ),
+    kind(
+        "membership.cancelled",
+        "A fan ended a membership.",
+        &[T],
+        Signal,
+        true,
+        APP_ONLY,
+        &[req("membership_id", ID), opt("reason", STR)],
+    ),
+    // drops
+    kind(
+        "drop.viewed",
+        "A drop page was viewed.",
+        &[A],
+        Trace,
+        true,
+        APP_ONLY,
+        &[req("drop_id", ID)],
+    ),
+    kind(
+        "drop.purchased",
+        "An item of a drop was bought.",
+        &[T, G],
+        Commitment,
+        true,
+        TREASURY_ONLY,
+        &[
+            req("drop_id", ID),
+            req("quantity", QUANTITY),
+            req("amount_minor", AMOUNT),
+            req("currency", CURRENCY),
+        ],
+    ),
+    // merch
+    kind(
+        "merch.viewed",
+        "A merch product was viewed.",
+        &[A],
+        Trace,
+        true,
+        APP_ONLY,
+        &[req("product_id", ID)],
+    ),
+    kind(
+        "merch.purchased",
+        "Merch was bought; city and country are where it ships.",
+        &[G, C],
+        Commitment,
+        true,
+        TREASURY_ONLY,
+        &[
+            req("product_id", ID),
+            req("quantity", QUANTITY),
+            req("amount_minor", AMOUNT),
+            req("currency", CURRENCY),
+            CITY,
+            COUNTRY_OPT,
+        ],
+    ),
+    // tips
+    kind(
+        "tip.sent",
+        "A fan tipped an artist.",
+        &[T, G],
+        Commitment,
+        true,
+        TREASURY_ONLY,
+        &[req("payment_id", STR), req("amount_minor", AMOUNT), req("currency", CURRENCY)],
+    ),
+    // badges
+    kind(
+        "badge.earned",
+        "A user earned a badge.",
+        &[T],
+        Intent,
+        false,
+        SYSTEM_ONLY,
+        &[req("badge", STR)],
+    ),
+    // companon
+    kind(
+        "companon.campaign_viewed",
+        "A brand campaign was shown to a user.",
+        &[A],
+        Trace,
+        true,
+        APP_ONLY,
+        &[req("campaign_id", ID)],
+    ),
+    kind(
+        "companon.campaign_clicked",
+        "A user opened a brand campaign.",
+        &[A, T],
+        Signal,
+        true,
+        APP_ONLY,
+        &[req("campaign_id", ID)],
+    ),
+    kind(
+        "companon.campaign_converted",
+        "A campaign led to a purchase or sign-up.",
+        &[T, G],
+        Intent,
+        true,
+        COMPANON_SERVER,
+        &[req("campaign_id", ID), opt("amount_minor", AMOUNT), opt("currency", CURRENCY)],
+    ),
+    kind(
+        "companon.campaign_launched",
+        "A brand launched a campaign targeting an artist.",
+        &[G],
+        Intent,
+        true,
+        COMPANON_SERVER,
+        &[req("campaign_id", ID), req("budget_minor", AMOUNT), req("currency", CURRENCY)],
+    ),
+    // profile
+    kind(
+        "profile.created",
+        "A user signed up.",
+        &[],
+        Trace,
+        false,
+        APP_ONLY,
+        &[opt("role", STR)],
+    ),
+    kind(
+        "profile.updated",
+        "A user changed their profile.",
+        &[],
+        Trace,
+        false,
+        APP_ONLY,
+        &[opt("section", STR)],
+    ),
+    kind(
+        "profile.location_set",
+        "A user set their home city.",
+        &[C],
+        Signal,
+        false,
+        APP_ONLY,
+        &[req("city", STR), req("country", COUNTRY)],
+    ),
+    kind(
+        "profile.genre_preference_set",
+        "A user said which genre they like.",
+        &[A],
+        Signal,
+        false,
+        APP_ONLY,
+        &[req("genre", STR)],
+    ),
+    kind(
+        "profile.artist_claimed",
+        "A user claimed an artist profile.",
+        &[],
+        Signal,
+        true,
+        SYSTEM_ONLY,
+        &[],
+    ),
+    // system
+    kind(
+        "system.plan_changed",
+        "A user's Coliseum plan changed.",
+        &[],
+        Trace,
+        false,
+        SYSTEM_ONLY,
+        &[req("plan", STR)],
+    ),
+    kind(
+        "system.session_started",
+        "The app was opened.",
+        &[T],
+        Trace,
+        false,
+        APP_ONLY,
+        &[opt("platform", STR), opt("app_version", STR)],
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn catalog_has_forty_plus_unique_dotted_kinds() {
+        assert!(KINDS.len() >= 40, "only {} kinds", KINDS.len());
+        let mut seen = HashSet::new();
+        for k in KINDS {
+            assert!(seen.insert(k.name), "{} twice", k.name);
+            let (family, action) = k.name.split_once('.').expect("dotted name");
+            assert!(!family.is_empty() && !action.is_empty() && !action.contains('.'), "{}", k.name);
+            assert!(
+                k.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'),
+                "{}",
+                k.name
+            );
+            assert!(!k.producers.is_empty(), "{} has no producer", k.name);
+        }
+    }
+
+    #[test]
+    fn fields_are_unique_and_thresholds_name_integer_fields() {
+        for k in KINDS {
+            let mut names = HashSet::new();
+            for f in k.fields {
+                assert!(names.insert(f.name), "{}: {} twice", k.name, f.name);
+            }
+            if let Some(t) = k.dna_threshold {
+                let f = k.field(t.field).expect("threshold field declared");
+                assert!(matches!(f.ty, FieldType::Integer { .. }) && f.required, "{}", k.name);
+            }
+        }
+    }
+
+    #[test]
+    fn money_and_tickets_never_come_from_the_app() {
+        for k in KINDS
+            .iter()
+            .filter(|k| matches!(k.family(), "treasury" | "concierto") && k.name != "concierto.event_rsvp")
+        {
+            assert!(!k.producers.contains(&Source::App), "{} accepts app", k.name);
+        }
+    }
+
+    #[test]
+    fn every_family_the_platform_needs_is_covered() {
+        let families: HashSet<_> = KINDS.iter().map(|k| k.family()).collect();
+        for f in [
+            "audio",
+            "social",
+            "concierto",
+            "treasury",
+            "membership",
+            "drop",
+            "merch",
+            "tip",
+            "badge",
+            "companon",
+            "profile",
+        ] {
+            assert!(families.contains(f), "no {f} kinds");
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! The HTTP shapes every handler speaks, and the JSON the Deno host exchanges
+//! with the WASM module: a request comes in as its head (method, URL, headers)
+//! plus the raw body; a handler answers with an [`Action`]: a response, or one
+//! SQL query whose rows (or error) come back through `complete` (or `fail`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Browsers may call the functions from any origin, as Supabase's own
+/// examples allow; the token, not the origin, is what grants access.
+const ALLOW_ORIGIN: &str = "*";
+const ALLOW_HEADERS: &str = "authorization, x-client-info, apikey, content-type";
+
+/// An incoming request. Header names are lowercase.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub method: String,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: &'a [u8],
+}
+
+/// The request as the host describes it in `request_json`.
+#[derive(Deserialize)]
+struct Head {
+    method: String,
+    url: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+}
+
+impl<'a> Request<'a> {
+    /// Reads the host's `{"method","url","headers"}`.
+    pub fn from_json(head_json: &str, body: &'a [u8]) -> serde_json::Result<Self> {
+        let head: Head = serde_json::from_str(head_json)?;
+        let headers = head
+            .headers
+            .into_iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value))
+            .collect();
+        Ok(Request {
+            method: head.method,
+            url: head.url,
+            headers,
+            body,
+        })
+    }
+
+    /// A header's value by its lowercase name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// An answer to send. `body` is text; every body this crate writes is JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Response {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+impl Response {
+    /// An empty response carrying the CORS origin header.
+    pub fn empty(status: u16) -> Self {
+        let headers = BTreeMap::from([("access-control-allow-origin".to_owned(), ALLOW_ORIGIN.to_owned())]);
+        Response {
+            status,
+            headers,
+            body: String::new(),
+        }
+    }
+
+    pub fn json(status: u16, body: &Value) -> Self {
+        Response {
+            body: body.to_string(),
+            ..Response::empty(status)
+        }
+        .with_header("content-type", "application/json")
+    }
+
+    /// The error body every function uses: a stable `code` a program can
+    /// branch on and a `message` a person can act on.
+    pub fn error(status: u16, code: &str, message: impl Into<String>) -> Self {
+        Response::json(status, &json!({ "code": code, "message": message.into() }))
+    }
+
+    /// A failure of ours; the detail goes to the host's log, not the caller.
+    pub fn internal() -> Self {
+        Response::error(500, "internal", "the function failed; retry later or contact support")
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.insert(name.to_owned(), value.to_owned());
+        self
+    }
+}
+
+/// One SQL statement for the host to run with postgres.js `sql.unsafe`.
+/// Params are JSON values; postgres.js serialises each for the type Postgres
+/// describes for its placeholder (a `jsonb` placeholder takes any JSON value).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Query {
+    pub sql: &'static str,
+    pub params: Vec<Value>,
+}
+
+/// What a handler wants done next. Serialises to the host protocol:
+/// `{"respond":{...}}` or `{"query":{"sql","params"},"state":...}`, where
+/// `state` is handed back untouched to `complete` or `fail`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Action {
+    Respond { respond: Response },
+    Query { query: Query, state: Value },
+}
+
+impl Action {
+    pub fn respond(response: Response) -> Self {
+        Action::Respond { respond: response }
+    }
+
+    pub fn query(sql: &'static str, params: Vec<Value>, state: Value) -> Self {
+        Action::Query {
+            query: Query { sql, params },
+            state,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("an action holds only strings, numbers and JSON values")
+    }
+}
+
+/// Lets `method` through; answers a CORS preflight with 204 and any other
+/// method with 405.
+pub fn expect_method(request: &Request, method: &str) -> Result<(), Response> {
+    match request.method.as_str() {
+        m if m == method => Ok(()),
+        "OPTIONS" => Err(Response::empty(204)
+            .with_header("access-control-allow-headers", ALLOW_HEADERS)
+            .with_header("access-control-allow-methods", &format!("{method}, OPTIONS"))
+            .with_header("access-control-max-age", "86400")),
+        other => Err(
+            Response::error(405, "method_not_allowed", format!("{other} is not allowed here; use {method}"))
+                .with_header("allow", &format!("{method}, OPTIONS")),
+        ),
+    }
+}
+
+/// Accepts `application/json`, with parameters such as `charset=utf-8`.
+pub fn expect_json(request: &Request) -> Result<(), Response> {
+    let media_type = request
+        .header("content-type")
+        .map(|v| v.split(';').next().unwrap_or_default().trim());
+    match media_type {
+        Some(t) if t.eq_ignore_ascii_case("application/json") => Ok(()),
+        _ => Err(Response::error(
+            415,
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        )),
+    }
+}
+
+pub fn expect_body_within(request: &Request, max_bytes: usize) -> Result<(), Response> {
+    if request.body.len() > max_bytes {
+        return Err(Response::error(
+            413,
+            "request_too_large",
+            format!("the request body is larger than {max_bytes} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, content_type: Option<&str>, body: &'static [u8]) -> Request<'static> {
+        let headers = content_type
+            .map(|t| ("content-type".to_owned(), t.to_owned()))
+            .into_iter()
+            .collect();
+        Request {
+            method: method.into(),
+            url: "http://localhost/functions/v1/f".into(),
+            headers,
+            body,
+        }
+    }
+
+    #[test]
+    fn header_names_are_lowercased() {
+        let r = Request::from_json(r#"{"method":"POST","url":"/","headers":{"Content-Type":"application/json"}}"#, b"").unwrap();
+        assert_eq!(r.header("content-type"), Some("application/json"));
+    }
+
+    #[test]
+    fn actions_serialise_to_the_host_protocol() {
+        let respond = Action::respond(Response::error(400, "x", "y")).to_json();
+        let v: Value = serde_json::from_str(&respond).unwrap();
+        assert_eq!(v["respond"]["status"], 400);
+        assert_eq!(v["respond"]["headers"]["content-type"], "application/json");
+        assert_eq!(v["respond"]["headers"]["access-control-allow-origin"], "*");
+        assert_eq!(v["respond"]["body"], r#"{"code":"x","message":"y"}"#);
+        let query = Action::query("select $1", vec![json!([1])], json!({"n": 1})).to_json();
+        assert_eq!(query, r#"{"query":{"sql":"select $1","params":[[1]]},"state":{"n":1}}"#);
+    }
+
+    #[test]
+    fn method_preflight_and_405() {
+        assert!(expect_method(&request("POST", None, b""), "POST").is_ok());
+        let preflight = expect_method(&request("OPTIONS", None, b""), "POST").unwrap_err();
+        assert_eq!((preflight.status, preflight.body.as_str()), (204, ""));
+        assert_eq!(preflight.headers["access-control-allow-headers"], ALLOW_HEADERS);
+        assert_eq!(preflight.headers["access-control-allow-origin"], "*");
+        let wrong = expect_method(&request("GET", None, b""), "POST").unwrap_err();
+        assert_eq!(wrong.status, 405);
+        assert_eq!(wrong.headers["allow"], "POST, OPTIONS");
+    }
+
+    #[test]
+    fn content_type_allows_parameters_and_case() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON;charset=UTF-8",
+        ] {
+            assert!(expect_json(&request("POST", Some(ok), b"")).is_ok(), "{ok}");
+        }
+        for bad in [
+            None,
+            Some("text/plain"),
+            Some("application/jsonx"),
+            Some("application/x-www-form-urlencoded"),
+        ] {
+            assert_eq!(expect_json(&request("POST", bad, b"")).unwrap_err().status, 415, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn body_limit_is_inclusive() {
+        assert!(expect_body_within(&request("POST", None, b"1234"), 4).is_ok());
+        assert_eq!(expect_body_within(&request("POST", None, b"12345"), 4).unwrap_err().status, 413);
+    }
+}

@@ -1,0 +1,338 @@
+// The local stand-in for Supabase's functions gateway (local stack only, started by ./stack up).
+//
+// Serves http://127.0.0.1:54321/functions/v1/<name>. Every function (a directory of
+// supabase/functions whose name does not start with "_") runs as its own Deno process on a private
+// port, with the environment the platform gives it. For functions whose verify_jwt is
+// true in supabase/config.toml (the default, as on the platform) the gateway first checks the
+// Authorization bearer token: HS256, signed with the project's JWT secret, not expired.
+// Requests are passed on untouched (method, headers, raw body bytes) and answers streamed back.
+
+import { errors as joseErrors, jwtVerify } from "jose";
+import { parse as parseToml } from "smol-toml";
+
+const ROOT = Deno.cwd();
+const SUPABASE_DIR = `${ROOT}/supabase`;
+const FUNCTIONS_DIR = `${SUPABASE_DIR}/functions`;
+const PORT = Number(requiredEnv("STACK_GATEWAY_PORT"));
+const FUNCTION_LOG_DIR = requiredEnv("STACK_FUNCTION_LOG_DIR");
+const JWT_KEY = new TextEncoder().encode(requiredEnv("SUPABASE_JWT_SECRET"));
+const BOOT_TIMEOUT_MS = 60_000;
+const FUNCTION_PREFIX = "/functions/v1/";
+
+// What a function sees in its environment, as on the platform, plus supabase/functions/.env.
+// SUPABASE_JWT_SECRET is local only: hosted functions do not get it (and cannot be given a secret
+// whose name starts with SUPABASE_), so a function must work without it.
+const PLATFORM_ENV = [
+  "SUPABASE_URL",
+  "SUPABASE_DB_URL",
+  "SUPABASE_ANON_KEY",
+  "SUPABASE_SERVICE_ROLE_KEY",
+  "SUPABASE_JWT_SECRET",
+];
+// What the Deno process itself needs to find its cache and reach 127.0.0.1 directly.
+const RUNTIME_ENV = ["HOME", "DENO_DIR", "NO_PROXY", "no_proxy", "NO_COLOR"];
+
+function requiredEnv(name: string): string {
+  const value = Deno.env.get(name);
+  if (!value) throw new Error(`${name} is not set; start the gateway with ./stack up`);
+  return value;
+}
+
+interface FunctionConfig {
+  enabled: boolean;
+  verifyJwt: boolean;
+  entrypoint: string;
+  importMap?: string;
+}
+
+/** Reads a file or directory again only when its modification time changed. */
+function cachedByMtime<T>(path: string, read: () => T): () => T {
+  let cached: { mtime: number; value: T } | undefined;
+  return () => {
+    const mtime = Deno.statSync(path).mtime?.getTime() ?? 0;
+    if (cached?.mtime !== mtime) cached = { mtime, value: read() };
+    return cached.value;
+  };
+}
+
+type FunctionSections = Record<string, Record<string, unknown>>;
+const functionSections = cachedByMtime(`${SUPABASE_DIR}/config.toml`, () => {
+  const toml = parseToml(Deno.readTextFileSync(`${SUPABASE_DIR}/config.toml`)) as { functions?: FunctionSections };
+  return toml.functions ?? {};
+});
+
+/** [functions.<name>] of supabase/config.toml, with the platform's defaults. */
+function functionConfig(name: string): FunctionConfig {
+  const section = functionSections()[name] ?? {};
+  const fromSupabaseDir = (path: unknown) =>
+    typeof path === "string" ? `${SUPABASE_DIR}/${path.replace(/^\.\//, "")}` : undefined;
+  return {
+    enabled: section.enabled !== false,
+    verifyJwt: section.verify_jwt !== false,
+    entrypoint: fromSupabaseDir(section.entrypoint) ?? `${FUNCTIONS_DIR}/${name}/index.ts`,
+    importMap: fromSupabaseDir(section.import_map),
+  };
+}
+
+/** The functions: directories of supabase/functions whose names do not start with "_". */
+const functionNames = cachedByMtime(FUNCTIONS_DIR, () => {
+  const names: string[] = [];
+  for (const entry of Deno.readDirSync(FUNCTIONS_DIR)) {
+    if (entry.isDirectory && !entry.name.startsWith("_") && !entry.name.startsWith(".")) {
+      names.push(entry.name);
+    }
+  }
+  return names.sort();
+});
+
+/** supabase/functions/.env, read the way `supabase functions serve` reads it (KEY=VALUE lines). */
+function dotEnv(): Record<string, string> {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`${FUNCTIONS_DIR}/.env`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return {};
+    throw e;
+  }
+  const vars: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const match = line.match(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/);
+    if (!match) continue;
+    let value = match[2];
+    const quoted = value.match(/^"(.*)"$/) ?? value.match(/^'(.*)'$/);
+    value = quoted ? quoted[1] : value.replace(/\s+#.*$/, "");
+    if (match[1].startsWith("SUPABASE_")) {
+      // The platform refuses such secrets too; the SUPABASE_* variables are its own.
+      console.log(`supabase/functions/.env: ignoring ${match[1]}: secret names cannot start with SUPABASE_`);
+      continue;
+    }
+    vars[match[1]] = value;
+  }
+  return vars;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function acceptsConnections(port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One function's Deno process. Started at boot, restarted on the next request if it dies. */
+class FunctionProcess {
+  port = 0;
+  state: "starting" | "running" | "failed" = "starting";
+  error = "";
+  private child?: Deno.ChildProcess;
+  private booting?: Promise<void>;
+
+  constructor(readonly name: string) {}
+
+  get logPath(): string {
+    return `${FUNCTION_LOG_DIR}/${this.name}.log`;
+  }
+
+  /** Resolves once the process accepts connections; rejects with what went wrong. */
+  ready(): Promise<void> {
+    if (this.state === "running" || this.booting) return this.booting ?? Promise.resolve();
+    this.booting = this.boot().finally(() => (this.booting = undefined));
+    return this.booting;
+  }
+
+  private async boot(): Promise<void> {
+    this.state = "starting";
+    const config = functionConfig(this.name);
+    this.port = freePort();
+    const env: Record<string, string> = { ...dotEnv() };
+    for (const name of [...PLATFORM_ENV, ...RUNTIME_ENV]) {
+      const value = Deno.env.get(name);
+      if (value !== undefined) env[name] = value;
+    }
+    env.DENO_SERVE_ADDRESS = `tcp:127.0.0.1:${this.port}`;
+    const args = ["run", "--allow-net", "--allow-env", "--allow-read"];
+    if (config.importMap) args.push(`--import-map=${config.importMap}`);
+    args.push(config.entrypoint);
+
+    const log = await Deno.open(this.logPath, { create: true, append: true });
+    await log.write(new TextEncoder().encode(`--- ${new Date().toISOString()} starting on port ${this.port}\n`));
+    log.close();
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: ROOT,
+      clearEnv: true,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.child = child;
+    for (const stream of [child.stdout, child.stderr]) {
+      Deno.open(this.logPath, { create: true, append: true }).then((file) => stream.pipeTo(file.writable));
+    }
+    let exited = false;
+    child.status.then((status) => {
+      exited = true;
+      if (this.child === child && this.state === "running") {
+        this.state = "failed";
+        this.error = `exited with code ${status.code}, restarts on the next request; see ${this.logPath}`;
+        console.log(`${new Date().toISOString()} function ${this.name} ${this.error}`);
+      }
+    });
+
+    const deadline = Date.now() + BOOT_TIMEOUT_MS;
+    while (!(await acceptsConnections(this.port))) {
+      if (exited || Date.now() > deadline) {
+        if (!exited) child.kill("SIGKILL");
+        this.state = "failed";
+        this.error = `${exited ? "exited while starting" : "did not start listening in time"}; see ${this.logPath}`;
+        throw new Error(this.error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    this.state = "running";
+    this.error = "";
+  }
+
+  stop() {
+    try {
+      this.child?.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+const processes = new Map<string, FunctionProcess>();
+
+function processFor(name: string): FunctionProcess {
+  let process = processes.get(name);
+  if (!process) {
+    process = new FunctionProcess(name);
+    processes.set(name, process);
+  }
+  return process;
+}
+
+function jsonError(status: number, code: string, message: string): Response {
+  return Response.json({ code, message }, { status });
+}
+
+/** The platform's check of the caller's token. Returns an error message, or null when valid. */
+async function jwtProblem(req: Request): Promise<string | null> {
+  const header = req.headers.get("authorization");
+  if (!header) return "Missing authorization header";
+  const [scheme, token] = header.split(" ");
+  if (scheme !== "Bearer" || !token) return "Auth header is not 'Bearer {token}'";
+  try {
+    await jwtVerify(token, JWT_KEY, { algorithms: ["HS256"] });
+    return null;
+  } catch (e) {
+    if (e instanceof joseErrors.JOSEError) return `Invalid JWT: ${e.message}`;
+    throw e;
+  }
+}
+
+async function forward(req: Request, fn: FunctionProcess, path: string, search: string): Promise<Response> {
+  // The raw request bytes go through as they came: webhook signatures are computed over them.
+  const body = req.method === "GET" || req.method === "HEAD" ? undefined : new Uint8Array(await req.arrayBuffer());
+  const upstream = await fetch(`http://127.0.0.1:${fn.port}${path}${search}`, {
+    method: req.method,
+    headers: req.headers,
+    body,
+    redirect: "manual",
+  });
+  // fetch() has already decoded a compressed body, so its encoding headers no longer describe it.
+  const headers = new Headers(upstream.headers);
+  if (headers.has("content-encoding")) {
+    headers.delete("content-encoding");
+    headers.delete("content-length");
+  }
+  return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
+}
+
+async function route(req: Request, url: URL): Promise<[Response, string]> {
+  if (url.pathname === "/_stack/health") {
+    // ./stack up polls this until no function is starting any more.
+    const all = [...processes.values()];
+    const status = all.some((p) => p.state === "starting")
+      ? "starting"
+      : all.some((p) => p.state === "failed")
+      ? "failed"
+      : "ok";
+    const functions = Object.fromEntries(all.map((p) => [p.name, p.error || `${p.state} on port ${p.port}`]));
+    return [Response.json({ status, functions }, { status: status === "ok" ? 200 : 503 }), "-"];
+  }
+  if (!url.pathname.startsWith(FUNCTION_PREFIX)) {
+    return [jsonError(404, "not_found", "The local stack serves edge functions only, under /functions/v1/<name>"), "-"];
+  }
+  const name = url.pathname.slice(FUNCTION_PREFIX.length).split("/")[0];
+  const config = functionNames().includes(name) ? functionConfig(name) : undefined;
+  if (!config?.enabled) {
+    return [jsonError(404, "not_found", `Requested function was not found: ${name}`), name];
+  }
+  if (req.method !== "OPTIONS" && config.verifyJwt) {
+    const problem = await jwtProblem(req);
+    if (problem) return [jsonError(401, "invalid_jwt", problem), name];
+  }
+  const fn = processFor(name);
+  try {
+    await fn.ready();
+  } catch (e) {
+    return [jsonError(503, "boot_error", `Function ${name} failed to start: ${(e as Error).message}`), name];
+  }
+  // Functions see the path without /functions/v1, as behind the platform's gateway.
+  return [await forward(req, fn, url.pathname.slice(FUNCTION_PREFIX.length - 1), url.search), name];
+}
+
+async function handle(req: Request): Promise<Response> {
+  const started = performance.now();
+  const url = new URL(req.url);
+  let response: Response;
+  let fn = "-";
+  try {
+    [response, fn] = await route(req, url);
+  } catch (e) {
+    console.error(`${new Date().toISOString()} ${req.method} ${url.pathname}: ${(e as Error).stack}`);
+    response = jsonError(502, "bad_gateway", `The function did not answer: ${(e as Error).message}`);
+  }
+  const ms = (performance.now() - started).toFixed(1);
+  console.log(
+    `${new Date().toISOString()} ${req.method} ${url.pathname}${url.search} ${response.status} ${ms}ms fn=${fn}`,
+  );
+  return response;
+}
+
+function shutdown() {
+  for (const process of processes.values()) process.stop();
+  Deno.exit(0);
+}
+Deno.addSignalListener("SIGTERM", shutdown);
+Deno.addSignalListener("SIGINT", shutdown);
+
+Deno.serve({
+  hostname: "127.0.0.1",
+  port: PORT,
+  onListen: ({ hostname, port }) =>
+    console.log(`${new Date().toISOString()} gateway listening on http://${hostname}:${port}`),
+}, handle);
+
+// Start every function now, so that ./stack up reports a function that cannot boot.
+await Promise.allSettled(
+  functionNames().filter((name) => functionConfig(name).enabled).map((name) => processFor(name).ready()),
+);
+for (const process of processes.values()) {
+  console.log(
+    `${new Date().toISOString()} function ${process.name}: ${
+      process.error || `${process.state} on port ${process.port}`
+    }`,
+  );
+}

@@ -1,0 +1,200 @@
+//! pg_coliseum: the Coliseum math as SQL functions.
+//!
+//! A thin layer over `buckets_core::coliseum`: each function converts its
+//! arguments, checks what SQL callers can get wrong, and delegates. Every
+//! function has a SQL twin with the same name, signature, volatility,
+//! results and errors in `sql/twins/coliseum_math.sql`, installed instead of
+//! the extension where it cannot be loaded (see docs/coliseum-math.md).
+
+use buckets_core::coliseum::{self, Tier};
+use pgrx::prelude::*;
+
+::pgrx::pg_module_magic!(name, version);
+
+/// The weight multiplier of a tier level (1..=5): 0.1, 1, 10, 100 or 1000.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn tier_multiplier(tier: i16) -> f64 {
+    checked_tier(tier).multiplier()
+}
+
+/// Linear decay from 1.0 over the 30 days after `occurred_at`, never below 0.1;
+/// events after `as_of` are not decayed.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn recency_decay(occurred_at: TimestampWithTimeZone, as_of: TimestampWithTimeZone) -> f64 {
+    let occurred_at = finite_micros("occurred_at", occurred_at);
+    let as_of = finite_micros("as_of", as_of);
+    coliseum::recency_decay(as_of.saturating_sub(occurred_at))
+}
+
+/// `tier_multiplier(tier) * recency_decay(occurred_at, as_of)`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn event_weight(tier: i16, occurred_at: TimestampWithTimeZone, as_of: TimestampWithTimeZone) -> f64 {
+    // Checked in argument order so the errors match the twin's.
+    let level = checked_tier(tier).level();
+    let occurred_at = finite_micros("occurred_at", occurred_at);
+    let as_of = finite_micros("as_of", as_of);
+    coliseum::event_weight(level, occurred_at, as_of).expect("a checked tier has a multiplier")
+}
+
+fn checked_tier(tier: i16) -> Tier {
+    Tier::from_level(i64::from(tier)).unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("tier must be between 1 and 5, got {tier}"),
+        )
+    })
+}
+
+/// Microseconds since 2000-01-01 UTC, Postgres' own representation. Only
+/// differences are used, so the epoch does not matter. Infinite timestamps
+/// have no age: they are refused with the SQLSTATE Postgres 15 uses for
+/// `'infinity'::timestamptz - now()`.
+fn finite_micros(argument: &str, ts: TimestampWithTimeZone) -> i64 {
+    if !ts.is_finite() {
+        let value = if ts.is_infinity() { "infinity" } else { "-infinity" };
+        raise(
+            PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
+            format!("{argument} must be a finite timestamp, got {value}"),
+        );
+    }
+    pg_sys::TimestampTz::from(ts)
+}
+
+fn raise(code: PgSqlErrorCode, message: String) -> ! {
+    ereport!(ERROR, code, message);
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use buckets_core::coliseum;
+    use pgrx::prelude::*;
+
+    const DAY_MICROS: i64 = 86_400_000_000;
+
+    fn weight(sql_args: &str) -> Option<f64> {
+        Spi::get_one::<f64>(&format!("select event_weight({sql_args})")).expect("query runs")
+    }
+
+    fn decay(occurred_at: &str, as_of: &str) -> f64 {
+        Spi::get_one::<f64>(&format!(
+            "select recency_decay('{occurred_at}'::timestamptz, '{as_of}'::timestamptz)"
+        ))
+        .expect("query runs")
+        .expect("not null")
+    }
+
+    #[pg_test]
+    fn multipliers_of_the_five_tiers() {
+        let got: Vec<f64> = (1..=5)
+            .map(|t| {
+                Spi::get_one::<f64>(&format!("select tier_multiplier({t}::smallint)"))
+                    .unwrap()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(got, vec![0.1, 1.0, 10.0, 100.0, 1000.0]);
+    }
+
+    #[pg_test]
+    fn hand_computed_weights() {
+        let as_of = "'2026-11-22 12:00:00+00'::timestamptz";
+        let at = |ago: &str| format!("{as_of} - interval '{ago}'");
+        assert_eq!(weight(&format!("5::smallint, {}, {as_of}", at("0 days"))), Some(1000.0));
+        assert_eq!(weight(&format!("5::smallint, {}, {as_of}", at("15 days"))), Some(500.0));
+        assert_eq!(weight(&format!("4::smallint, {}, {as_of}", at("27 days"))), Some(10.0));
+        assert_eq!(weight(&format!("4::smallint, {}, {as_of}", at("400 days"))), Some(10.0));
+        assert_eq!(weight(&format!("2::smallint, {}, {as_of}", at("-3 days"))), Some(1.0));
+        assert_eq!(
+            weight(&format!("3::smallint, {}, {as_of}", at("3 days"))),
+            Some(10.0 * coliseum::recency_decay(3 * DAY_MICROS))
+        );
+    }
+
+    #[pg_test]
+    fn ages_are_exact_to_the_microsecond_and_time_zone_free() {
+        assert_eq!(
+            decay("2026-11-01 00:00:00+00", "2026-11-01 00:00:01.000001+00"),
+            coliseum::recency_decay(1_000_001)
+        );
+        assert_eq!(
+            decay("2026-11-01 00:00:00+14", "2026-11-07 23:59:59.999999-12"),
+            coliseum::recency_decay(8 * DAY_MICROS + 2 * 3_600_000_000 - 1)
+        );
+        assert_eq!(
+            decay("1999-12-31 23:00:00+00", "2000-01-01 01:00:00+00"),
+            coliseum::recency_decay(2 * 3_600_000_000)
+        );
+        // The span from 4713 BC to 294276 AD does not fit in i64 microseconds: it saturates to the floor.
+        assert_eq!(decay("4713-01-01 00:00:00+00 BC", "294276-12-31 00:00:00+00"), 0.1);
+        assert_eq!(decay("294276-12-31 00:00:00+00", "4713-01-01 00:00:00+00 BC"), 1.0);
+    }
+
+    #[pg_test]
+    fn null_in_null_out() {
+        let nulls: (Option<bool>, Option<bool>) = Spi::get_two(
+            "select tier_multiplier(null) is null and recency_decay(null, now()) is null and recency_decay(now(), null) is null,
+                    event_weight(null, now(), now()) is null and event_weight(1::smallint, null, now()) is null
+                    and event_weight(1::smallint, now(), null) is null",
+        )
+        .unwrap();
+        assert_eq!(nulls, (Some(true), Some(true)));
+    }
+
+    #[pg_test(error = "tier must be between 1 and 5, got 0")]
+    fn tier_zero_is_refused() {
+        Spi::run("select tier_multiplier(0::smallint)").unwrap();
+    }
+
+    #[pg_test(error = "tier must be between 1 and 5, got 6")]
+    fn event_weight_checks_the_tier_first() {
+        Spi::run("select event_weight(6::smallint, 'infinity', now())").unwrap();
+    }
+
+    #[pg_test(error = "occurred_at must be a finite timestamp, got -infinity")]
+    fn infinite_occurred_at_is_refused() {
+        Spi::run("select recency_decay('-infinity', 'infinity')").unwrap();
+    }
+
+    #[pg_test(error = "as_of must be a finite timestamp, got infinity")]
+    fn infinite_as_of_is_refused() {
+        Spi::run("select event_weight(1::smallint, now(), 'infinity')").unwrap();
+    }
+
+    #[pg_test]
+    fn errors_carry_their_sqlstate() {
+        Spi::run(
+            "do $test$ begin
+               begin perform tier_multiplier(-1::smallint); raise 'no error';
+               exception when invalid_parameter_value then null; end;
+               begin perform event_weight(9::smallint, now(), now()); raise 'no error';
+               exception when invalid_parameter_value then null; end;
+               begin perform recency_decay('infinity', now()); raise 'no error';
+               exception when datetime_field_overflow then null; end;
+             end $test$",
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn functions_are_immutable_strict_and_parallel_safe() {
+        let count = Spi::get_one::<i64>(
+            "select count(*) from pg_proc p join pg_extension e on e.extname = 'pg_coliseum' and p.pronamespace = e.extnamespace
+              where p.proname in ('tier_multiplier', 'recency_decay', 'event_weight')
+                and p.provolatile = 'i' and p.proisstrict and p.proparallel = 's'",
+        )
+        .unwrap();
+        assert_eq!(count, Some(3));
+    }
+}
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

@@ -1,0 +1,44 @@
+-- Foundation: one schema per system for what the app may call, a `_private`
+-- twin for internal helpers, pg_cron for scheduled jobs, and function
+-- privileges that are never granted by accident.
+
+create extension if not exists pg_cron;
+
+create schema if not exists passport;
+create schema if not exists coliseum;
+create schema if not exists treasury;
+create schema if not exists concierto;
+create schema if not exists companon;
+
+create schema if not exists passport_private;
+create schema if not exists coliseum_private;
+create schema if not exists treasury_private;
+create schema if not exists concierto_private;
+create schema if not exists companon_private;
+
+comment on schema passport is 'Passport: the append-only event log. Functions the app and producers call.';
+comment on schema coliseum is 'Coliseum: artist DNA and leaderboards computed from the Passport log.';
+comment on schema treasury is 'Treasury: ledger, splits, payments and payouts.';
+comment on schema concierto is 'Concierto: live events and tickets.';
+comment on schema companon is 'Companon: brand campaigns that target artists by DNA.';
+comment on schema passport_private is 'Internal helpers of Passport. Not reachable by the API roles.';
+comment on schema coliseum_private is 'Internal helpers of Coliseum. Not reachable by the API roles.';
+comment on schema treasury_private is 'Internal helpers of Treasury. Not reachable by the API roles.';
+comment on schema concierto_private is 'Internal helpers of Concierto. Not reachable by the API roles.';
+comment on schema companon_private is 'Internal helpers of Companon. Not reachable by the API roles.';
+
+-- The API roles may look into the public schemas; what they may do there is
+-- granted object by object. The _private schemas get no grant at all, so
+-- their functions run only inside security definer functions and jobs.
+grant usage on schema passport, coliseum, treasury, concierto, companon
+  to anon, authenticated, service_role;
+
+-- Postgres lets every role execute a new function unless told otherwise, and
+-- per-schema default privileges can only add to the global ones, never take
+-- away. So the default is turned off globally for functions this role
+-- creates, and turned back on for `public` and `extensions`, where Supabase's
+-- convention (and tools such as pgTAP) expect it. In the system schemas every
+-- function therefore carries the grants its migration gives it, and no more.
+alter default privileges revoke execute on functions from public;
+alter default privileges in schema public grant execute on functions to public;
+alter default privileges in schema extensions grant execute on functions to public;

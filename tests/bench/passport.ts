@@ -1,0 +1,76 @@
+// ./stack bench passport — events/s through passport-log (batches of 1 and
+// 100, 64 concurrent clients) against the same rows inserted straight into
+// Postgres by 64 connections, the physical floor of what the endpoint adds to.
+import { callFunction, db, newUser, uuid, type User } from "../lib/stack.ts";
+import { closedLoop, describe, fmt, percentile, perSecond, type Run, writeSection } from "../lib/bench.ts";
+
+const CLIENTS = 64;
+const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 8);
+const ARTISTS = Array.from({ length: 50 }, () => uuid());
+
+const sql = db(CLIENTS + 4);
+const users: User[] = [];
+for (let i = 0; i < CLIENTS; i++) users.push(await newUser(sql));
+
+function event(i: number) {
+  return {
+    kind: i % 5 === 0 ? "social.follow" : "audio.play",
+    client_event_id: uuid(),
+    artist_id: ARTISTS[i % ARTISTS.length],
+    payload: i % 5 === 0 ? {} : { track_id: uuid(), duration_ms: 30_000 + (i % 200) * 1000, genre: "afrobeats" },
+  };
+}
+
+async function viaEndpoint(batch: number): Promise<Run> {
+  return await closedLoop(`passport-log, batch ${batch}`, CLIENTS, SECONDS, async (client, it) => {
+    const events = Array.from({ length: batch }, (_, j) => event(it * batch + j));
+    const res = await callFunction("passport-log", batch === 1 ? events[0] : { events }, { token: users[client].token });
+    if (res.status !== 200) throw new Error(`passport-log answered ${res.status}: ${JSON.stringify(res.body)}`);
+    const accepted = res.body.results.filter((r: { status: string }) => r.status === "accepted").length;
+    if (accepted !== batch) throw new Error(`only ${accepted} of ${batch} accepted: ${JSON.stringify(res.body.results[0])}`);
+    return accepted;
+  });
+}
+
+async function direct(batch: number): Promise<Run> {
+  return await closedLoop(`direct INSERT, batch ${batch}`, CLIENTS, SECONDS, async (client, it) => {
+    const rows = Array.from({ length: batch }, (_, j) => {
+      const e = event(it * batch + j);
+      return { user_id: users[client].id, kind: e.kind, artist_id: e.artist_id, payload: e.payload, client_event_id: e.client_event_id, source: "app", occurred_at: new Date() };
+    });
+    await sql`insert into public.passport_entries ${sql(rows)}`;
+    return batch;
+  });
+}
+
+const lines: string[] = [];
+const table: string[] = [
+  "| batch | path | events/s | p50 ms / request | p99 ms / request | endpoint ÷ direct |",
+  "|---:|---|---:|---:|---:|---:|",
+];
+for (const batch of [1, 100]) {
+  const endpoint = await viaEndpoint(batch);
+  console.log(describe(endpoint));
+  const baseline = await direct(batch);
+  console.log(describe(baseline));
+  const ratio = perSecond(endpoint) / perSecond(baseline);
+  for (const [r, path, ratioCell] of [[baseline, "direct INSERT (baseline)", "1.00"], [endpoint, "passport-log over HTTP", fmt(ratio, 2)]] as const) {
+    table.push(`| ${batch} | ${path} | ${fmt(perSecond(r))} | ${fmt(percentile(r.latenciesMs, 50), 1)} | ${fmt(percentile(r.latenciesMs, 99), 1)} | ${ratioCell} |`);
+  }
+  lines.push(`- batch ${batch}: the endpoint sustains ${fmt(ratio * 100, 1)}% of the direct-insert rate.`);
+}
+await sql.end();
+
+await writeSection(
+  "passport",
+  "Passport ingest",
+  `${CLIENTS} concurrent clients, closed loop, ${SECONDS} s per path after 1 s of warm-up, each client its own user.
+The endpoint path is the whole production path: gateway JWT check, Deno, the WASM handler (parse, validate, normalise),
+\`passport.ingest\` (re-validation against the catalog, one INSERT … ON CONFLICT, rejection log). The baseline inserts
+the same rows with plain multi-row INSERTs over ${CLIENTS} connections: no HTTP, no validation.
+
+${table.join("\n")}
+
+${lines.join("\n")}`,
+);
+console.log("wrote BENCHMARKS.md (passport)");

@@ -1,0 +1,287 @@
+//! Two implementations must agree on many random inputs:
+//! - the coliseum math: pg_coliseum (main cluster) vs its SQL twins (twins
+//!   cluster) vs `buckets_core` itself, bit for bit;
+//! - the Passport rules: `buckets_core::passport::check_event` (what the edge
+//!   runs) vs `passport.check_event` (what the database enforces).
+//!
+//! Inputs come from a seeded generator; a failure prints the seed, and
+//! `BUCKETS_SEED=<n>` replays it.
+
+use buckets_core::coliseum::event_weight;
+use buckets_core::passport::{check_event, FieldType, Source, KINDS};
+use buckets_e2e::{connect, math_implementation, MAIN_URL_VAR, TWINS_URL_VAR};
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Map, Value};
+use tokio_postgres::Client;
+
+const DAY_US: i64 = 86_400_000_000;
+
+fn seeded_rng(test: &str) -> StdRng {
+    let seed = std::env::var("BUCKETS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| Utc::now().timestamp_micros() as u64);
+    eprintln!("{test}: BUCKETS_SEED={seed}");
+    StdRng::seed_from_u64(seed)
+}
+
+fn at(micros: i64) -> DateTime<Utc> {
+    Utc.timestamp_micros(micros).single().expect("in range")
+}
+
+async fn weights(client: &Client, tiers: &[i16], occurred: &[DateTime<Utc>], as_of: &[DateTime<Utc>]) -> Vec<(f64, f64, f64)> {
+    let rows = client
+        .query(
+            "select coliseum.event_weight(t.tier, t.occ, t.as_of), coliseum.recency_decay(t.occ, t.as_of), coliseum.tier_multiplier(t.tier)
+               from unnest($1::int2[], $2::timestamptz[], $3::timestamptz[]) with ordinality as t(tier, occ, as_of, i)
+              order by t.i",
+            &[&tiers, &occurred, &as_of],
+        )
+        .await
+        .expect("the weight functions run");
+    rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
+}
+
+#[tokio::test]
+async fn extension_and_sql_twins_compute_identical_weights() {
+    let main = connect(MAIN_URL_VAR).await;
+    let twins = connect(TWINS_URL_VAR).await;
+    assert_eq!(
+        math_implementation(&main).await,
+        "extension",
+        "the main cluster must run pg_coliseum"
+    );
+    assert_eq!(math_implementation(&twins).await, "sql", "the twins cluster must run the SQL twins");
+
+    let mut rng = seeded_rng("weights");
+    let n = 20_000;
+    let now = Utc::now().timestamp_micros();
+    let mut tiers = Vec::with_capacity(n);
+    let mut occurred = Vec::with_capacity(n);
+    let mut as_of = Vec::with_capacity(n);
+    for i in 0..n {
+        let as_of_us = now + rng.random_range(-400 * DAY_US..400 * DAY_US);
+        // A quarter of the ages sit on the interesting points: 0, the floor's
+        // start at day 27, the window's end at day 30, and just around them.
+        let age = match i % 4 {
+            0 => [0, 27 * DAY_US, 30 * DAY_US, -1, 1, 27 * DAY_US - 1, 27 * DAY_US + 1][rng.random_range(0..7)],
+            1 => rng.random_range(-2 * DAY_US..0),
+            _ => rng.random_range(0..60 * DAY_US),
+        };
+        tiers.push(rng.random_range(1..=5i16));
+        occurred.push(at(as_of_us - age));
+        as_of.push(at(as_of_us));
+    }
+    let from_extension = weights(&main, &tiers, &occurred, &as_of).await;
+    let from_twins = weights(&twins, &tiers, &occurred, &as_of).await;
+    for i in 0..n {
+        let rust = event_weight(tiers[i] as i64, occurred[i].timestamp_micros(), as_of[i].timestamp_micros()).unwrap();
+        let ctx = format!("tier {} occurred {} as_of {}", tiers[i], occurred[i], as_of[i]);
+        assert_eq!(from_extension[i].0.to_bits(), rust.to_bits(), "extension vs Rust: {ctx}");
+        assert_eq!(from_twins[i], from_extension[i], "twins vs extension: {ctx}");
+    }
+}
+
+#[tokio::test]
+async fn both_implementations_refuse_a_bad_tier_the_same_way() {
+    let main = connect(MAIN_URL_VAR).await;
+    let twins = connect(TWINS_URL_VAR).await;
+    for tier in [0i16, 6, -1, i16::MAX] {
+        let mut seen = Vec::new();
+        for client in [&main, &twins] {
+            let err = client
+                .query_one("select coliseum.event_weight($1, now(), now())", &[&tier])
+                .await
+                .expect_err("a tier outside 1..5 is refused");
+            let db = err.as_db_error().expect("a database error");
+            seen.push((db.code().code().to_string(), db.message().to_string()));
+        }
+        assert_eq!(seen[0].0, "22023", "tier {tier}: {:?}", seen[0]);
+        assert_eq!(seen[0], seen[1], "tier {tier}");
+    }
+}
+
+/// A random value for a field: valid most of the time, otherwise one of the
+/// ways clients get it wrong.
+fn field_value(rng: &mut StdRng, ty: FieldType) -> Value {
+    if rng.random_bool(0.2) {
+        return invalid_value(rng, ty);
+    }
+    match ty {
+        FieldType::Text => match rng.random_range(0..4) {
+            0 => json!("é".repeat(rng.random_range(1..=500))),
+            1 => json!("a".repeat(500)),
+            _ => json!(format!("v{}", rng.random_range(0..1000))),
+        },
+        FieldType::Integer { min } => {
+            let lo = min.unwrap_or(-1_000_000);
+            let v = rng.random_range(lo..lo + 2_000_000);
+            if rng.random_bool(0.1) {
+                json!(v as f64)
+            } else {
+                json!(v)
+            }
+        }
+        FieldType::Number { min } => json!(min.unwrap_or(-1000) as f64 + rng.random_range(0.0..5000.0)),
+        FieldType::Boolean => json!(rng.random_bool(0.5)),
+        FieldType::Uuid => {
+            let id = uuid::Uuid::new_v4().to_string();
+            json!(if rng.random_bool(0.2) { id.to_uppercase() } else { id })
+        }
+        FieldType::Timestamp => {
+            let t = at(rng.random_range(0..4_000_000_000_000_000));
+            json!(match rng.random_range(0..3) {
+                0 => t.to_rfc3339_opts(SecondsFormat::Secs, true),
+                1 => t.to_rfc3339_opts(SecondsFormat::Micros, false),
+                _ => t.format("%Y-%m-%d %H:%M:%S%.3f+02:00").to_string(),
+            })
+        }
+        FieldType::Currency => json!(["EUR", "USD", "NGN", "GBP"][rng.random_range(0..4)]),
+        FieldType::Country => json!(["NG", "US", "FR", "BR"][rng.random_range(0..4)]),
+    }
+}
+
+fn invalid_value(rng: &mut StdRng, ty: FieldType) -> Value {
+    let common = [json!(null), json!([1]), json!({"a": 1})];
+    if rng.random_bool(0.25) {
+        return common[rng.random_range(0..common.len())].clone();
+    }
+    match ty {
+        FieldType::Text => [json!(""), json!("a".repeat(501)), json!(5), json!(true)][rng.random_range(0..4)].clone(),
+        FieldType::Integer { min } => {
+            let below = min.map_or(json!("12"), |m| json!(m - 1));
+            [json!(5.5), json!("7"), below, json!(1e300), json!(u64::MAX)][rng.random_range(0..5)].clone()
+        }
+        FieldType::Number { min } => {
+            [json!("1.5"), json!(true), json!(min.map_or(-1.0, |m| m as f64 - 0.5))][rng.random_range(0..3)].clone()
+        }
+        FieldType::Boolean => [json!("true"), json!(1)][rng.random_range(0..2)].clone(),
+        FieldType::Uuid => [
+            json!("6f1c1f5e8a7b4c1d9e2f0a1b2c3d4e5f"),
+            json!("{6f1c1f5e-8a7b-4c1d-9e2f-0a1b2c3d4e5f}"),
+            json!("6f1c1f5e-8a7b-4c1d-9e2f-0a1b2c3d4e5g"),
+            json!(42),
+        ][rng.random_range(0..4)]
+        .clone(),
+        FieldType::Timestamp => [
+            json!("2026-13-01T00:00:00Z"),
+            json!("2026-02-30T00:00:00Z"),
+            json!("2026-01-01"),
+            json!("2026-01-01T00:00:00"),
+            json!("2026-01-01T00:00:00.1234567891Z"),
+            json!(1_700_000_000),
+        ][rng.random_range(0..6)]
+        .clone(),
+        FieldType::Currency => [json!("eur"), json!("EURO"), json!("E1R")][rng.random_range(0..3)].clone(),
+        FieldType::Country => [json!("ng"), json!("NGA"), json!("N")][rng.random_range(0..3)].clone(),
+    }
+}
+
+struct Case {
+    kind: String,
+    source: Source,
+    artist: Option<String>,
+    payload: Map<String, Value>,
+    occurred_us: i64,
+}
+
+fn random_case(rng: &mut StdRng, received_us: i64) -> Case {
+    let known = &KINDS[rng.random_range(0..KINDS.len())];
+    let kind = match rng.random_range(0..20) {
+        0 => "audio.plya".to_string(),
+        1 => format!("{}.x", known.family()),
+        _ => known.name.to_string(),
+    };
+    let source = if rng.random_bool(0.8) {
+        known.producers[rng.random_range(0..known.producers.len())]
+    } else {
+        Source::ALL[rng.random_range(0..Source::ALL.len())]
+    };
+    let artist = rng.random_bool(0.85).then(|| uuid::Uuid::new_v4().to_string());
+    let mut payload = Map::new();
+    for field in known.fields {
+        if rng.random_bool(0.85) {
+            payload.insert(field.name.to_string(), field_value(rng, field.ty));
+        }
+    }
+    if rng.random_bool(0.1) {
+        let extra = ["mood", "Zeta", "aardvark", "track", "_x"][rng.random_range(0..5)];
+        payload.insert(extra.to_string(), json!(1));
+    }
+    let five_min = 5 * 60 * 1_000_000;
+    let occurred_us = match rng.random_range(0..10) {
+        0 => received_us + five_min + rng.random_range(1..DAY_US),
+        1 => received_us + five_min,
+        2 => received_us + five_min + 1,
+        _ => received_us - rng.random_range(0..90 * DAY_US),
+    };
+    Case {
+        kind,
+        source,
+        artist,
+        payload,
+        occurred_us,
+    }
+}
+
+#[tokio::test]
+async fn edge_rules_and_database_rules_agree() {
+    let main = connect(MAIN_URL_VAR).await;
+    let mut rng = seeded_rng("rules");
+    let received_us = Utc::now().timestamp_micros();
+    let cases: Vec<Case> = (0..5_000).map(|_| random_case(&mut rng, received_us)).collect();
+    let input: Vec<Value> = cases
+        .iter()
+        .map(|c| {
+            json!({
+                "kind": c.kind,
+                "source": c.source.name(),
+                "artist_id": c.artist,
+                "payload": c.payload,
+                "occurred_at": at(c.occurred_us).to_rfc3339_opts(SecondsFormat::Micros, true),
+            })
+        })
+        .collect();
+    let rows = main
+        .query(
+            "select r.code, r.message
+               from jsonb_array_elements($1::jsonb) with ordinality as e(ev, i)
+               cross join lateral passport.check_event(e.ev->>'kind', e.ev->>'source', (e.ev->>'artist_id')::uuid,
+                                                       e.ev->'payload', (e.ev->>'occurred_at')::timestamptz, $2::timestamptz) as r
+              order by e.i",
+            &[&Value::Array(input), &at(received_us)],
+        )
+        .await
+        .expect("passport.check_event runs");
+    assert_eq!(rows.len(), cases.len());
+    let mut rejected = 0;
+    for (case, row) in cases.iter().zip(&rows) {
+        let sql: (Option<String>, Option<String>) = (row.get(0), row.get(1));
+        let rust = match check_event(
+            &case.kind,
+            case.source,
+            case.artist.is_some(),
+            &case.payload,
+            case.occurred_us,
+            received_us,
+        ) {
+            Ok(_) => (None, None),
+            Err(r) => (Some(r.code.as_str().to_string()), Some(r.message)),
+        };
+        rejected += rust.0.is_some() as usize;
+        assert_eq!(
+            sql,
+            rust,
+            "kind {} source {} artist {:?} payload {} occurred {}",
+            case.kind,
+            case.source.name(),
+            case.artist,
+            Value::Object(case.payload.clone()),
+            at(case.occurred_us)
+        );
+    }
+    // The generator must exercise both outcomes, or the test proves nothing.
+    assert!(rejected > 500 && rejected < 4_500, "{rejected} of 5000 rejected");
+}
