@@ -1,13 +1,18 @@
 -- Local seed (applied by `supabase db reset` and by ./stack on a fresh cluster; never on a
--- deployed project). The catalog itself arrives by migration; this adds one example listener
--- with a short, realistic history, written the way server-side producers write: through
--- passport.log. Re-running it changes nothing (the client_event_ids are fixed).
+-- deployed project). The catalog itself arrives by migration; this adds the demo user whose
+-- token `./stack env` exports as DEMO_USER_TOKEN, with a short, realistic history written the
+-- way server-side producers write: through passport.log. Re-running it changes nothing (the
+-- client_event_ids are fixed).
 --
---   example listener  5eed0000-0000-4000-8000-000000000001
---   example artist    5eed0000-0000-4000-8000-00000000a001
+--   demo user (listener)  d3e40000-0000-4000-8000-000000000001  demo@buckets.local
+--   example artist        5eed0000-0000-4000-8000-00000000a001
+
+insert into auth.users (id, email)
+values ('d3e40000-0000-4000-8000-000000000001', 'demo@buckets.local')
+on conflict (id) do nothing;
 
 select passport.log(
-  user_id => '5eed0000-0000-4000-8000-000000000001',
+  user_id => 'd3e40000-0000-4000-8000-000000000001',
   kind => e.kind,
   client_event_id => e.client_event_id,
   payload => e.payload,

@@ -27,7 +27,7 @@ comment on schema treasury_private is 'Internal helpers of Treasury. Not reachab
 comment on schema concierto_private is 'Internal helpers of Concierto. Not reachable by the API roles.';
 comment on schema companon_private is 'Internal helpers of Companon. Not reachable by the API roles.';
 
--- The API roles may look into the public schemas; what they may do there is
+-- The API roles may look into the system schemas; what they may do there is
 -- granted object by object. The _private schemas get no grant at all, so
 -- their functions run only inside security definer functions and jobs.
 grant usage on schema passport, coliseum, treasury, concierto, companon

@@ -212,7 +212,8 @@ create table public.passport_entries (
   artist_id uuid,
   payload jsonb not null default '{}'
     check (jsonb_typeof(payload) = 'object'),
-  occurred_at timestamptz not null,
+  -- Finite: the weight math cannot age an event from ±infinity.
+  occurred_at timestamptz not null check (isfinite(occurred_at)),
   received_at timestamptz not null default now(),
   client_event_id text not null
     check (char_length(client_event_id) between 1 and 200),
@@ -466,7 +467,7 @@ comment on function passport.check_event(text, text, uuid, jsonb, timestamptz, t
 --   | {"status":"rejected","code":..,"message":..}
 --
 -- The database re-checks every event (it is authoritative). Accepted events
--- are stored by one INSERT in input order; ON CONFLICT DO NOTHING makes a
+-- are stored by one INSERT in key order; ON CONFLICT DO NOTHING makes a
 -- client_event_id seen before (in this batch, an earlier call, or a
 -- concurrent one, which the INSERT waits for) a duplicate. Those ids are read
 -- by a second statement: under READ COMMITTED it sees rows that concurrent
@@ -567,7 +568,10 @@ begin
     select c.user_id, c.kind, c.artist_id, c.payload, c.occurred_at, c.client_event_id, c.source
     from checked as c
     where c.code is null
-    order by c.idx
+    -- Key order, not input order: concurrent batches then take their
+    -- speculative-insert locks in one global order and cannot deadlock; idx
+    -- keeps the first occurrence of a key within the batch the one stored.
+    order by c.user_id, c.client_event_id, c.idx
     on conflict (user_id, client_event_id) do nothing
     returning id, user_id, client_event_id
   ),

@@ -47,13 +47,13 @@ select is(r -> 5, '{"status": "rejected", "code": "invalid_event", "message": "a
           'an element that is not an object is rejected') from batch1;
 select is(r -> 6, '{"status": "rejected", "code": "forbidden_kind", "message": "treasury.money_spent is not accepted from source app"}'::jsonb,
           'the app cannot log money') from batch1;
-select ok(:follow_id > :play_id, 'accepted events get ids in input order');
+select ok(:follow_id < :play_id, 'accepted events get ids in key order (follow-1 < play-1), so concurrent batches cannot deadlock');
 
 -- What was stored --------------------------------------------------------------------
 
 select results_eq(
   format($$select client_event_id, kind, artist_id, payload, occurred_at, source, received_at = now(), coliseum_processed_at
-           from public.passport_entries where user_id = %L order by id$$, :'fan'),
+           from public.passport_entries where user_id = %L order by client_event_id desc$$, :'fan'),
   format($$values ('play-1', 'audio.play', %1$L::uuid, '{"track_id": "c0000000-0000-4000-8000-000000000001", "duration_ms": 31000}'::jsonb,
                    '2026-11-20T07:00:00.123456Z'::timestamptz, 'app', true, null::timestamptz),
                   ('follow-1', 'social.follow', %1$L::uuid, '{}'::jsonb, now(), 'app', true, null)$$, :'artist'),
