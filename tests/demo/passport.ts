@@ -39,7 +39,7 @@ function appEvent(world: DemoWorld, fan: DemoWorld["fans"][number], i: number, a
   const track = uuid();
   const where = { city: fan.city, country: fan.country };
   const base = { client_event_id: uuid(), artist_id: artist.id, occurred_at: new Date(at).toISOString() };
-  const roll = i % 20;
+  const roll = i % 25;
   if (roll < 9) return { ...base, kind: "audio.play", payload: { track_id: track, duration_ms: 10_000 + (i * 7919) % 200_000, genre: artist.genre, ...where } };
   if (roll < 11) return { ...base, kind: "audio.complete", payload: { track_id: track, genre: artist.genre, ...where } };
   if (roll < 12) return { ...base, kind: "audio.skip", payload: { track_id: track, position_ms: (i * 31) % 20_000 } };
@@ -49,7 +49,23 @@ function appEvent(world: DemoWorld, fan: DemoWorld["fans"][number], i: number, a
   if (roll < 17) return { ...base, kind: "social.follow", payload: where };
   if (roll < 18) return { ...base, kind: "social.vote_cast", payload: { contest_id: uuid() } };
   if (roll < 19) return { ...base, kind: "concierto.event_rsvp", payload: { event_id: uuid(), ...where } };
-  return { ...base, kind: "social.comment", payload: { comment_id: uuid(), target_id: track } };
+  if (roll < 20) return { ...base, kind: "social.comment", payload: { comment_id: uuid(), target_id: track } };
+  if (roll < 21) return { ...base, kind: "social.profile_view", payload: {} };
+  if (roll < 22) return { ...base, kind: "drop.viewed", payload: { drop_id: uuid() } };
+  if (roll < 23) return { ...base, kind: "merch.viewed", payload: { product_id: uuid() } };
+  if (roll < 24) return { ...base, kind: "companon.campaign_clicked", payload: { campaign_id: uuid() } };
+  const { artist_id: _none, ...noArtist } = base;
+  return { ...noArtist, kind: "system.session_started", payload: { platform: i % 2 ? "ios" : "android", app_version: "4.2.0" } };
+}
+
+/** What every fan does first: say where they live and what they like. */
+function profileEvents(fan: DemoWorld["fans"][number], genre: string, at: number) {
+  const occurred_at = new Date(at).toISOString();
+  return [
+    { kind: "profile.created", client_event_id: uuid(), occurred_at, payload: { role: "fan" } },
+    { kind: "profile.location_set", client_event_id: uuid(), occurred_at, payload: { city: fan.city, country: fan.country } },
+    { kind: "profile.genre_preference_set", client_event_id: uuid(), occurred_at, payload: { genre } },
+  ];
 }
 
 /** What a buggy client build gets wrong. */
@@ -87,7 +103,7 @@ export async function runPassportDemo(sql: Sql, world: DemoWorld, eventsPerFan =
   const now = Date.now();
   const tally: Tally = { accepted: 0, duplicate: 0, rejected: new Map(), requests: 0 };
   await Promise.all(world.fans.map(async (fan, f) => {
-    const events: any[] = [];
+    const events: any[] = profileEvents(fan, pick(world.artists, f).genre, now - 8 * DAY);
     for (let i = 0; i < eventsPerFan; i++) {
       events.push(appEvent(world, fan, i + f * 1000, now - 7 * DAY + (i / eventsPerFan) * 7 * DAY));
       if (i % 40 === 0) events.push(badEvent(world, i / 40 + f, now));
