@@ -1,15 +1,27 @@
-//! pg_coliseum: the Coliseum math as SQL functions.
+//! pg_coliseum: the Coliseum math as SQL functions, and the processor that
+//! keeps DNA fresh.
 //!
 //! A thin layer over `buckets_core::coliseum`: each function converts its
 //! arguments, checks what SQL callers can get wrong, and delegates. Every
-//! function has a SQL twin with the same name, signature, volatility,
-//! results and errors in `sql/twins/coliseum_math.sql`, installed instead of
-//! the extension where it cannot be loaded (see docs/coliseum-math.md).
+//! math function has a SQL twin with the same name, signature, volatility,
+//! results and errors in `sql/twins/`, installed instead of the extension
+//! where it cannot be loaded (see docs/coliseum-math.md). The processor
+//! (`processor.rs`) exists only here: hosted Supabase drives the same SQL
+//! entry point with pg_cron instead.
 
-use buckets_core::coliseum::{self, Tier};
+use buckets_core::coliseum::{self, MetricError, Tier};
 use pgrx::prelude::*;
 
+mod processor;
+
 ::pgrx::pg_module_magic!(name, version);
+
+/// Runs in every process that loads the library, whether at server start or
+/// at a session's first call: registers the processor's settings.
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    processor::register_settings();
+}
 
 /// The weight multiplier of a tier level (1..=5): 0.1, 1, 10, 100 or 1000.
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -34,6 +46,41 @@ fn event_weight(tier: i16, occurred_at: TimestampWithTimeZone, as_of: TimestampW
     let occurred_at = finite_micros("occurred_at", occurred_at);
     let as_of = finite_micros("as_of", as_of);
     coliseum::event_weight(level, occurred_at, as_of).expect("a checked tier has a multiplier")
+}
+
+/// A domain's raw strength on the platform-wide 0–100 log scale.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn strength_score(raw: f64) -> f64 {
+    coliseum::strength_score(raw)
+}
+
+/// Shannon entropy of the shares of the positive weights over `ln k`, in
+/// 0..1; NULL elements are skipped.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn normalized_entropy(weights: Array<'_, f64>) -> f64 {
+    spread(&weights, coliseum::normalized_entropy)
+}
+
+/// Herfindahl index (sum of squared shares) of the positive weights, in
+/// 0..1; NULL elements are skipped.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn concentration(weights: Array<'_, f64>) -> f64 {
+    spread(&weights, coliseum::concentration)
+}
+
+/// Applies a spread metric to the non-NULL elements, in array order.
+fn spread(weights: &Array<'_, f64>, metric: fn(&[f64]) -> Result<f64, MetricError>) -> f64 {
+    let result = match weights.as_slice() {
+        Ok(values) => metric(values),
+        Err(_) => metric(&weights.iter().flatten().collect::<Vec<f64>>()),
+    };
+    result.unwrap_or_else(|e| {
+        let code = match e {
+            MetricError::NotFinite(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            MetricError::Overflow | MetricError::Underflow => PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+        };
+        raise(code, e.to_string())
+    })
 }
 
 fn checked_tier(tier: i16) -> Tier {
@@ -180,11 +227,77 @@ mod tests {
     fn functions_are_immutable_strict_and_parallel_safe() {
         let count = Spi::get_one::<i64>(
             "select count(*) from pg_proc p join pg_extension e on e.extname = 'pg_coliseum' and p.pronamespace = e.extnamespace
-              where p.proname in ('tier_multiplier', 'recency_decay', 'event_weight')
+              where p.proname in ('tier_multiplier', 'recency_decay', 'event_weight', 'strength_score', 'normalized_entropy', 'concentration')
                 and p.provolatile = 'i' and p.proisstrict and p.proparallel = 's'",
         )
         .unwrap();
-        assert_eq!(count, Some(3));
+        assert_eq!(count, Some(6));
+    }
+
+    fn metric(sql: &str) -> Option<f64> {
+        Spi::get_one::<f64>(&format!("select {sql}")).expect("query runs")
+    }
+
+    #[pg_test]
+    fn strength_scores() {
+        assert_eq!(metric("strength_score(0)"), Some(0.0));
+        assert_eq!(metric("strength_score(-12.5)"), Some(0.0));
+        assert_eq!(metric("strength_score(1000)"), Some(coliseum::strength_score(1000.0)));
+        assert!((metric("strength_score(1000)").unwrap() - 42.86334369805723).abs() < 1e-12);
+        assert_eq!(metric("strength_score(1e12)"), Some(100.0));
+        assert_eq!(metric("strength_score('Infinity')"), Some(100.0));
+        assert_eq!(metric("strength_score('-Infinity')"), Some(0.0));
+        assert_eq!(metric("strength_score('NaN')"), Some(100.0));
+        assert_eq!(metric("strength_score(null)"), None);
+    }
+
+    #[pg_test]
+    fn spreads_of_hand_computed_arrays() {
+        assert_eq!(metric("normalized_entropy('{}')"), Some(0.0));
+        assert_eq!(metric("normalized_entropy('{5}')"), Some(0.0));
+        assert_eq!(metric("normalized_entropy('{2,2}')"), Some(1.0));
+        assert!((metric("normalized_entropy('{1,3}')").unwrap() - 0.8112781244591328).abs() < 1e-15);
+        assert_eq!(metric("concentration('{}')"), Some(0.0));
+        assert_eq!(metric("concentration('{42}')"), Some(1.0));
+        assert_eq!(metric("concentration('{1,3}')"), Some(0.625));
+        assert_eq!(metric("concentration('{2,0,1,-4,1}')"), Some(0.375));
+        assert_eq!(metric("concentration(null)"), None);
+        assert_eq!(metric("normalized_entropy(null)"), None);
+    }
+
+    #[pg_test]
+    fn null_elements_are_skipped_and_dimensions_flattened() {
+        let plain = coliseum::normalized_entropy(&[1.0, 2.0, 3.0, 4.0]).unwrap();
+        assert_eq!(metric("normalized_entropy('{1,null,2,3,null,4}')"), Some(plain));
+        assert_eq!(metric("normalized_entropy('{{1,2},{3,4}}')"), Some(plain));
+        assert_eq!(metric("normalized_entropy('{null,null}')"), Some(0.0));
+        assert_eq!(metric("concentration('{null,7,null}')"), Some(1.0));
+        assert_eq!(metric("concentration(array[null]::float8[])"), Some(0.0));
+    }
+
+    #[pg_test(error = "weights must be finite, got NaN")]
+    fn nan_weights_are_refused() {
+        Spi::run("select normalized_entropy('{1,NaN}')").unwrap();
+    }
+
+    #[pg_test(error = "weights must be finite, got -Infinity")]
+    fn infinite_weights_are_refused() {
+        Spi::run("select concentration('{1,null,-Infinity}')").unwrap();
+    }
+
+    #[pg_test]
+    fn spread_errors_carry_their_sqlstate() {
+        Spi::run(
+            "do $test$ begin
+               begin perform concentration('{1,Infinity}'); raise 'no error';
+               exception when invalid_parameter_value then null; end;
+               begin perform normalized_entropy('{1.7e308,1.7e308}'); raise 'no error';
+               exception when numeric_value_out_of_range then null; end;
+               begin perform concentration('{1,1e-200}'); raise 'no error';
+               exception when numeric_value_out_of_range then null; end;
+             end $test$",
+        )
+        .unwrap();
     }
 }
 

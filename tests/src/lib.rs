@@ -35,3 +35,72 @@ pub async fn math_implementation(client: &Client) -> String {
         .expect("pg_extension is readable");
     row.get(0)
 }
+
+/// Random but valid Passport events for the processor tests: kinds that feed
+/// DNA, small vocabularies for genre and place so the metrics have something
+/// to count, amounts in a few currencies, times spread over `days` days.
+pub mod workload {
+    use buckets_core::passport::{FieldType, Source, KINDS};
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use rand::rngs::StdRng;
+    use rand::Rng;
+    use serde_json::{json, Map, Value};
+
+    pub const GENRES: [&str; 6] = ["afrobeats", "amapiano", "highlife", "jazz", "reggaeton", "indie pop"];
+    pub const PLACES: [(&str, &str); 7] = [
+        ("Lagos", "NG"),
+        ("Accra", "GH"),
+        ("Paris", "FR"),
+        ("London", "GB"),
+        ("Austin", "US"),
+        ("Lagos", "PT"),
+        ("Tokyo", "JP"),
+    ];
+    pub const CURRENCIES: [&str; 4] = ["EUR", "USD", "NGN", "GBP"];
+
+    fn value(rng: &mut StdRng, name: &str, ty: FieldType) -> Value {
+        match (name, ty) {
+            ("genre", _) => json!(GENRES[rng.random_range(0..GENRES.len())]),
+            ("city", _) => json!(PLACES[rng.random_range(0..PLACES.len())].0),
+            ("country", _) => json!(PLACES[rng.random_range(0..PLACES.len())].1),
+            ("currency", _) => json!(CURRENCIES[rng.random_range(0..CURRENCIES.len())]),
+            ("duration_ms", _) => json!(rng.random_range(5_000..240_000)),
+            (_, FieldType::Integer { min }) => json!(rng.random_range(min.unwrap_or(0).max(1)..5_000)),
+            (_, FieldType::Number { min }) => json!(min.unwrap_or(0) as f64 + rng.random_range(0.0..100.0)),
+            (_, FieldType::Boolean) => json!(rng.random_bool(0.5)),
+            (_, FieldType::Uuid) => json!(uuid::Uuid::new_v4().to_string()),
+            (_, FieldType::Timestamp) => json!(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)),
+            (_, FieldType::Currency) => json!("EUR"),
+            (_, FieldType::Country) => json!("NG"),
+            (_, FieldType::Text) => json!(format!("v{}", rng.random_range(0..20))),
+        }
+    }
+
+    /// One event as `passport.ingest` takes it (normalized, with user and source).
+    pub fn event(rng: &mut StdRng, fans: &[uuid::Uuid], artists: &[uuid::Uuid], now: DateTime<Utc>, days: i64) -> Value {
+        let kind = loop {
+            let k = &KINDS[rng.random_range(0..KINDS.len())];
+            if !k.domains.is_empty() || rng.random_bool(0.05) {
+                break k;
+            }
+        };
+        let mut payload = Map::new();
+        for f in kind.fields {
+            if f.required || rng.random_bool(0.7) {
+                payload.insert(f.name.to_string(), value(rng, f.name, f.ty));
+            }
+        }
+        let source: Source = kind.producers[0];
+        let artist = (kind.needs_artist || rng.random_bool(0.7)).then(|| artists[rng.random_range(0..artists.len())].to_string());
+        let occurred = now - chrono::Duration::seconds(rng.random_range(0..days * 86_400));
+        json!({
+            "user_id": fans[rng.random_range(0..fans.len())].to_string(),
+            "source": source.name(),
+            "kind": kind.name,
+            "client_event_id": uuid::Uuid::new_v4().to_string(),
+            "occurred_at": occurred.to_rfc3339_opts(SecondsFormat::Micros, true),
+            "artist_id": artist,
+            "payload": payload,
+        })
+    }
+}

@@ -1,13 +1,15 @@
 //! Two implementations must agree on many random inputs:
 //! - the coliseum math: pg_coliseum (main cluster) vs its SQL twins (twins
-//!   cluster) vs `buckets_core` itself, bit for bit;
+//!   cluster) vs `buckets_core` itself, bit for bit (the twins evaluate the
+//!   same float8 operations in the same order, so no tolerance is needed),
+//!   and with the same SQLSTATE and message where they fail;
 //! - the Passport rules: `buckets_core::passport::check_event` (what the edge
 //!   runs) vs `passport.check_event` (what the database enforces).
 //!
 //! Inputs come from a seeded generator; a failure prints the seed, and
 //! `BUCKETS_SEED=<n>` replays it.
 
-use buckets_core::coliseum::event_weight;
+use buckets_core::coliseum::{concentration, event_weight, normalized_entropy, strength_score, MetricError};
 use buckets_core::passport::{check_event, FieldType, Source, KINDS};
 use buckets_e2e::{connect, math_implementation, MAIN_URL_VAR, TWINS_URL_VAR};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
@@ -100,6 +102,178 @@ async fn both_implementations_refuse_a_bad_tier_the_same_way() {
         }
         assert_eq!(seen[0].0, "22023", "tier {tier}: {:?}", seen[0]);
         assert_eq!(seen[0], seen[1], "tier {tier}");
+    }
+}
+
+/// A raw strength: log-uniform over the whole scale, plus the edges.
+fn raw_strength(rng: &mut StdRng) -> f64 {
+    let edges = [
+        0.0,
+        -0.0,
+        -1.0,
+        1.0,
+        1e7,
+        1e7 - 1.0,
+        1e7 + 1.0,
+        (1e7f64 + 1.0).sqrt() - 1.0,
+        5e-324,
+        1e-300,
+        f64::MAX,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ];
+    match rng.random_range(0..10) {
+        0 => edges[rng.random_range(0..edges.len())],
+        1 => -(10f64.powf(rng.random_range(-3.0..9.0))),
+        _ => 10f64.powf(rng.random_range(-6.0..12.0)),
+    }
+}
+
+/// An element of a weights array: mostly what the domain metrics pass (sums of
+/// event weights), sometimes NULL, zero, negative, extreme or not finite.
+fn weight_element(rng: &mut StdRng) -> Option<f64> {
+    match rng.random_range(0..100) {
+        0..=7 => None,
+        8..=11 => Some(0.0),
+        12..=15 => Some(-rng.random_range(0.0..100.0)),
+        16..=23 => Some([0.01, 0.1, 1.0, 10.0, 100.0, 1000.0][rng.random_range(0..6)]),
+        24..=25 => Some([1e-200, 1e-310, 5e-324, f64::MIN_POSITIVE, 1e300, 1.7e308, f64::MAX][rng.random_range(0..7)]),
+        26 => Some([f64::NAN, f64::INFINITY, f64::NEG_INFINITY][rng.random_range(0..3)]),
+        _ => Some(10f64.powf(rng.random_range(-3.0..9.0))),
+    }
+}
+
+type Metric = fn(&[f64]) -> Result<f64, MetricError>;
+
+/// Evaluates `coliseum.<function>` on many arrays in one query: they travel
+/// as one flat array (NULLs included) and the bounds of each slice.
+async fn spread_values(client: &Client, function: &str, arrays: &[&Vec<Option<f64>>]) -> Vec<f64> {
+    let mut flat = Vec::new();
+    let (mut lo, mut hi) = (Vec::new(), Vec::new());
+    for a in arrays {
+        lo.push(flat.len() as i32 + 1);
+        flat.extend(a.iter().copied());
+        hi.push(flat.len() as i32);
+    }
+    let rows = client
+        .query(
+            &format!(
+                "select coliseum.{function}(($1::float8[])[b.lo:b.hi])
+                   from unnest($2::int4[], $3::int4[]) with ordinality as b(lo, hi, i)
+                  order by b.i"
+            ),
+            &[&flat, &lo, &hi],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("coliseum.{function} fails where Rust does not: {e}"));
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+async fn spread_error(client: &Client, function: &str, array: &[Option<f64>]) -> (String, String) {
+    let err = client
+        .query_one(&format!("select coliseum.{function}($1::float8[])"), &[&array])
+        .await
+        .expect_err("Rust refuses this array");
+    let db = err.as_db_error().expect("a database error");
+    (db.code().code().to_string(), db.message().to_string())
+}
+
+#[tokio::test]
+async fn extension_and_sql_twins_compute_identical_strength_scores() {
+    let main = connect(MAIN_URL_VAR).await;
+    let twins = connect(TWINS_URL_VAR).await;
+    assert_eq!(math_implementation(&main).await, "extension");
+    assert_eq!(math_implementation(&twins).await, "sql");
+
+    let mut rng = seeded_rng("strength_score");
+    let raws: Vec<f64> = (0..20_000).map(|_| raw_strength(&mut rng)).collect();
+    let sql = "select coliseum.strength_score(r) from unnest($1::float8[]) with ordinality as t(r, i) order by t.i";
+    let from_extension: Vec<f64> = main.query(sql, &[&raws]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    let from_twins: Vec<f64> = twins.query(sql, &[&raws]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    for (i, raw) in raws.iter().enumerate() {
+        let rust = strength_score(*raw);
+        assert_eq!(from_extension[i].to_bits(), rust.to_bits(), "extension vs Rust: raw {raw:e}");
+        assert_eq!(
+            from_twins[i].to_bits(),
+            rust.to_bits(),
+            "twins vs Rust: raw {raw:e} ({} vs {rust})",
+            from_twins[i]
+        );
+    }
+}
+
+#[tokio::test]
+async fn extension_and_sql_twins_compute_identical_spreads() {
+    let main = connect(MAIN_URL_VAR).await;
+    let twins = connect(TWINS_URL_VAR).await;
+    assert_eq!(math_implementation(&main).await, "extension");
+    assert_eq!(math_implementation(&twins).await, "sql");
+
+    let mut rng = seeded_rng("spreads");
+    let arrays: Vec<Vec<Option<f64>>> = (0..5_000)
+        .map(|i| {
+            // Some arrays repeat one value: equal parts are where rounding could push entropy past 1.
+            let len = rng.random_range(0..=12);
+            if i % 10 == 0 {
+                vec![weight_element(&mut rng); len]
+            } else {
+                (0..len).map(|_| weight_element(&mut rng)).collect()
+            }
+        })
+        .collect();
+    let metrics: [(&str, Metric); 2] = [("normalized_entropy", normalized_entropy), ("concentration", concentration)];
+    for (function, metric) in metrics {
+        let rust: Vec<Result<f64, MetricError>> = arrays
+            .iter()
+            .map(|a| metric(&a.iter().flatten().copied().collect::<Vec<f64>>()))
+            .collect();
+        let ok: Vec<usize> = (0..arrays.len()).filter(|&i| rust[i].is_ok()).collect();
+        let refused: Vec<usize> = (0..arrays.len()).filter(|&i| rust[i].is_err()).collect();
+        // The generator must reach both outcomes, or half of the contract is untested.
+        assert!(
+            ok.len() > 3_000 && refused.len() > 50,
+            "{function}: {} ok, {} refused",
+            ok.len(),
+            refused.len()
+        );
+
+        let subset: Vec<&Vec<Option<f64>>> = ok.iter().map(|&i| &arrays[i]).collect();
+        let from_extension = spread_values(&main, function, &subset).await;
+        let from_twins = spread_values(&twins, function, &subset).await;
+        for (j, &i) in ok.iter().enumerate() {
+            let expected = *rust[i].as_ref().unwrap();
+            let ctx = format!("{function}({:?})", arrays[i]);
+            assert_eq!(from_extension[j].to_bits(), expected.to_bits(), "extension vs Rust: {ctx}");
+            assert_eq!(
+                from_twins[j].to_bits(),
+                expected.to_bits(),
+                "twins vs Rust: {ctx} ({} vs {expected})",
+                from_twins[j]
+            );
+        }
+        for &i in &refused {
+            let err = rust[i].unwrap_err();
+            let expected = (err.sqlstate().to_string(), err.to_string());
+            let ctx = format!("{function}({:?})", arrays[i]);
+            assert_eq!(
+                spread_error(&main, function, &arrays[i]).await,
+                expected,
+                "extension vs Rust: {ctx}"
+            );
+            assert_eq!(spread_error(&twins, function, &arrays[i]).await, expected, "twins vs Rust: {ctx}");
+        }
+    }
+    for client in [&main, &twins] {
+        let row = client
+            .query_one(
+                "select coliseum.normalized_entropy(null), coliseum.concentration(null), coliseum.strength_score(null)",
+                &[],
+            )
+            .await
+            .unwrap();
+        let nulls: (Option<f64>, Option<f64>, Option<f64>) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!(nulls, (None, None, None), "strict: NULL in, NULL out");
     }
 }
 

@@ -1,5 +1,7 @@
 //! Coliseum: the math that turns Passport events into artist DNA.
 
+pub mod metrics;
 pub mod weight;
 
+pub use metrics::{concentration, normalized_entropy, strength_score, MetricError};
 pub use weight::{event_weight, recency_decay, tier_multiplier, Tier};

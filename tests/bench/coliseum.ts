@@ -1,0 +1,201 @@
+// ./stack bench coliseum — in one run:
+// 1. processor throughput: pending events/s turned into DNA with pg_coliseum (main cluster) and with the
+//    SQL twins (twins cluster), against the raw cost of inserting the same number of mutation rows;
+// 2. leaderboard read latency for the top 100 of a board holding 100,000 artists, against the bare
+//    index read of the same rows;
+// 3. event-to-leaderboard latency: how long a fresh event takes to show in coliseum_domain_strength while
+//    passport-log takes a sustained ~10,000 events/s.
+import postgres from "postgres";
+import { callFunction, db, env, newUser, type Sql, uuid } from "../lib/stack.ts";
+import { closedLoop, fmt, percentile, perSecond, writeSection } from "../lib/bench.ts";
+
+const EVENTS = Number(Deno.env.get("BENCH_EVENTS") ?? 20_000);
+const main = db(70);
+const twins = postgres(env("BUCKETS_TWINS_DB_URL"), { max: 4, onnotice: () => {} });
+
+const GENRES = ["afrobeats", "amapiano", "highlife", "jazz", "reggaeton", "indie pop"];
+const PLACES = [["Lagos", "NG"], ["Accra", "GH"], ["Paris", "FR"], ["London", "GB"], ["Austin", "US"], ["Tokyo", "JP"]];
+
+/** A realistic mix: plays (some under 30 s), likes, follows, shares, purchases, attendance. */
+function workload(n: number, artists: string[], fans: string[]) {
+  const now = Date.now();
+  return Array.from({ length: n }, (_, i) => {
+    const [city, country] = PLACES[i % PLACES.length];
+    const genre = GENRES[(i * 7) % GENRES.length];
+    const base = {
+      user_id: fans[(i * 7919) % fans.length],
+      artist_id: artists[(i * 104729) % artists.length],
+      client_event_id: uuid(),
+      occurred_at: new Date(now - ((i * 611) % (28 * 86_400)) * 1000).toISOString(),
+    };
+    switch (i % 10) {
+      case 0: return { ...base, source: "app", kind: "social.follow", payload: { city, country } };
+      case 1: return { ...base, source: "app", kind: "audio.like", payload: { track_id: uuid(), genre } };
+      case 2: return { ...base, source: "app", kind: "audio.share", payload: { track_id: uuid(), genre } };
+      case 3: return { ...base, source: "treasury", kind: "tip.sent", payload: { payment_id: `pi_${i}`, amount_minor: 500 + i % 3000, currency: "EUR" } };
+      case 4: return { ...base, source: "concierto", kind: "concierto.event_attended", payload: { event_id: uuid(), city, country } };
+      default: return { ...base, source: "app", kind: "audio.play", payload: { track_id: uuid(), duration_ms: 20_000 + (i % 200) * 1000, genre, city, country } };
+    }
+  });
+}
+
+async function ingestDirect(sql: Sql, events: unknown[]) {
+  for (let i = 0; i < events.length; i += 500) {
+    await sql`select passport.ingest(${sql.json(events.slice(i, i + 500) as any)}::jsonb)`;
+  }
+}
+
+/** Drains the pending queue with process_pending(5000); returns entries/s. */
+async function drain(sql: Sql): Promise<{ entries: number; seconds: number }> {
+  const t0 = performance.now();
+  let entries = 0;
+  for (;;) {
+    const [{ n }] = await sql`select coliseum.process_pending(5000) as n`;
+    if (n === 0) break;
+    entries += n;
+  }
+  return { entries, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function pending(sql: Sql): Promise<number> {
+  const [{ n }] = await sql`select count(*)::int as n from public.passport_entries where coliseum_processed_at is null`;
+  return n;
+}
+
+async function processorThroughput() {
+  const artists = Array.from({ length: 300 }, uuid);
+  const fans = Array.from({ length: 3000 }, uuid);
+  const events = workload(EVENTS, artists, fans);
+  const rows: string[] = [];
+  const results: Record<string, number> = {};
+  for (const [label, sql] of [["pg_coliseum (extension)", main], ["SQL twins", twins]] as const) {
+    if (sql === main) await sql`select coliseum.stop_processor()`;
+    await drain(sql); // anything already pending is not part of the measurement
+    await ingestDirect(sql, events);
+    const queued = await pending(sql);
+    const run = await drain(sql);
+    if (run.entries < queued) throw new Error(`${label}: processed ${run.entries} of ${queued}`);
+    results[label] = run.entries / run.seconds;
+    rows.push(`| ${label} | ${fmt(run.entries)} | ${fmt(run.seconds, 2)} | ${fmt(results[label])} |`);
+    if (sql === main) await sql`select coliseum.start_processor()`;
+  }
+  // The physical limit: the same number of mutation rows, copied into a table with the same indexes.
+  const [{ m }] = await main`select count(*)::int as m from public.coliseum_dna_mutations where artist_id = any(${artists}::uuid[])`;
+  await main`create table if not exists coliseum_private.bench_mutations_copy (like public.coliseum_dna_mutations including defaults including indexes)`;
+  await main`truncate coliseum_private.bench_mutations_copy`;
+  const t0 = performance.now();
+  await main`insert into coliseum_private.bench_mutations_copy select * from public.coliseum_dna_mutations where artist_id = any(${artists}::uuid[])`;
+  const copySeconds = (performance.now() - t0) / 1000;
+  await main`drop table coliseum_private.bench_mutations_copy`;
+  const ext = results["pg_coliseum (extension)"], sqlTwins = results["SQL twins"];
+  const [{ per }] = await main`select (count(*)::float8 / ${EVENTS}) as per from public.coliseum_dna_mutations where artist_id = any(${artists}::uuid[])`;
+  // Entries/s at the physical limit: mutation rows/s divided by mutations per entry.
+  const physical = m / copySeconds / per;
+  return `Processor: ${fmt(EVENTS)} pending events (300 artists, 3,000 fans, 28 days), drained with \`process_pending(5000)\`
+(${fmt(per, 2)} mutations per event, ${fmt(m)} mutation rows).
+
+| implementation | events | seconds | events/s |
+|---|---:|---:|---:|
+${rows.join("\n")}
+| physical limit: INSERT of the same ${fmt(m)} mutation rows | ${fmt(EVENTS)} | ${fmt(copySeconds, 2)} | ${fmt(physical)} |
+
+- the extension processes ${fmt(ext / sqlTwins, 2)}× as many events per second as the SQL twins;
+- the extension reaches ${fmt((100 * ext) / physical, 1)}% of the physical limit (the twins ${fmt((100 * sqlTwins) / physical, 1)}%).`;
+}
+
+async function boardReads() {
+  // 100,000 synthetic artists on every board of domain A, removed afterwards.
+  const tag = uuid().slice(0, 8);
+  await main`
+    insert into public.coliseum_domain_strength (artist_id, domain, period, score, raw, components, events, fans, computed_at)
+    select gen_random_uuid(), 'A', p, random() * 100, random() * 1e6, '{}'::jsonb, 1, 1, now() - interval '1 hour'
+      from generate_series(1, 100000), unnest(array['7d', '30d', 'alltime']) as p`;
+  await main`analyze public.coliseum_domain_strength`;
+  const reader = await newUser(main);
+  await main`select coliseum.set_plan(${reader.id}::uuid, 'enterprise')`;
+  const claims = JSON.stringify({ sub: reader.id, role: "authenticated" });
+  const viaRpc = await closedLoop("leaderboard RPC, top 100", 16, 5, async () => {
+    await main.begin(async (tx: any) => {
+      await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${claims}, true)`;
+      await tx`select * from coliseum.leaderboard('A', '7d', 100, 0)`;
+    });
+    return 1;
+  });
+  const bare = await closedLoop("bare index read, top 100", 16, 5, async () => {
+    await main.begin(async (tx: any) => {
+      await tx`select artist_id, score from public.coliseum_domain_strength where domain = 'A' and period = '7d' order by score desc, artist_id limit 100`;
+    });
+    return 1;
+  });
+  await main`delete from public.coliseum_domain_strength where events = 1 and fans = 1 and components = '{}'::jsonb and computed_at < now() - interval '59 minutes'`;
+  const cell = (r: typeof bare) => `${fmt(percentile(r.latenciesMs, 50), 2)} | ${fmt(percentile(r.latenciesMs, 99), 2)} | ${fmt(perSecond(r))}`;
+  return `Leaderboard reads: top 100 of board A / 7d with 100,000 artists, 16 concurrent readers, 5 s each, one transaction per read
+(as PostgREST runs an RPC: role and JWT claims set locally). Tag ${tag}.
+
+| path | p50 ms | p99 ms | reads/s |
+|---|---:|---:|---:|
+| bare index read as postgres (baseline) | ${cell(bare)} |
+| \`coliseum.leaderboard('A','7d',100,0)\` as an enterprise user | ${cell(viaRpc)} |
+
+- the RPC (plan check, ranks, change since the previous period) costs ${fmt(percentile(viaRpc.latenciesMs, 50) / percentile(bare.latenciesMs, 50), 2)}× the bare read at p50.`;
+}
+
+async function freshness() {
+  const RATE = 10_000;
+  const clients = 32;
+  const batch = 100;
+  const users = await Promise.all(Array.from({ length: clients }, () => newUser(main)));
+  const artists = Array.from({ length: 500 }, uuid);
+  let stop = false;
+  let sent = 0;
+  const t0 = performance.now();
+  const interval = (clients * batch * 1000) / RATE; // ms between batches per client
+  const load = Promise.all(users.map(async (u, c) => {
+    for (let i = 0; !stop; i++) {
+      const due = t0 + i * interval + (c * interval) / clients;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const events = Array.from({ length: batch }, (_, j) => ({
+        kind: "audio.play", client_event_id: uuid(), artist_id: artists[(i * batch + j) % artists.length],
+        payload: { track_id: uuid(), duration_ms: 60_000, genre: "afrobeats" },
+      }));
+      const res = await callFunction("passport-log", { events }, { token: u.token });
+      if (res.status === 200) sent += batch;
+    }
+  }));
+  await new Promise((r) => setTimeout(r, 2000)); // reach the steady state first
+  const probeFan = await newUser(main);
+  const latencies: number[] = [];
+  for (let p = 0; p < 30; p++) {
+    const artist = uuid();
+    const start = performance.now();
+    const res = await callFunction("passport-log", { kind: "social.follow", client_event_id: uuid(), artist_id: artist }, { token: probeFan.token });
+    if (res.status !== 200 || res.body.results[0].status !== "accepted") throw new Error(`probe refused: ${JSON.stringify(res.body)}`);
+    for (;;) {
+      const [row] = await main`select 1 from public.coliseum_domain_strength where artist_id = ${artist} and domain = 'A' and period = '7d'`;
+      if (row) break;
+      if (performance.now() - start > 60_000) throw new Error("a probe did not reach the leaderboard within 60 s");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    latencies.push(performance.now() - start);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  stop = true;
+  await load;
+  const seconds = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  return `Event to leaderboard: 30 probe events (a follow of a new artist, through passport-log) while ${clients} clients send
+batches of ${batch} aiming at ${fmt(RATE)} events/s (achieved ${fmt(sent / seconds)} events/s); latency from sending the probe to its
+row in \`coliseum_domain_strength\`, polled every 10 ms.
+
+| p50 ms | p99 ms | max ms |
+|---:|---:|---:|
+| ${fmt(percentile(latencies, 50), 0)} | ${fmt(percentile(latencies, 99), 0)} | ${fmt(latencies[latencies.length - 1], 0)} |`;
+}
+
+const parts = [await processorThroughput(), await boardReads(), await freshness()];
+await main.end();
+await twins.end();
+await writeSection("coliseum", "Coliseum", parts.join("\n\n"));
+console.log(parts.join("\n\n"));
+console.log("wrote BENCHMARKS.md (coliseum)");
