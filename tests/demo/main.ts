@@ -3,6 +3,7 @@
 import { db } from "../lib/stack.ts";
 import { heading, table } from "../lib/print.ts";
 import { createWorld, runPassportDemo, timelineOf } from "./passport.ts";
+import { runColiseumDemo } from "./coliseum.ts";
 
 const sql = db();
 const started = performance.now();
@@ -44,6 +45,8 @@ table(["when (UTC)", "kind", "artist", "details"], rows.map((r: any) => [
   byId.get(r.artist_id) ?? "—",
   Object.entries(r.payload).filter(([k]) => !k.endsWith("_id")).map(([k, v]) => `${k}=${v}`).join(" ").slice(0, 48),
 ]));
+
+await runColiseumDemo(sql, byId);
 
 await sql.end();
 console.log(`\ndemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
