@@ -975,11 +975,12 @@ grant execute on function coliseum.rebuild(timestamptz) to service_role;
 -- re-scoring of artists whose windows and decay moved on. Where pg_coliseum
 -- is installed it also (re)starts the extension's background processor, the
 -- fast path, after a restart or a crash; the check runs at each tick, so the
--- job keeps working if the extension is added or dropped later.
+-- job keeps working if the extension is added or dropped later, and a worker
+-- that cannot start (a bad setting) is a warning, never a skipped safety net.
 select cron.schedule(
   'coliseum-process',
   '* * * * *',
-  $cmd$do $$ begin if to_regprocedure('coliseum.start_processor()') is not null then perform coliseum.start_processor(); end if; end $$; select coliseum.process_pending(50000); select coliseum.refresh_due();$cmd$
+  $cmd$do $$ begin if to_regprocedure('coliseum.start_processor()') is not null then perform coliseum.start_processor(); end if; exception when others then raise warning 'coliseum: the processor worker could not start: %', sqlerrm; end $$; select coliseum.process_pending(50000); select coliseum.refresh_due();$cmd$
 );
 
 -- Hosted Supabase cannot run the extension's processor; pg_cron 1.5 and later

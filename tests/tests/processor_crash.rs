@@ -123,13 +123,53 @@ async fn snapshot(client: &Client, artists: &[Uuid], as_of: chrono::DateTime<Utc
     (mutations, strengths)
 }
 
+/// Keeps the fast path and the every-minute safety net from processing while
+/// the test holds the queue; both come back when it ends, pass or fail.
+struct PausedFastPath(String);
+
+impl Drop for PausedFastPath {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([self.0.as_str(), "-qAtc"])
+            .arg("update cron.job set active = true where jobname = 'coliseum-process'; select coliseum.start_processor();")
+            .status();
+    }
+}
+
+async fn pause_fast_path(main: &Client, url: &str) -> PausedFastPath {
+    let resume = PausedFastPath(url.to_string());
+    main.execute("update cron.job set active = false where jobname = 'coliseum-process'", &[])
+        .await
+        .expect("the safety net can be paused");
+    // A run the scheduler launched just before the pause may still (re)start the worker: let it finish first.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for _ in 0..600 {
+        let running: i64 = main
+            .query_one(
+                "select count(*) from pg_stat_activity where query like '%coliseum.process_pending(50000)%' and pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if running == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    main.execute("select coliseum.stop_processor()", &[])
+        .await
+        .expect("the fast path can be stopped");
+    let running: bool = main.query_one("select coliseum.processor_running()", &[]).await.unwrap().get(0);
+    assert!(!running, "the worker is stopped for the test");
+    resume
+}
+
 #[tokio::test]
 async fn concurrent_processors_and_a_crash_neither_lose_nor_double_count() {
     let url = std::env::var(MAIN_URL_VAR).expect("run with ./stack test");
     let main = connect(MAIN_URL_VAR).await;
-    main.execute("select coliseum.stop_processor()", &[])
-        .await
-        .expect("the fast path can be stopped");
+    let _resume = pause_fast_path(&main, &url).await;
     let mut rng = StdRng::seed_from_u64(Utc::now().timestamp_micros() as u64);
     let now = Utc::now();
     let fans: Vec<Uuid> = (0..400).map(|_| Uuid::new_v4()).collect();
