@@ -426,6 +426,25 @@ $$;
 -- Scoring
 ------------------------------------------------------------------------------
 
+-- The refresh reads under an advisory lock what other processors committed
+-- after the caller's transaction began: only READ COMMITTED gives each
+-- statement a fresh snapshot. process_pending and rebuild refuse anything else.
+create function coliseum_private.require_read_committed(caller text)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if current_setting('transaction_isolation') <> 'read committed' then
+    raise exception using
+      errcode = '25000',
+      message = format('%s runs under READ COMMITTED only', caller),
+      hint = 'Call it in a READ COMMITTED transaction (the default).';
+  end if;
+end
+$$;
+
 -- Recomputes the 3 periods x (4 domains + overall) of the given artists as of
 -- as_of, in one statement, and stores them: coliseum_domain_strength, the
 -- day's strength_history row, a notification per 30d domain score that rose
@@ -815,12 +834,7 @@ begin
   end if;
   -- The refresh must see what other processors committed after this
   -- transaction began.
-  if current_setting('transaction_isolation') <> 'read committed' then
-    raise exception using
-      errcode = '25000',
-      message = 'coliseum.process_pending runs under READ COMMITTED only',
-      hint = 'Call it in a READ COMMITTED transaction (the default).';
-  end if;
+  perform coliseum_private.require_read_committed('coliseum.process_pending');
 
   -- Claim and mark in one statement: the oldest pending entries that no
   -- other processor holds. The marks commit with the mutations or not at all.
@@ -904,12 +918,7 @@ declare
   artist_count int := 0;
   total bigint;
 begin
-  if current_setting('transaction_isolation') <> 'read committed' then
-    raise exception using
-      errcode = '25000',
-      message = 'coliseum.rebuild runs under READ COMMITTED only',
-      hint = 'Call it in a READ COMMITTED transaction (the default).';
-  end if;
+  perform coliseum_private.require_read_committed('coliseum.rebuild');
   -- Writers are locked out in the order a processor takes these locks
   -- (mutations, fan_genres, fans, then the refresh lock), so that a processor
   -- that has written mutations finishes first and later ones wait. Readers

@@ -6,7 +6,7 @@
 // 3. event-to-leaderboard latency: how long a fresh event takes to show in coliseum_domain_strength while
 //    passport-log takes a sustained ~10,000 events/s.
 import postgres from "postgres";
-import { callFunction, db, env, newUser, type Sql, uuid } from "../lib/stack.ts";
+import { callFunction, db, env, newUser, pendingEntries, type Sql, uuid } from "../lib/stack.ts";
 import { closedLoop, fmt, percentile, perSecond, writeSection } from "../lib/bench.ts";
 
 const EVENTS = Number(Deno.env.get("BENCH_EVENTS") ?? 20_000);
@@ -57,11 +57,6 @@ async function drain(sql: Sql): Promise<{ entries: number; seconds: number }> {
   return { entries, seconds: (performance.now() - t0) / 1000 };
 }
 
-async function pending(sql: Sql): Promise<number> {
-  const [{ n }] = await sql`select count(*)::int as n from public.passport_entries where coliseum_processed_at is null`;
-  return n;
-}
-
 async function processorThroughput() {
   const artists = Array.from({ length: 300 }, uuid);
   const fans = Array.from({ length: 3000 }, uuid);
@@ -72,7 +67,7 @@ async function processorThroughput() {
     if (sql === main) await sql`select coliseum.stop_processor()`;
     await drain(sql); // anything already pending is not part of the measurement
     await ingestDirect(sql, events);
-    const queued = await pending(sql);
+    const queued = await pendingEntries(sql);
     const run = await drain(sql);
     if (run.entries < queued) throw new Error(`${label}: processed ${run.entries} of ${queued}`);
     results[label] = run.entries / run.seconds;
@@ -140,11 +135,6 @@ async function boardReads() {
 - the RPC (plan check, ranks, change since the previous period) costs ${fmt(percentile(viaRpc.latenciesMs, 50) / percentile(bare.latenciesMs, 50), 2)}× the bare read at p50.`;
 }
 
-async function pendingNow(): Promise<number> {
-  const [{ n }] = await main`select count(*)::int as n from public.passport_entries where coliseum_processed_at is null`;
-  return n;
-}
-
 /**
  * Probes how long a fresh event takes to reach coliseum_domain_strength while passport-log takes a sustained
  * load of `rate` events/s for `seconds`. A probe still missing after 30 s is counted as missed, and the
@@ -197,7 +187,7 @@ async function freshnessAt(rate: number, seconds: number) {
   stop = true;
   await load;
   const achieved = sent / ((performance.now() - t0) / 1000);
-  const backlog = await pendingNow();
+  const backlog = await pendingEntries(main);
   latencies.sort((a, b) => a - b);
   const cell = (p: number) => latencies.length ? fmt(percentile(latencies, p), 0) : "—";
   return `| ${fmt(rate)} | ${fmt(achieved)} | ${latencies.length} | ${missed} | ${cell(50)} | ${cell(99)} | ${fmt(backlog)} |`;
@@ -209,7 +199,7 @@ async function freshness() {
     rows.push(await freshnessAt(rate, 15));
     // Let the processor catch up before the next rate, so each row starts from an empty queue.
     const deadline = performance.now() + 120_000;
-    while ((await pendingNow()) > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    while ((await pendingEntries(main)) > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 500));
   }
   return `Event to leaderboard: probe events (a follow of a new artist, through passport-log, one every 250 ms) while
 32 clients send plays to 500 artists at a target rate for 15 s; latency from sending a probe to its row in

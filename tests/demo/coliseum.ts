@@ -5,7 +5,7 @@
 // Nobody calls the processor: pg_coliseum's background worker folds the log
 // into DNA as it arrives. Then the boards and one artist's profile, as the
 // app reads them.
-import { asRole, callFunction, newUser, serviceToken, type Sql, userToken, uuid } from "../lib/stack.ts";
+import { asRole, callFunction, newUser, pendingEntries, serviceToken, type Sql, userToken, uuid } from "../lib/stack.ts";
 import { heading, table } from "../lib/print.ts";
 
 const DAY = 86_400_000;
@@ -83,11 +83,6 @@ function fanWeek(fan: Fan, artists: Artist[], rand: () => number, now: number) {
   return { events, money };
 }
 
-async function pendingCount(sql: Sql): Promise<number> {
-  const [{ n }] = await sql`select count(*)::int as n from public.passport_entries where coliseum_processed_at is null`;
-  return n;
-}
-
 export async function runColiseumDemo(sql: Sql, otherNames: Map<string, string>, artistCount = 300, fanCount = 3000) {
   const rand = rng(20261122);
   const started = performance.now();
@@ -111,7 +106,7 @@ export async function runColiseumDemo(sql: Sql, otherNames: Map<string, string>,
   }
   sent += money.length;
   const loggedIn = (performance.now() - started) / 1000;
-  while ((await pendingCount(sql)) > 0) await new Promise((r) => setTimeout(r, 100));
+  while ((await pendingEntries(sql)) > 0) await new Promise((r) => setTimeout(r, 100));
   const [{ mutations }] = await sql`select count(*)::int as mutations from public.coliseum_dna_mutations where artist_id = any(${artists.map((a) => a.id)}::uuid[])`;
 
   heading(`Coliseum — ${artistCount} artists, ${fanCount} fans, a week of activity`);

@@ -146,7 +146,7 @@ Deno.test("bad requests get their status and a JSON error, and store nothing", a
     assertError(await callFunction("passport-log", play(uuid()), { token: await forgedToken(user.id) }), 401);
   });
   await t.step("expired token: 401", async () => {
-    const expired = await userToken(user.id, { expiresIn: Math.floor(Date.now() / 1000) - 60 });
+    const expired = await userToken(user.id, Math.floor(Date.now() / 1000) - 60);
     assertError(await callFunction("passport-log", play(uuid()), { token: expired }), 401);
   });
   await t.step("GET: 405", async () => {

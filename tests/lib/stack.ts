@@ -2,6 +2,7 @@
 // the running local stack (`./stack up`) exactly as the app and operators do.
 import postgres from "postgres";
 import { SignJWT } from "jose";
+import { mintUserToken } from "../../local/jwt.ts";
 
 export function env(name: string): string {
   const value = Deno.env.get(name);
@@ -19,17 +20,9 @@ export function db(max = 10) {
 
 export type Sql = ReturnType<typeof db>;
 
-const secret = () => new TextEncoder().encode(env("SUPABASE_JWT_SECRET"));
-
-/** An access token as Supabase Auth issues it for a signed-in user. */
-export async function userToken(sub: string, opts: { expiresIn?: string | number; role?: string } = {}): Promise<string> {
-  return await new SignJWT({ role: opts.role ?? "authenticated", aud: "authenticated" })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setSubject(sub)
-    .setIssuer(`${SUPABASE_URL}/auth/v1`)
-    .setIssuedAt()
-    .setExpirationTime(opts.expiresIn ?? "1h")
-    .sign(secret());
+/** An access token as Supabase Auth issues it for a signed-in user, valid for an hour (or until `expiresAt`, in epoch seconds). */
+export async function userToken(sub: string, expiresAt = Math.floor(Date.now() / 1000) + 3600): Promise<string> {
+  return await mintUserToken(sub, undefined, expiresAt);
 }
 
 /** A token signed with another key: the gateway must refuse it. */
@@ -52,6 +45,12 @@ export async function newUser(sql: Sql, email?: string): Promise<User> {
   const id = crypto.randomUUID();
   await sql`insert into auth.users (id, email) values (${id}, ${email ?? `${id}@test.buckets.local`})`;
   return { id, token: await userToken(id) };
+}
+
+/** Passport entries the Coliseum processor has not folded yet. */
+export async function pendingEntries(sql: Sql): Promise<number> {
+  const [{ n }] = await sql`select count(*)::int as n from public.passport_entries where coliseum_processed_at is null`;
+  return n;
 }
 
 export function serviceToken(): string {

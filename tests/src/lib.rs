@@ -24,6 +24,33 @@ pub async fn connect(var: &str) -> Client {
     client
 }
 
+/// A generator seeded from the clock, or from `BUCKETS_SEED` to replay a
+/// failure; the seed is printed so a failing run names it.
+pub fn seeded_rng(test: &str) -> rand::rngs::StdRng {
+    use rand::SeedableRng;
+    let seed = std::env::var("BUCKETS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_micros() as u64);
+    eprintln!("{test}: BUCKETS_SEED={seed}");
+    rand::rngs::StdRng::seed_from_u64(seed)
+}
+
+/// Stores normalized events through `passport.ingest`, 500 per call, and
+/// returns every per-event result in order.
+pub async fn ingest(client: &Client, events: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    let mut results = Vec::with_capacity(events.len());
+    for chunk in events.chunks(500) {
+        let row = client
+            .query_one("select passport.ingest($1::jsonb)", &[&serde_json::Value::Array(chunk.to_vec())])
+            .await
+            .expect("passport.ingest runs");
+        let answer: serde_json::Value = row.get(0);
+        results.extend(answer.as_array().cloned().unwrap_or_default());
+    }
+    results
+}
+
 /// Which implementation of the coliseum math a database runs: "extension" or "sql".
 pub async fn math_implementation(client: &Client) -> String {
     let row = client

@@ -11,23 +11,14 @@
 
 use buckets_core::coliseum::{concentration, event_weight, normalized_entropy, strength_score, MetricError};
 use buckets_core::passport::{check_event, FieldType, Source, KINDS};
-use buckets_e2e::{connect, math_implementation, MAIN_URL_VAR, TWINS_URL_VAR};
+use buckets_e2e::{connect, math_implementation, seeded_rng, MAIN_URL_VAR, TWINS_URL_VAR};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use serde_json::{json, Map, Value};
 use tokio_postgres::Client;
 
 const DAY_US: i64 = 86_400_000_000;
-
-fn seeded_rng(test: &str) -> StdRng {
-    let seed = std::env::var("BUCKETS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| Utc::now().timestamp_micros() as u64);
-    eprintln!("{test}: BUCKETS_SEED={seed}");
-    StdRng::seed_from_u64(seed)
-}
 
 fn at(micros: i64) -> DateTime<Utc> {
     Utc.timestamp_micros(micros).single().expect("in range")

@@ -4,10 +4,8 @@
 //! and the incremental state must equal a rebuild from the whole log.
 
 use buckets_e2e::workload::event;
-use buckets_e2e::{connect, MAIN_URL_VAR};
+use buckets_e2e::{connect, ingest, seeded_rng, MAIN_URL_VAR};
 use chrono::Utc;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
@@ -28,15 +26,6 @@ fn pg_ctl(args: &[&str]) {
         .status()
         .expect("runuser runs pg_ctl");
     assert!(status.success(), "pg_ctl {args:?} failed");
-}
-
-async fn ingest(client: &Client, events: &[Value]) {
-    for chunk in events.chunks(500) {
-        client
-            .execute("select passport.ingest($1::jsonb)", &[&Value::Array(chunk.to_vec())])
-            .await
-            .expect("ingest");
-    }
 }
 
 async fn count(client: &Client, sql: &str, artists: &[Uuid]) -> i64 {
@@ -170,7 +159,7 @@ async fn concurrent_processors_and_a_crash_neither_lose_nor_double_count() {
     let url = std::env::var(MAIN_URL_VAR).expect("run with ./stack test");
     let main = connect(MAIN_URL_VAR).await;
     let _resume = pause_fast_path(&main, &url).await;
-    let mut rng = StdRng::seed_from_u64(Utc::now().timestamp_micros() as u64);
+    let mut rng = seeded_rng("crash");
     let now = Utc::now();
     let fans: Vec<Uuid> = (0..400).map(|_| Uuid::new_v4()).collect();
     let artists: Vec<Uuid> = (0..12).map(|_| Uuid::new_v4()).collect();

@@ -3,24 +3,16 @@
 //! both, are processed, scored as of one instant, and compared row by row.
 
 use buckets_e2e::workload::event;
-use buckets_e2e::{connect, MAIN_URL_VAR, TWINS_URL_VAR};
+use buckets_e2e::{connect, ingest, seeded_rng, MAIN_URL_VAR, TWINS_URL_VAR};
 use chrono::{DateTime, Utc};
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 use serde_json::Value;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-async fn ingest(client: &Client, events: &[Value]) {
-    for chunk in events.chunks(500) {
-        let row = client
-            .query_one("select passport.ingest($1::jsonb)", &[&Value::Array(chunk.to_vec())])
-            .await
-            .expect("passport.ingest runs");
-        let results: Value = row.get(0);
-        let rejected: Vec<&Value> = results.as_array().unwrap().iter().filter(|r| r["status"] == "rejected").collect();
-        assert!(rejected.is_empty(), "the workload must be valid: {rejected:?}");
-    }
+async fn ingest_valid(client: &Client, events: &[Value]) {
+    let results = ingest(client, events).await;
+    let rejected: Vec<&Value> = results.iter().filter(|r| r["status"] == "rejected").collect();
+    assert!(rejected.is_empty(), "the workload must be valid: {rejected:?}");
 }
 
 /// Processes until none of `artists`' entries is pending, then scores them as of `as_of`.
@@ -79,18 +71,13 @@ fn same_json(a: &Value, b: &Value) -> bool {
 async fn extension_and_twins_derive_the_same_dna() {
     let main = connect(MAIN_URL_VAR).await;
     let twins = connect(TWINS_URL_VAR).await;
-    let seed = std::env::var("BUCKETS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| Utc::now().timestamp_micros() as u64);
-    eprintln!("BUCKETS_SEED={seed}");
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = seeded_rng("processor");
     let now = Utc::now();
     let fans: Vec<Uuid> = (0..120).map(|_| Uuid::new_v4()).collect();
     let artists: Vec<Uuid> = (0..15).map(|_| Uuid::new_v4()).collect();
     let events: Vec<Value> = (0..4_000).map(|_| event(&mut rng, &fans, &artists, now, 40)).collect();
-    ingest(&main, &events).await;
-    ingest(&twins, &events).await;
+    ingest_valid(&main, &events).await;
+    ingest_valid(&twins, &events).await;
     let as_of = Utc::now();
     let from_extension = process_and_score(&main, &artists, as_of).await;
     let from_twins = process_and_score(&twins, &artists, as_of).await;
