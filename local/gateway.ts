@@ -29,6 +29,10 @@ const PLATFORM_ENV = [
   "SUPABASE_SERVICE_ROLE_KEY",
   "SUPABASE_JWT_SECRET",
 ];
+// Secrets a function reads, set with `supabase secrets set` on the platform. The local stack gives
+// them fixed test values (./stack env prints them) so that tests can sign requests; they take
+// precedence over supabase/functions/.env.
+const STACK_SECRET_ENV = ["STRIPE_WEBHOOK_SECRET"];
 // What the Deno process itself needs to find its cache and reach 127.0.0.1 directly.
 const RUNTIME_ENV = ["HOME", "DENO_DIR", "NO_PROXY", "no_proxy", "NO_COLOR"];
 
@@ -153,7 +157,7 @@ class FunctionProcess {
     const config = functionConfig(this.name);
     this.port = freePort();
     const env: Record<string, string> = { ...dotEnv() };
-    for (const name of [...PLATFORM_ENV, ...RUNTIME_ENV]) {
+    for (const name of [...PLATFORM_ENV, ...STACK_SECRET_ENV, ...RUNTIME_ENV]) {
       const value = Deno.env.get(name);
       if (value !== undefined) env[name] = value;
     }

@@ -5,3 +5,4 @@
 pub mod codegen;
 pub mod coliseum;
 pub mod passport;
+pub mod treasury;

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod db;
 pub mod http;
 pub mod passport_log;
+pub mod stripe_webhook;
 
 use db::DbError;
 use http::{Action, Request, Response};
@@ -28,6 +29,12 @@ use wasm_bindgen::prelude::wasm_bindgen;
 pub struct Env {
     #[serde(rename = "SUPABASE_JWT_SECRET")]
     pub jwt_secret: Option<String>,
+    /// The Stripe webhook signing secret, or several comma-separated while one is rolled.
+    #[serde(rename = "STRIPE_WEBHOOK_SECRET")]
+    pub stripe_webhook_secret: Option<String>,
+    /// How far a Stripe signature's timestamp may be from now, in seconds.
+    #[serde(rename = "STRIPE_WEBHOOK_TOLERANCE_S")]
+    pub stripe_webhook_tolerance_s: Option<String>,
 }
 
 /// What a handler knows besides the request.
@@ -46,12 +53,20 @@ pub struct Function {
     pub fail: fn(&Value, &DbError) -> Response,
 }
 
-pub static FUNCTIONS: &[Function] = &[Function {
-    name: "passport-log",
-    handle: passport_log::handle,
-    complete: passport_log::complete,
-    fail: |_state, error| db::error_response(error),
-}];
+pub static FUNCTIONS: &[Function] = &[
+    Function {
+        name: "passport-log",
+        handle: passport_log::handle,
+        complete: passport_log::complete,
+        fail: |_state, error| db::error_response(error),
+    },
+    Function {
+        name: "stripe-webhook",
+        handle: stripe_webhook::handle,
+        complete: stripe_webhook::complete,
+        fail: stripe_webhook::fail,
+    },
+];
 
 /// Runs the handler of `function` on a request.
 #[wasm_bindgen]

@@ -9,10 +9,11 @@
 //! (`processor.rs`) exists only here: hosted Supabase drives the same SQL
 //! entry point with pg_cron instead.
 
-use buckets_core::coliseum::{self, MetricError, Tier};
+use buckets_core::coliseum::{self, BucketError, MetricError, Tier};
 use pgrx::prelude::*;
 
 mod processor;
+mod split;
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -46,6 +47,50 @@ fn event_weight(tier: i16, occurred_at: TimestampWithTimeZone, as_of: TimestampW
     let occurred_at = finite_micros("occurred_at", occurred_at);
     let as_of = finite_micros("as_of", as_of);
     coliseum::event_weight(level, occurred_at, as_of).expect("a checked tier has a multiplier")
+}
+
+/// The tier's multiplier in tenths (1, 10, 100, 1000, 10000): the integer
+/// unit in which scores add weights exactly.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn tier_units(tier: i16) -> i64 {
+    checked_tier(tier).multiplier_units()
+}
+
+/// The exact decayed weight of one event in units x microseconds:
+/// `tier_units(tier) * max(P / 10, P - max(age, 0))`, P = 30 days in µs;
+/// `event_weight = decayed_units / (10 P)` without rounding.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn decayed_units(tier: i16, occurred_at: TimestampWithTimeZone, as_of: TimestampWithTimeZone) -> i64 {
+    let level = checked_tier(tier).level();
+    let occurred_at = finite_micros("occurred_at", occurred_at);
+    let as_of = finite_micros("as_of", as_of);
+    coliseum::decayed_units(level, occurred_at, as_of).expect("a checked tier has units")
+}
+
+/// The decayed units of a bucket of events that all lie in one decay region,
+/// from `units = sum(tier_units)` and `unit_micros = sum(tier_units * (t -
+/// bucket_start) in µs)`: equal to the sum of `decayed_units` over its events.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn bucket_decayed_units(
+    units: AnyNumeric,
+    unit_micros: AnyNumeric,
+    bucket_start: TimestampWithTimeZone,
+    first_at: TimestampWithTimeZone,
+    last_at: TimestampWithTimeZone,
+    as_of: TimestampWithTimeZone,
+) -> AnyNumeric {
+    let start = finite_micros("bucket_start", bucket_start);
+    let first_at = finite_micros("first_at", first_at);
+    let last_at = finite_micros("last_at", last_at);
+    let as_of = finite_micros("as_of", as_of);
+    let (coefficient, linear) = coliseum::bucket_terms(start, first_at, last_at, as_of)
+        .unwrap_or_else(|e: BucketError| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.to_string()));
+    let scaled = units * AnyNumeric::from(coefficient);
+    if linear {
+        scaled + unit_micros
+    } else {
+        scaled
+    }
 }
 
 /// A domain's raw strength on the platform-wide 0–100 log scale.
@@ -224,14 +269,55 @@ mod tests {
     }
 
     #[pg_test]
+    fn exact_decay_by_hand() {
+        let units = |sql: &str| Spi::get_one::<i64>(&format!("select {sql}")).unwrap().unwrap();
+        let p: i64 = 2_592_000_000_000;
+        assert_eq!(units("tier_units(5::smallint)"), 10_000);
+        // tier 2 (1x) 15 days old: 0.5 = 5 units x P
+        assert_eq!(units("decayed_units(2::smallint, '2026-11-01 00:00Z', '2026-11-16 00:00Z')"), 5 * p);
+        // a microsecond past the floor's start, and from the future
+        assert_eq!(
+            units("decayed_units(1::smallint, '2026-11-01 00:00Z', '2026-11-28 00:00:00.000001Z')"),
+            p / 10
+        );
+        assert_eq!(
+            units("decayed_units(3::smallint, '2026-11-02 00:00Z', '2026-11-01 00:00Z')"),
+            100 * p
+        );
+        // a bucket of two tier-2 events at 10:15 and 10:45, seen at 12:00 the same day:
+        // 10 (P - 6300 s) + 10 (P - 4500 s) in µs
+        let bucket = Spi::get_one::<AnyNumeric>(
+            "select bucket_decayed_units(20, 10 * 900000000::numeric + 10 * 2700000000::numeric, '2026-11-01 10:00Z',
+                                         '2026-11-01 10:15Z', '2026-11-01 10:45Z', '2026-11-01 12:00Z')",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            bucket.to_string(),
+            (10 * (p - 6_300_000_000) + 10 * (p - 4_500_000_000)).to_string()
+        );
+    }
+
+    #[pg_test]
+    #[should_panic(expected = "the bucket spans two decay regions (linear and future)")]
+    fn a_bucket_across_two_regions_is_refused() {
+        Spi::run(
+            "select bucket_decayed_units(2, 0, '2026-11-01 10:00Z', '2026-11-01 10:15Z', '2026-11-01 10:45Z',
+                                         '2026-11-01 10:30Z')",
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
     fn functions_are_immutable_strict_and_parallel_safe() {
         let count = Spi::get_one::<i64>(
             "select count(*) from pg_proc p join pg_extension e on e.extname = 'pg_coliseum' and p.pronamespace = e.extnamespace
-              where p.proname in ('tier_multiplier', 'recency_decay', 'event_weight', 'strength_score', 'normalized_entropy', 'concentration')
+              where p.proname in ('tier_multiplier', 'recency_decay', 'event_weight', 'strength_score', 'normalized_entropy', 'concentration',
+                                  'tier_units', 'decayed_units', 'bucket_decayed_units')
                 and p.provolatile = 'i' and p.proisstrict and p.proparallel = 's'",
         )
         .unwrap();
-        assert_eq!(count, Some(6));
+        assert_eq!(count, Some(9));
     }
 
     fn metric(sql: &str) -> Option<f64> {

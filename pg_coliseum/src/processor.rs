@@ -8,7 +8,7 @@
 //! killed at any instant loses nothing and a cron run next to it does no harm.
 //!
 //! ```text
-//! loop: drain  = call process_pending(10000), commit; again while it returned 10000
+//! loop: drain  = call process_pending(10000), commit; again at once while it found work
 //!       wait   = on the latch, coliseum.processor_interval_ms (1 s after an error)
 //! ```
 //!
@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 
 /// `bgw_name` and `bgw_type`: what `pg_stat_activity.backend_type` and the log show.
 const WORKER_NAME: &str = "coliseum processor";
-const BATCH: i32 = 10_000;
 const PROCESS_PENDING: &str = "select coliseum.process_pending(10000)";
 /// The pause after a failed call, whatever the interval.
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
@@ -278,15 +277,17 @@ pub extern "C-unwind" fn coliseum_processor_main(_arg: pg_sys::Datum) {
     log!("{WORKER_NAME}: stopped");
 }
 
-/// Calls `process_pending` until it returns less than a full batch (or a
-/// stop is requested), one transaction per call.
+/// Calls `process_pending` until it finds nothing pending (or a stop is
+/// requested), one transaction per call. Under load each call takes what
+/// arrived during the previous one: the batch grows with the rate and an
+/// event waits for at most about two calls, never for a nap.
 fn drain() -> Result<(), Failure> {
     loop {
         report_activity(pg_sys::BackendState::STATE_RUNNING, c"select coliseum.process_pending(10000)");
         let outcome = in_transaction(|| Spi::get_one::<i32>(PROCESS_PENDING));
         report_activity(pg_sys::BackendState::STATE_IDLE, c"");
         let processed = outcome?.map_err(|e| Failure::other(e.to_string()))?;
-        if processed.unwrap_or(0) < BATCH || shutdown_requested() {
+        if processed.unwrap_or(0) == 0 || shutdown_requested() {
             return Ok(());
         }
     }
@@ -430,7 +431,7 @@ mod tests {
 
     /// The stub stands in for the real processor function: it logs each call
     /// (committed by the worker, so this test reads it), returns a full batch
-    /// 20 times, fails once, then finds nothing to do.
+    /// 10 times and a partial one 10 times, fails once, then finds nothing to do.
     const STUB: &str = "
         create schema coliseum;
         create sequence coliseum.stub_calls;
@@ -443,7 +444,7 @@ mod tests {
           if n = 21 then
             raise exception 'stub: failing on purpose';
           end if;
-          return case when n <= 20 then max_entries else 0 end;
+          return case when n <= 10 then max_entries when n <= 20 then 7 else 0 end;
         end
         $stub$;";
 
@@ -476,10 +477,10 @@ mod tests {
             "calls the stub again after its failure"
         );
         assert!(yes("select bool_and(max_entries = 10000) from coliseum.stub_log"));
-        // The 20 full batches run back to back (20 naps of 100 ms would take 2 s) ...
+        // The 20 calls that found work run back to back (20 naps of 100 ms would take 2 s) ...
         assert!(
             seconds(&format!("select {} - {}", at(20), at(1))) < 1.0,
-            "drains full batches without pausing"
+            "drains without pausing while there is work"
         );
         // ... the failure costs a 1 s back-off, and after an idle call the processor waits the interval.
         assert!(

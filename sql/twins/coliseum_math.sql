@@ -60,3 +60,86 @@ $fn$;
 
 comment on function coliseum.event_weight(smallint, timestamptz, timestamptz) is
   'tier_multiplier(tier) * recency_decay(occurred_at, as_of). SQL twin of pg_coliseum.';
+
+create or replace function coliseum.tier_units(tier smallint)
+returns bigint
+language plpgsql immutable strict parallel safe
+as $fn$
+begin
+  if tier between 1 and 5 then
+    return ('{1,10,100,1000,10000}'::bigint[])[tier];
+  end if;
+  raise exception using errcode = '22023', message = 'tier must be between 1 and 5, got ' || tier;
+end
+$fn$;
+
+comment on function coliseum.tier_units(smallint) is
+  'The tier''s multiplier in tenths (1, 10, 100, 1000, 10000). SQL twin of pg_coliseum.';
+
+-- Ages in whole microseconds from the exact numeric epochs: tier_units * max(P/10, P - max(age, 0)),
+-- P = 2592000000000 µs (30 days); the floor age is 27 days.
+create or replace function coliseum.decayed_units(tier smallint, occurred_at timestamptz, as_of timestamptz)
+returns bigint
+language plpgsql immutable strict parallel safe
+as $fn$
+declare
+  units bigint := coliseum.tier_units(tier);
+  age bigint;
+begin
+  if not isfinite(occurred_at) then
+    raise exception using errcode = '22008', message = 'occurred_at must be a finite timestamp, got ' || occurred_at;
+  end if;
+  if not isfinite(as_of) then
+    raise exception using errcode = '22008', message = 'as_of must be a finite timestamp, got ' || as_of;
+  end if;
+  age := ((extract(epoch from as_of) - extract(epoch from occurred_at)) * 1000000)::bigint;
+  return units * greatest(259200000000, 2592000000000 - least(greatest(age, 0), 2332800000000));
+end
+$fn$;
+
+comment on function coliseum.decayed_units(smallint, timestamptz, timestamptz) is
+  'The exact decayed weight of one event in units x µs: tier_units * max(P/10, P - max(age, 0)), P = 30 days. SQL twin of pg_coliseum.';
+
+create or replace function coliseum.bucket_decayed_units(
+  units numeric, unit_micros numeric, bucket_start timestamptz, first_at timestamptz, last_at timestamptz, as_of timestamptz)
+returns numeric
+language plpgsql immutable strict parallel safe
+as $fn$
+declare
+  arg record;
+  s bigint;
+  f bigint;
+  l bigint;
+  t bigint;
+  region_f text;
+  region_l text;
+begin
+  for arg in select * from (values (1, 'bucket_start', bucket_start), (2, 'first_at', first_at),
+                                   (3, 'last_at', last_at), (4, 'as_of', as_of)) as a (i, name, value) order by i loop
+    if not isfinite(arg.value) then
+      raise exception using errcode = '22008', message = arg.name || ' must be a finite timestamp, got ' || arg.value;
+    end if;
+  end loop;
+  s := (extract(epoch from bucket_start) * 1000000)::bigint; -- exact: whole microseconds
+  f := (extract(epoch from first_at) * 1000000)::bigint; -- exact: whole microseconds
+  l := (extract(epoch from last_at) * 1000000)::bigint; -- exact: whole microseconds
+  t := (extract(epoch from as_of) * 1000000)::bigint; -- exact: whole microseconds
+  if f > l or f < s then
+    raise exception using errcode = '22023', message = 'a bucket needs bucket_start <= first_at <= last_at';
+  end if;
+  region_f := case when f > t then 'future' when f >= t - 2332800000000 then 'linear' else 'floor' end;
+  region_l := case when l > t then 'future' when l >= t - 2332800000000 then 'linear' else 'floor' end;
+  if region_f <> region_l then
+    raise exception using errcode = '22023',
+      message = 'the bucket spans two decay regions (' || region_f || ' and ' || region_l || '); decay its events one by one';
+  end if;
+  return case region_f
+    when 'future' then units * 2592000000000
+    when 'linear' then units * (2592000000000 - (t - s)) + unit_micros
+    else units * 259200000000
+  end;
+end
+$fn$;
+
+comment on function coliseum.bucket_decayed_units(numeric, numeric, timestamptz, timestamptz, timestamptz, timestamptz) is
+  'The decayed units of a bucket of events in one decay region, from sum(tier_units) and sum(tier_units * (t - bucket_start) µs). SQL twin of pg_coliseum.';

@@ -73,6 +73,89 @@ $fn$;
 comment on function coliseum.event_weight(smallint, timestamptz, timestamptz) is
   'tier_multiplier(tier) * recency_decay(occurred_at, as_of). SQL twin of pg_coliseum.';
 
+create or replace function coliseum.tier_units(tier smallint)
+returns bigint
+language plpgsql immutable strict parallel safe
+as $fn$
+begin
+  if tier between 1 and 5 then
+    return ('{1,10,100,1000,10000}'::bigint[])[tier];
+  end if;
+  raise exception using errcode = '22023', message = 'tier must be between 1 and 5, got ' || tier;
+end
+$fn$;
+
+comment on function coliseum.tier_units(smallint) is
+  'The tier''s multiplier in tenths (1, 10, 100, 1000, 10000). SQL twin of pg_coliseum.';
+
+-- Ages in whole microseconds from the exact numeric epochs: tier_units * max(P/10, P - max(age, 0)),
+-- P = 2592000000000 µs (30 days); the floor age is 27 days.
+create or replace function coliseum.decayed_units(tier smallint, occurred_at timestamptz, as_of timestamptz)
+returns bigint
+language plpgsql immutable strict parallel safe
+as $fn$
+declare
+  units bigint := coliseum.tier_units(tier);
+  age bigint;
+begin
+  if not isfinite(occurred_at) then
+    raise exception using errcode = '22008', message = 'occurred_at must be a finite timestamp, got ' || occurred_at;
+  end if;
+  if not isfinite(as_of) then
+    raise exception using errcode = '22008', message = 'as_of must be a finite timestamp, got ' || as_of;
+  end if;
+  age := ((extract(epoch from as_of) - extract(epoch from occurred_at)) * 1000000)::bigint;
+  return units * greatest(259200000000, 2592000000000 - least(greatest(age, 0), 2332800000000));
+end
+$fn$;
+
+comment on function coliseum.decayed_units(smallint, timestamptz, timestamptz) is
+  'The exact decayed weight of one event in units x µs: tier_units * max(P/10, P - max(age, 0)), P = 30 days. SQL twin of pg_coliseum.';
+
+create or replace function coliseum.bucket_decayed_units(
+  units numeric, unit_micros numeric, bucket_start timestamptz, first_at timestamptz, last_at timestamptz, as_of timestamptz)
+returns numeric
+language plpgsql immutable strict parallel safe
+as $fn$
+declare
+  arg record;
+  s bigint;
+  f bigint;
+  l bigint;
+  t bigint;
+  region_f text;
+  region_l text;
+begin
+  for arg in select * from (values (1, 'bucket_start', bucket_start), (2, 'first_at', first_at),
+                                   (3, 'last_at', last_at), (4, 'as_of', as_of)) as a (i, name, value) order by i loop
+    if not isfinite(arg.value) then
+      raise exception using errcode = '22008', message = arg.name || ' must be a finite timestamp, got ' || arg.value;
+    end if;
+  end loop;
+  s := (extract(epoch from bucket_start) * 1000000)::bigint; -- exact: whole microseconds
+  f := (extract(epoch from first_at) * 1000000)::bigint; -- exact: whole microseconds
+  l := (extract(epoch from last_at) * 1000000)::bigint; -- exact: whole microseconds
+  t := (extract(epoch from as_of) * 1000000)::bigint; -- exact: whole microseconds
+  if f > l or f < s then
+    raise exception using errcode = '22023', message = 'a bucket needs bucket_start <= first_at <= last_at';
+  end if;
+  region_f := case when f > t then 'future' when f >= t - 2332800000000 then 'linear' else 'floor' end;
+  region_l := case when l > t then 'future' when l >= t - 2332800000000 then 'linear' else 'floor' end;
+  if region_f <> region_l then
+    raise exception using errcode = '22023',
+      message = 'the bucket spans two decay regions (' || region_f || ' and ' || region_l || '); decay its events one by one';
+  end if;
+  return case region_f
+    when 'future' then units * 2592000000000
+    when 'linear' then units * (2592000000000 - (t - s)) + unit_micros
+    else units * 259200000000
+  end;
+end
+$fn$;
+
+comment on function coliseum.bucket_decayed_units(numeric, numeric, timestamptz, timestamptz, timestamptz, timestamptz) is
+  'The decayed units of a bucket of events in one decay region, from sum(tier_units) and sum(tier_units * (t - bucket_start) µs). SQL twin of pg_coliseum.';
+
 -- sql/twins/coliseum_metrics.sql
 -- SQL twins of pg_coliseum's domain metrics (pg_coliseum/src/lib.rs,
 -- buckets_core/src/coliseum/metrics.rs). Same names, argument names and types, volatility,
@@ -176,6 +259,164 @@ $fn$;
 
 comment on function coliseum.concentration(double precision[]) is
   'Herfindahl index (sum of squared shares) of the positive weights, in 0..1 (1 for one weight, 0 for none); NULLs skipped. SQL twin of pg_coliseum.';
+
+-- sql/twins/treasury_split.sql
+-- SQL twins of pg_coliseum's split engine (pg_coliseum/src/split.rs,
+-- buckets_core/src/treasury/split.rs). Same names, argument names and types, volatility,
+-- strictness, results and errors as the extension: the same integers, and every error
+-- SQLSTATE 22023 with the same message, checked in the same order (see docs/treasury-splits.md).
+--
+-- Installed into schema coliseum by the generated migration when the extension is unavailable,
+-- executed there as one string inside a DO block: plain SQL only, $fn$ quotes only.
+--
+-- amount * bp can exceed bigint (i64::MAX * 10000), and numeric is slow, so the products are
+-- split at 10000: with amount = whole * 10000 + part,
+--   floor(amount * bp / 10000) = whole * bp + part * bp / 10000    (whole * bp <= amount)
+--   amount * bp mod 10000      = part * bp % 10000                 (part * bp < 1e8)
+-- which are exact in bigint, as Rust's i128 products are.
+
+-- The leftover units (fewer than the parties) go to the largest remainders, the lower index
+-- first on a tie. A split rule has a handful of parties, so up to 16 units are placed by picking
+-- the largest remaining remainder each time (one pass over the parties per unit); more units
+-- (only with more than 16 parties) are placed in 16 passes whatever their number: the remainder
+-- of the last unit is found by bisection over 1..9999, then the units go to every larger
+-- remainder and to the first equal ones.
+create or replace function coliseum.allocate_split(amount bigint, shares_bp integer[])
+returns bigint[]
+language plpgsql immutable strict parallel safe
+as $fn$
+declare
+  whole constant bigint := amount / 10000;
+  part constant bigint := amount % 10000;
+  share integer;
+  n integer := 0;
+  total bigint := 0;
+  lines bigint[] := '{}';
+  remainders integer[] := '{}';
+  leftover bigint := part;
+  best integer;
+  lo integer := 1;
+  hi integer := 9999;
+  mid integer;
+  counted integer;
+begin
+  if amount < 0 then
+    raise exception using errcode = '22023', message = 'amount must not be negative, got ' || amount;
+  end if;
+  if cardinality(shares_bp) = 0 then
+    raise exception using errcode = '22023', message = 'shares_bp must not be empty';
+  end if;
+  foreach share in array shares_bp loop
+    n := n + 1;
+    if share is null then
+      raise exception using errcode = '22023', message = 'share ' || n || ' must not be NULL';
+    end if;
+    if share < 0 or share > 10000 then
+      raise exception using errcode = '22023',
+        message = 'share ' || n || ' must be between 0 and 10000 basis points, got ' || share;
+    end if;
+    total := total + share;
+    lines[n] := whole * share + part * share / 10000;
+    remainders[n] := part * share % 10000;
+    leftover := leftover - part * share / 10000;
+  end loop;
+  if total <> 10000 then
+    raise exception using errcode = '22023', message = 'shares must sum to 10000 basis points, got ' || total;
+  end if;
+
+  -- leftover = amount - sum(lines) = part - sum(floor(part * bp / 10000)).
+  if leftover <= 16 then
+    for unit in 1..leftover loop
+      best := 1;
+      for i in 2..n loop
+        if remainders[i] > remainders[best] then
+          best := i;
+        end if;
+      end loop;
+      lines[best] := lines[best] + 1;
+      remainders[best] := -1;
+    end loop;
+    return lines;
+  end if;
+
+  -- The largest remainder lo that at least `leftover` remainders reach (at least leftover + 1
+  -- remainders are positive, so lo = 1 qualifies).
+  while lo < hi loop
+    mid := (lo + hi + 1) / 2;
+    counted := 0;
+    for i in 1..n loop
+      if remainders[i] >= mid then
+        counted := counted + 1;
+      end if;
+    end loop;
+    if counted >= leftover then
+      lo := mid;
+    else
+      hi := mid - 1;
+    end if;
+  end loop;
+  counted := 0;
+  for i in 1..n loop
+    if remainders[i] > lo then
+      counted := counted + 1;
+    end if;
+  end loop;
+  leftover := leftover - counted;
+  for i in 1..n loop
+    if remainders[i] > lo then
+      lines[i] := lines[i] + 1;
+    elsif remainders[i] = lo and leftover > 0 then
+      lines[i] := lines[i] + 1;
+      leftover := leftover - 1;
+    end if;
+  end loop;
+  return lines;
+end
+$fn$;
+
+comment on function coliseum.allocate_split(bigint, integer[]) is
+  'Splits amount (minor units, >= 0) by shares in basis points (each 0..10000, summing to 10000) by largest remainder, ties to the lower index: one line per share, summing exactly to amount. SQL twin of pg_coliseum.';
+
+-- The lines a refund reverses: what the parties held before it minus what they hold after it,
+-- where each party always holds the split of what is left of the payment:
+-- allocate_split(amount - refunded_before) - allocate_split(amount - refunded_total). No holding
+-- goes below zero and a full refund leaves everyone at zero; largest remainder is not monotone,
+-- so a line can be -1. The amounts are checked first, so that the two splits only ever see valid
+-- amounts (0 <= amount - total <= amount - before <= amount: no overflow) and check the shares
+-- with their own messages.
+create or replace function coliseum.allocate_refund(amount bigint, shares_bp integer[], refunded_before bigint, refunded_total bigint)
+returns bigint[]
+language plpgsql immutable strict parallel safe
+as $fn$
+declare
+  lines bigint[];
+  held bigint[];
+begin
+  if amount < 0 then
+    raise exception using errcode = '22023', message = 'amount must not be negative, got ' || amount;
+  end if;
+  if refunded_before < 0 then
+    raise exception using errcode = '22023', message = 'refunded_before must not be negative, got ' || refunded_before;
+  end if;
+  if refunded_total < refunded_before then
+    raise exception using errcode = '22023',
+      message = 'refunded_total must not be less than refunded_before (' || refunded_before || '), got ' || refunded_total;
+  end if;
+  if refunded_total > amount then
+    raise exception using errcode = '22023',
+      message = 'refunded_total must not exceed amount (' || amount || '), got ' || refunded_total;
+  end if;
+  lines := coliseum.allocate_split(amount - refunded_before, shares_bp);
+  held := coliseum.allocate_split(amount - refunded_total, shares_bp);
+  for i in 1..cardinality(lines) loop
+    lines[i] := lines[i] - held[i];
+  end loop;
+  return lines;
+end
+$fn$;
+
+comment on function coliseum.allocate_refund(bigint, integer[], bigint, bigint) is
+  'The split lines a refund reverses when the refunds of a payment of amount go from refunded_before to refunded_total (cumulative, 0 <= before <= total <= amount): allocate_split(amount - refunded_before) - allocate_split(amount - refunded_total), so each party always holds the split of what is left (never below zero, zero after a full refund); a line can be -1. SQL twin of pg_coliseum.';
 $twins$;
   end if;
 end

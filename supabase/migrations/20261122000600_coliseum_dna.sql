@@ -153,6 +153,155 @@ create trigger coliseum_dna_mutations_append_only
 alter table public.coliseum_dna_mutations enable always trigger coliseum_dna_mutations_append_only;
 
 ------------------------------------------------------------------------------
+-- Running aggregates: what scoring reads instead of the mutations
+------------------------------------------------------------------------------
+
+-- Scoring an artist must not cost more as their history grows: the processor
+-- folds each new mutation into these aggregates in the same statement that
+-- stores it, and the refresh reads the aggregates, not the mutations (except
+-- the events of the few hours that straddle a window or decay edge). Every
+-- sum is an integer (weights in tenths of a unit, times in µs), so the
+-- scores stay exact whatever order the mutations were folded in.
+
+-- Per artist, UTC hour, domain and (domain A) the event's genre.
+create table coliseum_private.dna_hours (
+  artist_id uuid not null,
+  hour timestamptz not null,
+  domain text not null,
+  genre text not null,              -- A: the payload's genre, '' when none; '' in other domains
+  mutations bigint not null,
+  entries bigint not null,          -- mutations of their kind's first domain: one per entry
+  units bigint not null,            -- sum of coliseum.tier_units(tier)
+  unit_micros numeric not null,     -- sum of units x (occurred_at - hour) in µs
+  influence_units bigint not null,  -- A, tier 3 and up
+  influence_unit_micros numeric not null,
+  touring_units bigint not null,    -- C, the touring kinds
+  touring_unit_micros numeric not null,
+  plays bigint not null,            -- T: audio.play, audio.complete
+  cents numeric not null,           -- G: sum of amount_usd_cents
+  transactions bigint not null,     -- G: amounts > 0
+  attendance bigint not null,       -- C: concierto.event_attended
+  first_at timestamptz not null,
+  last_at timestamptz not null,
+  primary key (artist_id, hour, domain, genre)
+) with (fillfactor = 70);
+
+comment on table coliseum_private.dna_hours is
+  'Per artist, UTC hour, domain and genre: integer sums of the mutations (derived; coliseum.rebuild() recomputes it).';
+
+-- The same sums over all time, per artist, domain and genre.
+create table coliseum_private.dna_totals (
+  artist_id uuid not null,
+  domain text not null,
+  genre text not null,
+  mutations bigint not null,
+  entries bigint not null,
+  units bigint not null,
+  influence_units bigint not null,
+  touring_units bigint not null,
+  plays bigint not null,
+  cents numeric not null,
+  transactions bigint not null,
+  attendance bigint not null,
+  primary key (artist_id, domain, genre)
+) with (fillfactor = 70);
+
+comment on table coliseum_private.dna_totals is
+  'Per artist, domain and genre: the all-time sums of coliseum_private.dna_hours (derived).';
+
+-- Per artist and fan: when the fan last did each thing. A fan counts in a
+-- window when that time is inside it. t_prev is the latest T activity on a
+-- UTC day before the day of last_t: the fan was active on two days or more
+-- within a window exactly when t_prev is inside it.
+create table coliseum_private.artist_fans (
+  artist_id uuid not null,
+  fan_id uuid not null,
+  last_any timestamptz not null,
+  last_a timestamptz,
+  last_t timestamptz,
+  last_g timestamptz,
+  last_c timestamptz,
+  last_converted timestamptz,       -- follow, purchase, membership, tip, ticket, attendance
+  t_prev timestamptz,
+  primary key (artist_id, fan_id)
+) with (fillfactor = 70);
+
+comment on table coliseum_private.artist_fans is
+  'Per artist and fan: the last time of each kind of activity (derived; the distinct-fan counts of every window).';
+
+-- Per artist, place and fan (C mutations with a city or a country): when the
+-- fan was last there.
+create table coliseum_private.artist_places (
+  artist_id uuid not null,
+  country text not null,            -- '' when unknown
+  city text not null,               -- '' when unknown
+  fan_id uuid not null,
+  last_at timestamptz not null,
+  primary key (artist_id, country, city, fan_id)
+) with (fillfactor = 70);
+
+comment on table coliseum_private.artist_places is
+  'Per artist, (country, city) and fan: the fan''s last C activity there (derived; reach and city distribution).';
+
+alter table coliseum_private.dna_hours enable row level security;
+alter table coliseum_private.dna_totals enable row level security;
+alter table coliseum_private.artist_fans enable row level security;
+alter table coliseum_private.artist_places enable row level security;
+revoke all on coliseum_private.dna_hours, coliseum_private.dna_totals, coliseum_private.artist_fans,
+  coliseum_private.artist_places from anon, authenticated, service_role;
+
+-- What a mutation adds to the aggregates besides its weight: a SQL function
+-- the planner inlines into the processor's and the refresh's statements, so
+-- the two read the rules from one place.
+create function coliseum_private.mutation_facts(domain text, kind text, tier smallint, amount_usd_cents bigint, genre text)
+returns table (
+  genre_key text,
+  entry int,
+  units bigint,
+  influence boolean,
+  touring boolean,
+  play int,
+  transaction int,
+  attended int,
+  converts boolean
+)
+language sql
+stable
+as $$
+  select
+    case when domain = 'A' then coalesce(genre, '') else '' end,
+    (domain = (select min(d) from unnest(k.domains) as d))::int,
+    coliseum.tier_units(tier),
+    domain = 'A' and tier >= 3,
+    domain = 'C' and kind in ('concierto.event_attended', 'concierto.ticket_validated',
+                              'concierto.ticket_purchased', 'concierto.event_rsvp'),
+    (domain = 'T' and kind in ('audio.play', 'audio.complete'))::int,
+    (domain = 'G' and coalesce(amount_usd_cents > 0, false))::int,
+    (domain = 'C' and kind = 'concierto.event_attended')::int,
+    kind in ('social.follow', 'concierto.ticket_purchased', 'concierto.event_attended', 'membership.started',
+             'membership.renewed', 'drop.purchased', 'merch.purchased', 'tip.sent', 'treasury.money_spent')
+  from passport.event_kinds as k
+  where k.name = mutation_facts.kind
+$$;
+
+-- Where a time falls as seen at as_of (edges in exact hours, like the decay):
+-- 0 after as_of; 1 the last 7 days; 2 from 27 to 7 days ago (both linear
+-- decay); 3 from 30 to 27 days ago (the floor); 4 older. Cells 0-1 are band
+-- 0 (the 7d window), 2-3 band 1 (the rest of 30d), 4 band 2. A time exactly
+-- 7 days old is in band 1, exactly 30 days old in band 2.
+create function coliseum_private.cell(t timestamptz, as_of timestamptz)
+returns int
+language sql
+immutable
+as $$
+  select case when t > as_of then 0
+              when t > as_of - interval '168 hours' then 1
+              when t >= as_of - interval '648 hours' then 2
+              when t > as_of - interval '720 hours' then 3
+              else 4 end
+$$;
+
+------------------------------------------------------------------------------
 -- Strength: the scores the boards rank
 ------------------------------------------------------------------------------
 
@@ -167,7 +316,7 @@ create table public.coliseum_domain_strength (
   fans bigint not null,
   computed_at timestamptz not null,
   primary key (artist_id, domain, period)
-);
+) with (fillfactor = 70); -- room on the page: rewriting a row whose score holds is a HOT update
 
 comment on table public.coliseum_domain_strength is
   'Coliseum: per artist, domain (A, T, G, C, overall) and period (7d, 30d, alltime) the score 0..100, the raw '
@@ -189,7 +338,7 @@ create table coliseum.strength_history (
   score double precision not null,
   raw double precision not null,
   primary key (artist_id, domain, period, day)
-);
+) with (fillfactor = 70);
 
 comment on table coliseum.strength_history is
   'The last computed score of each UTC day per artist, domain and period (the refresh upserts the day''s row).';
@@ -325,7 +474,9 @@ as $$
     d.domain,
     e.user_id,
     e.kind,
-    e.occurred_at,
+    -- An event cannot have happened after the database received it: a
+    -- producer's clock ahead of ours counts as the moment of receipt.
+    least(e.occurred_at, e.received_at),
     k.tier,
     coliseum.tier_multiplier(k.tier),
     case
@@ -362,10 +513,12 @@ comment on function coliseum_private.mutations_of(public.passport_entries) is
   'The mutations a passport entry makes (one per domain of its kind when it counts), not yet stored.';
 
 -- Folds a batch of entries into DNA: stores their mutations (an entry already
--- folded adds nothing), adds the genre weights of the new A mutations to
--- fan_genres and takes the fans' latest home and declared genre. Returns the
--- artists that got new mutations. Entries need not be pending: rebuild folds
--- the whole log through here.
+-- folded adds nothing), adds what the new mutations carry to the running
+-- aggregates (hours, totals, fans, places), adds the genre weights of the new
+-- A mutations to fan_genres and takes the fans' latest home and declared
+-- genre. Returns the artists that got new mutations. Entries need not be
+-- pending: rebuild folds the whole log through here. Callers hold the refresh
+-- lock, so folds never run side by side.
 create function coliseum_private.fold_entries(entry_ids bigint[])
 returns uuid[]
 language sql
@@ -382,7 +535,133 @@ as $$
     cross join lateral coliseum_private.mutations_of(b) as m
     order by m.entry_id, m.domain
     on conflict on constraint coliseum_dna_mutations_entry_domain_key do nothing
-    returning artist_id, fan_id, domain, genre, weight
+    returning artist_id, fan_id, domain, kind, tier, occurred_at, weight, amount_usd_cents, genre, city, country
+  ),
+  facts as materialized (
+    select
+      s.*, f.*,
+      date_trunc('hour', s.occurred_at, 'UTC') as hour,
+      (s.occurred_at at time zone 'UTC')::date as day
+    from stored as s
+    cross join lateral coliseum_private.mutation_facts(s.domain, s.kind, s.tier, s.amount_usd_cents, s.genre) as f
+  ),
+  timed as (
+    select
+      f.*,
+      f.units * ((extract(epoch from f.occurred_at) - extract(epoch from f.hour)) * 1000000)::bigint as unit_micros
+    from facts as f
+  ),
+  hours as (
+    insert into coliseum_private.dna_hours as h
+      (artist_id, hour, domain, genre, mutations, entries, units, unit_micros, influence_units, influence_unit_micros,
+       touring_units, touring_unit_micros, plays, cents, transactions, attendance, first_at, last_at)
+    select
+      t.artist_id, t.hour, t.domain, t.genre_key,
+      count(*), sum(t.entry), sum(t.units), sum(t.unit_micros),
+      coalesce(sum(t.units) filter (where t.influence), 0), coalesce(sum(t.unit_micros) filter (where t.influence), 0),
+      coalesce(sum(t.units) filter (where t.touring), 0), coalesce(sum(t.unit_micros) filter (where t.touring), 0),
+      sum(t.play), coalesce(sum(t.amount_usd_cents), 0), sum(t.transaction), sum(t.attended),
+      min(t.occurred_at), max(t.occurred_at)
+    from timed as t
+    group by t.artist_id, t.hour, t.domain, t.genre_key
+    order by t.artist_id, t.hour, t.domain, t.genre_key
+    on conflict (artist_id, hour, domain, genre) do update set
+      mutations = h.mutations + excluded.mutations,
+      entries = h.entries + excluded.entries,
+      units = h.units + excluded.units,
+      unit_micros = h.unit_micros + excluded.unit_micros,
+      influence_units = h.influence_units + excluded.influence_units,
+      influence_unit_micros = h.influence_unit_micros + excluded.influence_unit_micros,
+      touring_units = h.touring_units + excluded.touring_units,
+      touring_unit_micros = h.touring_unit_micros + excluded.touring_unit_micros,
+      plays = h.plays + excluded.plays,
+      cents = h.cents + excluded.cents,
+      transactions = h.transactions + excluded.transactions,
+      attendance = h.attendance + excluded.attendance,
+      first_at = least(h.first_at, excluded.first_at),
+      last_at = greatest(h.last_at, excluded.last_at)
+  ),
+  totals as (
+    insert into coliseum_private.dna_totals as o
+      (artist_id, domain, genre, mutations, entries, units, influence_units, touring_units, plays, cents, transactions,
+       attendance)
+    select
+      f.artist_id, f.domain, f.genre_key,
+      count(*), sum(f.entry), sum(f.units),
+      coalesce(sum(f.units) filter (where f.influence), 0), coalesce(sum(f.units) filter (where f.touring), 0),
+      sum(f.play), coalesce(sum(f.amount_usd_cents), 0), sum(f.transaction), sum(f.attended)
+    from facts as f
+    group by f.artist_id, f.domain, f.genre_key
+    order by f.artist_id, f.domain, f.genre_key
+    on conflict (artist_id, domain, genre) do update set
+      mutations = o.mutations + excluded.mutations,
+      entries = o.entries + excluded.entries,
+      units = o.units + excluded.units,
+      influence_units = o.influence_units + excluded.influence_units,
+      touring_units = o.touring_units + excluded.touring_units,
+      plays = o.plays + excluded.plays,
+      cents = o.cents + excluded.cents,
+      transactions = o.transactions + excluded.transactions,
+      attendance = o.attendance + excluded.attendance
+  ),
+  -- Per artist and fan, the batch's own last times; its t_prev is the latest
+  -- T time on a day before the day of its last_t.
+  fan_last as (
+    select
+      f.artist_id, f.fan_id,
+      max(f.occurred_at) as last_any,
+      max(f.occurred_at) filter (where f.domain = 'A') as last_a,
+      max(f.occurred_at) filter (where f.domain = 'T') as last_t,
+      max(f.occurred_at) filter (where f.domain = 'G') as last_g,
+      max(f.occurred_at) filter (where f.domain = 'C') as last_c,
+      max(f.occurred_at) filter (where f.converts) as last_converted,
+      max(f.day) filter (where f.domain = 'T') as last_t_day
+    from facts as f
+    group by f.artist_id, f.fan_id
+  ),
+  fan_prev as (
+    select f.artist_id, f.fan_id, max(f.occurred_at) as t_prev
+    from facts as f
+    join fan_last as l on l.artist_id = f.artist_id and l.fan_id = f.fan_id
+    where f.domain = 'T' and f.day < l.last_t_day
+    group by f.artist_id, f.fan_id
+  ),
+  fan_rows as (
+    select l.artist_id, l.fan_id, l.last_any, l.last_a, l.last_t, l.last_g, l.last_c, l.last_converted, p.t_prev
+    from fan_last as l
+    left join fan_prev as p on p.artist_id = l.artist_id and p.fan_id = l.fan_id
+  ),
+  fans_merged as (
+    insert into coliseum_private.artist_fans as a
+      (artist_id, fan_id, last_any, last_a, last_t, last_g, last_c, last_converted, t_prev)
+    select r.artist_id, r.fan_id, r.last_any, r.last_a, r.last_t, r.last_g, r.last_c, r.last_converted, r.t_prev
+    from fan_rows as r
+    order by r.artist_id, r.fan_id
+    on conflict (artist_id, fan_id) do update set
+      last_any = greatest(a.last_any, excluded.last_any),
+      last_a = greatest(a.last_a, excluded.last_a),
+      last_t = greatest(a.last_t, excluded.last_t),
+      last_g = greatest(a.last_g, excluded.last_g),
+      last_c = greatest(a.last_c, excluded.last_c),
+      last_converted = greatest(a.last_converted, excluded.last_converted),
+      -- Two (last_t, t_prev) pairs merge into the pair of their union.
+      t_prev = case
+        when a.last_t is null then excluded.t_prev
+        when excluded.last_t is null then a.t_prev
+        when (a.last_t at time zone 'UTC')::date = (excluded.last_t at time zone 'UTC')::date
+          then greatest(a.t_prev, excluded.t_prev)
+        when a.last_t > excluded.last_t then greatest(a.t_prev, excluded.last_t)
+        else greatest(excluded.t_prev, a.last_t)
+      end
+  ),
+  places as (
+    insert into coliseum_private.artist_places as p (artist_id, country, city, fan_id, last_at)
+    select f.artist_id, coalesce(f.country, ''), coalesce(f.city, ''), f.fan_id, max(f.occurred_at)
+    from facts as f
+    where f.domain = 'C' and (f.city is not null or f.country is not null)
+    group by f.artist_id, coalesce(f.country, ''), coalesce(f.city, ''), f.fan_id
+    order by 1, 2, 3, 4
+    on conflict (artist_id, country, city, fan_id) do update set last_at = greatest(p.last_at, excluded.last_at)
   ),
   genres as (
     insert into coliseum.fan_genres as g (fan_id, genre, weight)
@@ -390,7 +669,6 @@ as $$
     from stored as s
     where s.domain = 'A' and s.genre is not null
     group by s.fan_id, s.genre
-    -- Concurrent processors lock shared rows in one order: no deadlock.
     order by s.fan_id, s.genre
     on conflict (fan_id, genre) do update set weight = g.weight + excluded.weight
   ),
@@ -453,6 +731,11 @@ $$;
 -- taken before the statement that reads, so its snapshot holds every mutation
 -- committed by the refreshes before it). announce = false (rebuild) writes no
 -- notification and sends no NOTIFY.
+--
+-- It reads the running aggregates (coliseum_private.dna_hours and friends),
+-- never the whole history: per artist, the hour buckets of the last 30 days,
+-- the all-time totals, one row per fan and per (place, fan), and the events
+-- of the hours that straddle an edge of the windows or of the decay.
 create function coliseum_private.refresh_artists(artists uuid[], as_of timestamptz, announce boolean default true)
 returns int
 language plpgsql
@@ -477,81 +760,112 @@ begin
   with targets as (
     select distinct t.artist_id from unnest(artists) as t(artist_id) where t.artist_id is not null
   ),
-  -- The windows nest: 7d within 30d within alltime. Each mutation falls in
-  -- one band: 0 = the last 7 days, 1 = the 23 days before, 2 = older; a
-  -- window is the bands up to its last one. Edges are exclusive: a mutation
-  -- exactly 7 days old is in band 1.
-  periods (period, last_band) as (
-    values ('7d', 0), ('30d', 1), ('alltime', 2)
+  -- The windows nest: 7d within 30d within alltime. Each event falls in one
+  -- band: 0 = the last 7 days, 1 = the 23 days before, 2 = older; a window
+  -- is the bands up to its last one, and holds the times after its cutoff.
+  -- Edges are exclusive: an event exactly 7 days old is in band 1.
+  periods (period, last_band, cutoff) as (
+    values ('7d', 0, as_of - interval '168 hours'),
+           ('30d', 1, as_of - interval '720 hours'),
+           ('alltime', 2, '-infinity'::timestamptz)
   ),
-  -- An entry counts once for the overall events: through its mutation of the
-  -- first (alphabetical) domain of its kind.
-  kinds as (
-    select k.name as kind, (select min(d) from unnest(k.domains) as d) as first_domain
-    from passport.event_kinds as k
-  ),
-  -- Each mutation of the artists once, read through the (artist_id,
-  -- occurred_at) index one artist at a time, with its decayed weight w in
-  -- integer units of 1e-9 (rounded to 9 decimals): every sum below is exact
-  -- and independent of the order rows reach it, so incremental processing and
-  -- a rebuild give the same bits whatever their plans. Each metric's share of
-  -- the row is its own column, null (or 0) where it takes nothing, so that
-  -- the aggregates need no per-row filters.
-  scored as materialized (
+  -- The hour buckets from the hour holding the 30-day edge on, each with the
+  -- cells of its first and last event (coliseum_private.cell). Everything
+  -- before them is band 2 at the decay floor.
+  hours as materialized (
     select
-      m.artist_id, m.fan_id, m.domain, m.genre, m.city, m.country, m.w,
-      case when m.occurred_at > as_of - interval '7 days' then 0
-           when m.occurred_at > as_of - interval '30 days' then 1
-           else 2 end as band,
-      (m.domain = m.first_domain)::int as entry,
-      case when m.domain = 'A' then m.w end as w_a,
-      case when m.domain = 'A' and m.tier >= 3 then m.w end as w_influence,
-      case when m.domain = 'T' then m.w end as w_t,
-      (m.domain = 'T' and m.kind in ('audio.play', 'audio.complete'))::int as play,
-      case when m.domain = 'T' then (m.occurred_at at time zone 'UTC')::date end as t_day,
-      m.kind in ('social.follow', 'concierto.ticket_purchased', 'concierto.event_attended', 'membership.started',
-                 'membership.renewed', 'drop.purchased', 'merch.purchased', 'tip.sent', 'treasury.money_spent') as converts,
-      case when m.domain = 'G' then m.w end as w_g,
-      case when m.domain = 'G' then m.amount_usd_cents end as cents,
-      (m.domain = 'G' and m.amount_usd_cents > 0)::int as transaction,
-      case when m.domain = 'C' then m.w end as w_c,
-      case when m.domain = 'C' and m.kind in ('concierto.event_attended', 'concierto.ticket_validated',
-                                             'concierto.ticket_purchased', 'concierto.event_rsvp') then m.w end as w_touring,
-      (m.domain = 'C' and m.kind = 'concierto.event_attended')::int as attended
-    from (
-      select
-        m.*, k.first_domain,
-        round(m.weight * coliseum.recency_decay(m.occurred_at, as_of) * 1e9::double precision)::bigint as w
-      from targets as t
-      cross join lateral (
-        select * from public.coliseum_dna_mutations as m where m.artist_id = t.artist_id
-        offset 0 -- keeps the lookup per artist: never a scan of everyone's rows
-      ) as m
-      left join kinds as k on k.kind = m.kind
+      h.*,
+      coliseum_private.cell(h.first_at, as_of) as first_cell,
+      coliseum_private.cell(h.last_at, as_of) as last_cell
+    from targets as t
+    cross join lateral (
+      select * from coliseum_private.dna_hours as h
+      where h.artist_id = t.artist_id and h.hour >= date_trunc('hour', as_of - interval '720 hours', 'UTC')
+      offset 0 -- one index range per artist
+    ) as h
+  ),
+  -- Hours whose events straddle an edge: their events are read one by one.
+  mixed as (
+    select distinct h.artist_id, h.hour from hours as h where h.first_cell <> h.last_cell
+  ),
+  -- What each band holds, per domain and genre, from three sources that do
+  -- not overlap: the clean hour buckets, the events of mixed hours, and the
+  -- all-time totals minus the hours read. Decayed weights are exact integers
+  -- in units x µs (coliseum.decayed_units); any order of rows gives the same sums.
+  parts as (
+    select
+      h.artist_id, case when h.first_cell <= 1 then 0 when h.first_cell <= 3 then 1 else 2 end as band,
+      h.domain, h.genre, h.mutations, h.entries,
+      coliseum.bucket_decayed_units(h.units, h.unit_micros, h.hour, h.first_at, h.last_at, as_of) as decayed,
+      coliseum.bucket_decayed_units(h.influence_units, h.influence_unit_micros, h.hour, h.first_at, h.last_at, as_of)
+        as influence,
+      coliseum.bucket_decayed_units(h.touring_units, h.touring_unit_micros, h.hour, h.first_at, h.last_at, as_of)
+        as touring,
+      h.plays, h.cents, h.transactions, h.attendance
+    from hours as h
+    where h.first_cell = h.last_cell
+      and not exists (select from mixed as x where x.artist_id = h.artist_id and x.hour = h.hour)
+    union all
+    select
+      m.artist_id, case when c.cell <= 1 then 0 when c.cell <= 3 then 1 else 2 end,
+      m.domain, f.genre_key, 1, f.entry, c.decayed,
+      case when f.influence then c.decayed else 0 end,
+      case when f.touring then c.decayed else 0 end,
+      f.play, coalesce(m.amount_usd_cents, 0), f.transaction, f.attended
+    from mixed as x
+    cross join lateral (
+      select * from public.coliseum_dna_mutations as m
+      where m.artist_id = x.artist_id and m.occurred_at >= x.hour and m.occurred_at < x.hour + interval '1 hour'
+      offset 0
     ) as m
+    cross join lateral coliseum_private.mutation_facts(m.domain, m.kind, m.tier, m.amount_usd_cents, m.genre) as f
+    cross join lateral (select coliseum_private.cell(m.occurred_at, as_of) as cell,
+                               coliseum.decayed_units(m.tier, m.occurred_at, as_of)::numeric as decayed) as c
+    union all
+    -- Older than every hour read: all at the floor; any time before the
+    -- first hour read stands for them in bucket_decayed_units.
+    select
+      o.artist_id, 2, o.domain, o.genre, o.mutations - coalesce(r.mutations, 0), o.entries - coalesce(r.entries, 0),
+      coliseum.bucket_decayed_units(o.units - coalesce(r.units, 0), 0, x.old, x.old, x.old, as_of),
+      coliseum.bucket_decayed_units(o.influence_units - coalesce(r.influence_units, 0), 0, x.old, x.old, x.old, as_of),
+      coliseum.bucket_decayed_units(o.touring_units - coalesce(r.touring_units, 0), 0, x.old, x.old, x.old, as_of),
+      o.plays - coalesce(r.plays, 0), o.cents - coalesce(r.cents, 0),
+      o.transactions - coalesce(r.transactions, 0), o.attendance - coalesce(r.attendance, 0)
+    from targets as t
+    join coliseum_private.dna_totals as o on o.artist_id = t.artist_id
+    left join (
+      select h.artist_id, h.domain, h.genre, sum(h.mutations) as mutations, sum(h.entries) as entries,
+             sum(h.units) as units, sum(h.influence_units) as influence_units, sum(h.touring_units) as touring_units,
+             sum(h.plays) as plays, sum(h.cents) as cents, sum(h.transactions) as transactions,
+             sum(h.attendance) as attendance
+      from hours as h
+      group by h.artist_id, h.domain, h.genre
+    ) as r on r.artist_id = o.artist_id and r.domain = o.domain and r.genre = o.genre
+    cross join (select date_trunc('hour', as_of - interval '720 hours', 'UTC') - interval '1 microsecond' as old) as x
+    where o.mutations > coalesce(r.mutations, 0)
   ),
   -- Everything additive, per band, then per window.
   band_sums as (
     select
-      m.artist_id, m.band,
-      sum(m.entry) as entries,
-      sum(m.w) as engagement,
-      count(m.w_a) as events_a,
-      sum(m.w_a) as e_a,
-      sum(m.w_influence) as influence,
-      count(m.w_t) as events_t,
-      sum(m.w_t) as e_t,
-      sum(m.play) as plays,
-      count(m.w_g) as events_g,
-      sum(m.w_g) as e_g,
-      sum(m.cents) as revenue,
-      sum(m.transaction) as transactions,
-      count(m.w_c) as events_c,
-      sum(m.w_c) as e_c,
-      sum(m.w_touring) as touring,
-      sum(m.attended) as attendance
-    from scored as m
-    group by m.artist_id, m.band
+      p.artist_id, p.band,
+      sum(p.entries) as entries,
+      sum(p.decayed) as engagement,
+      sum(p.mutations) filter (where p.domain = 'A') as events_a,
+      sum(p.decayed) filter (where p.domain = 'A') as e_a,
+      sum(p.influence) filter (where p.domain = 'A') as influence,
+      sum(p.mutations) filter (where p.domain = 'T') as events_t,
+      sum(p.decayed) filter (where p.domain = 'T') as e_t,
+      sum(p.plays) filter (where p.domain = 'T') as plays,
+      sum(p.mutations) filter (where p.domain = 'G') as events_g,
+      sum(p.decayed) filter (where p.domain = 'G') as e_g,
+      sum(p.cents) filter (where p.domain = 'G') as revenue,
+      sum(p.transactions) filter (where p.domain = 'G') as transactions,
+      sum(p.mutations) filter (where p.domain = 'C') as events_c,
+      sum(p.decayed) filter (where p.domain = 'C') as e_c,
+      sum(p.touring) filter (where p.domain = 'C') as touring,
+      sum(p.attendance) filter (where p.domain = 'C') as attendance
+    from parts as p
+    group by p.artist_id, p.band
   ),
   sums as (
     select
@@ -565,47 +879,26 @@ begin
     join periods as p on b.band <= p.last_band
     group by b.artist_id, p.period
   ),
-  -- Per artist and fan: the newest band in which the fan did each thing (a
-  -- fan counts in a window when that band is within it), and the first and
-  -- last UTC day of their T activity within each window.
-  fan_bands as (
-    select
-      m.artist_id, m.fan_id,
-      min(m.band) as any_band,
-      min(m.band) filter (where m.w_a is not null) as a_band,
-      min(m.band) filter (where m.w_t is not null) as t_band,
-      min(m.band) filter (where m.w_g is not null) as g_band,
-      min(m.band) filter (where m.w_c is not null) as c_band,
-      min(m.band) filter (where m.converts) as converted_band,
-      min(m.t_day) filter (where m.band = 0) as t_first_7d,
-      max(m.t_day) filter (where m.band = 0) as t_last_7d,
-      min(m.t_day) filter (where m.band <= 1) as t_first_30d,
-      max(m.t_day) filter (where m.band <= 1) as t_last_30d,
-      min(m.t_day) as t_first,
-      max(m.t_day) as t_last
-    from scored as m
-    group by m.artist_id, m.fan_id
-  ),
-  genre_bands as (
-    select m.artist_id, m.band, m.genre, sum(m.w_a) as weight
-    from scored as m
-    where m.w_a is not null and m.genre is not null
-    group by m.artist_id, m.band, m.genre
-  ),
   genres as (
     select
       g.artist_id, g.period,
-      coliseum.normalized_entropy(array_agg(g.weight::double precision / 1e9 order by g.genre)) as diversity,
+      coliseum.normalized_entropy(array_agg(g.weight::double precision / 25920000000000 order by g.genre)) as diversity,
       (array_agg(g.genre order by g.weight desc, g.genre))[1] as main_genre
-    from (select b.artist_id, p.period, b.genre, sum(b.weight) as weight
-          from genre_bands as b
-          join periods as p on b.band <= p.last_band
-          group by b.artist_id, p.period, b.genre) as g
+    from (select x.artist_id, p.period, x.genre, sum(x.decayed) as weight
+          from parts as x
+          join periods as p on x.band <= p.last_band
+          where x.domain = 'A' and x.genre <> ''
+          group by x.artist_id, p.period, x.genre) as g
     group by g.artist_id, g.period
+  ),
+  fan_rows as materialized (
+    select f.*
+    from targets as t
+    cross join lateral (select * from coliseum_private.artist_fans as f where f.artist_id = t.artist_id offset 0) as f
   ),
   -- The home genre of every A fan: declared, else the genre of most weight.
   a_fans as (
-    select distinct f.fan_id from fan_bands as f where f.a_band is not null
+    select distinct f.fan_id from fan_rows as f where f.last_a is not null
   ),
   top_genres as (
     select distinct on (fg.fan_id) fg.fan_id, fg.genre
@@ -619,35 +912,37 @@ begin
     left join coliseum.fans as f on f.fan_id = a.fan_id
     left join top_genres as tg on tg.fan_id = a.fan_id
   ),
+  -- A fan counts in a window when the time of the thing is after its cutoff.
   fans as (
     select
       f.artist_id, p.period,
-      count(*) filter (where f.any_band <= p.last_band) as fans,
-      count(*) filter (where f.a_band <= p.last_band) as fans_a,
-      count(*) filter (where f.a_band <= p.last_band and h.home_genre is not null) as known_a,
-      count(*) filter (where f.a_band <= p.last_band and h.home_genre <> g.main_genre) as crossing_a,
-      count(*) filter (where f.t_band <= p.last_band) as fans_t,
-      -- Active on two UTC days or more within the window: first and last day differ.
-      count(*) filter (where case p.last_band when 0 then f.t_last_7d > f.t_first_7d
-                                              when 1 then f.t_last_30d > f.t_first_30d
-                                              else f.t_last > f.t_first end) as returning_t,
-      count(*) filter (where f.t_band <= p.last_band and f.converted_band <= p.last_band) as converted_t,
-      count(*) filter (where f.g_band <= p.last_band) as fans_g,
-      count(*) filter (where f.c_band <= p.last_band) as fans_c
-    from fan_bands as f
+      count(*) filter (where f.last_any > p.cutoff) as fans,
+      count(*) filter (where f.last_a > p.cutoff) as fans_a,
+      count(*) filter (where f.last_a > p.cutoff and h.home_genre is not null) as known_a,
+      count(*) filter (where f.last_a > p.cutoff and h.home_genre <> g.main_genre) as crossing_a,
+      count(*) filter (where f.last_t > p.cutoff) as fans_t,
+      -- Active on two UTC days or more within the window.
+      count(*) filter (where f.t_prev > p.cutoff) as returning_t,
+      count(*) filter (where f.last_t > p.cutoff and f.last_converted > p.cutoff) as converted_t,
+      count(*) filter (where f.last_g > p.cutoff) as fans_g,
+      count(*) filter (where f.last_c > p.cutoff) as fans_c
+    from fan_rows as f
     cross join periods as p
-    left join homes as h on h.fan_id = f.fan_id and f.a_band <= p.last_band
+    left join homes as h on h.fan_id = f.fan_id
     left join genres as g on g.artist_id = f.artist_id and g.period = p.period
     group by f.artist_id, p.period
   ),
+  place_rows as materialized (
+    select x.*
+    from targets as t
+    cross join lateral (select * from coliseum_private.artist_places as x where x.artist_id = t.artist_id offset 0) as x
+  ),
   city_fans as (
-    select c.artist_id, p.period, c.country, c.city, count(*) as fans
-    from (select m.artist_id, m.country, m.city, m.fan_id, min(m.band) as band
-          from scored as m
-          where m.w_c is not null and m.city is not null
-          group by m.artist_id, m.country, m.city, m.fan_id) as c
-    join periods as p on c.band <= p.last_band
-    group by c.artist_id, p.period, c.country, c.city
+    select x.artist_id, p.period, x.country, x.city, count(*) as fans
+    from place_rows as x
+    join periods as p on x.last_at > p.cutoff
+    where x.city <> ''
+    group by x.artist_id, p.period, x.country, x.city
   ),
   cities as (
     select
@@ -659,47 +954,45 @@ begin
     group by c.artist_id, c.period
   ),
   countries as (
-    select c.artist_id, p.period, count(*) as countries
-    from (select m.artist_id, m.country, min(m.band) as band
-          from scored as m
-          where m.w_c is not null and m.country is not null
-          group by m.artist_id, m.country) as c
-    join periods as p on c.band <= p.last_band
-    group by c.artist_id, p.period
+    select x.artist_id, p.period, count(distinct x.country) as countries
+    from place_rows as x
+    join periods as p on x.last_at > p.cutoff
+    where x.country <> ''
+    group by x.artist_id, p.period
   ),
   -- Every metric of an artist and window in one row; weights back in their
   -- units; no data is 0.
   metrics as (
     select
       t.artist_id, p.period,
-      coalesce(s.engagement, 0)::double precision / 1e9 as engagement,
+      coalesce(s.engagement, 0)::double precision / 25920000000000 as engagement,
       coalesce(s.entries, 0) as entries,
       coalesce(f.fans, 0) as fans,
       -- A
       coalesce(s.events_a, 0) as events_a, coalesce(f.fans_a, 0) as fans_a,
-      coalesce(s.e_a, 0)::double precision / 1e9 as e_a,
-      coalesce(s.influence, 0)::double precision / 1e9 as influence,
+      coalesce(s.e_a, 0)::double precision / 25920000000000 as e_a,
+      coalesce(s.influence, 0)::double precision / 25920000000000 as influence,
       coalesce(g.diversity, 0) as diversity,
       coalesce(f.crossing_a::double precision / nullif(f.known_a, 0), 0) as crossover,
       g.main_genre,
       -- T
       coalesce(s.events_t, 0) as events_t, coalesce(f.fans_t, 0) as fans_t,
-      coalesce(s.e_t, 0)::double precision / 1e9 as e_t,
+      coalesce(s.e_t, 0)::double precision / 25920000000000 as e_t,
       coalesce(f.returning_t::double precision / nullif(f.fans_t, 0), 0) as loyalty,
       coalesce(s.plays::double precision / nullif(f.fans_t, 0), 0) as repeat,
       coalesce(f.converted_t::double precision / nullif(f.fans_t, 0), 0) as conversion,
       -- G
       coalesce(s.events_g, 0) as events_g, coalesce(f.fans_g, 0) as fans_g,
-      coalesce(s.e_g, 0)::double precision / 1e9 as e_g,
+      coalesce(s.e_g, 0)::double precision / 25920000000000 as e_g,
       coalesce(s.revenue, 0) as revenue, -- numeric: a sum of bigints may pass bigint
       coalesce(s.transactions, 0) as transactions,
       -- C
       coalesce(s.events_c, 0) as events_c, coalesce(f.fans_c, 0) as fans_c,
-      coalesce(s.e_c, 0)::double precision / 1e9 as e_c,
+      coalesce(s.e_c, 0)::double precision / 25920000000000 as e_c,
       coalesce(ci.cities, 0) as cities,
       coalesce(co.countries, 0) as countries,
       coalesce(ci.distribution, 0) as distribution,
-      coalesce(s.touring, 0)::double precision / 1e9 as touring,
+      coalesce(s.touring, 0)::double precision / 25920000000000 as touring,
       coalesce(s.attendance, 0) as attendance,
       coalesce(ci.top_city_fans::double precision / nullif(f.fans_c, 0), 0) as fan_density
     from targets as t
@@ -752,8 +1045,10 @@ begin
   ),
   previous as (
     select s.artist_id, s.domain, s.period, s.score
-    from public.coliseum_domain_strength as s
-    join targets as t on t.artist_id = s.artist_id
+    from targets as t
+    cross join lateral (
+      select * from public.coliseum_domain_strength as s where s.artist_id = t.artist_id offset 0
+    ) as s
   ),
   saved as (
     insert into public.coliseum_domain_strength as s
@@ -771,6 +1066,7 @@ begin
     from computed as c
     order by c.artist_id, c.domain, c.period
     on conflict (artist_id, domain, period, day) do update set score = excluded.score, raw = excluded.raw
+    where (h.score, h.raw) is distinct from (excluded.score, excluded.raw) -- a value that holds is not rewritten
   ),
   changes as (
     select c.artist_id, c.domain, c.period, c.score, p.score as previous
@@ -854,6 +1150,10 @@ begin
     return 0;
   end if;
 
+  -- Folds and refreshes run one at a time: the aggregates take one writer,
+  -- and the statements after the lock see what earlier holders committed.
+  -- 'Coli' 'Rfsh'
+  perform pg_advisory_xact_lock(1131375721, 1382446952);
   touched := coliseum_private.fold_entries(batch);
   perform coliseum_private.refresh_artists(touched, now());
   return cardinality(batch);
@@ -919,16 +1219,17 @@ declare
   total bigint;
 begin
   perform coliseum_private.require_read_committed('coliseum.rebuild');
-  -- Writers are locked out in the order a processor takes these locks
-  -- (mutations, fan_genres, fans, then the refresh lock), so that a processor
-  -- that has written mutations finishes first and later ones wait. Readers
-  -- of fans and strengths keep the old rows until the rebuild commits.
-  lock table public.coliseum_dna_mutations, coliseum.fan_genres, coliseum.fans in exclusive mode;
+  -- The refresh lock first, as a processor takes it before it writes: a
+  -- processor that holds it finishes first, later ones wait. Readers of fans
+  -- and strengths keep the old rows until the rebuild commits.
   perform pg_advisory_xact_lock(1131375721, 1382446952);
+  lock table public.coliseum_dna_mutations, coliseum.fan_genres, coliseum.fans in exclusive mode;
 
   perform set_config('buckets.coliseum_rebuild', txid_current()::text, true);
   truncate public.coliseum_dna_mutations;
   perform set_config('buckets.coliseum_rebuild', '', true);
+  truncate coliseum_private.dna_hours, coliseum_private.dna_totals, coliseum_private.artist_fans,
+    coliseum_private.artist_places;
   delete from coliseum.fan_genres;
   delete from coliseum.fans;
   delete from public.coliseum_domain_strength;

@@ -51,6 +51,26 @@ pub async fn ingest(client: &Client, events: &[serde_json::Value]) -> Vec<serde_
     results
 }
 
+/// Calls `coliseum.process_pending` until none of `artists`' entries is pending.
+pub async fn process_all(client: &Client, artists: &[uuid::Uuid]) {
+    loop {
+        let row = client
+            .query_one(
+                "select count(*) from public.passport_entries where coliseum_processed_at is null and artist_id = any($1)",
+                &[&artists],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) == 0 {
+            return;
+        }
+        client
+            .execute("select coliseum.process_pending(5000)", &[])
+            .await
+            .expect("process_pending runs");
+    }
+}
+
 /// Which implementation of the coliseum math a database runs: "extension" or "sql".
 pub async fn math_implementation(client: &Client) -> String {
     let row = client

@@ -450,3 +450,100 @@ async fn edge_rules_and_database_rules_agree() {
     // The generator must exercise both outcomes, or the test proves nothing.
     assert!(rejected > 500 && rejected < 4_500, "{rejected} of 5000 rejected");
 }
+
+/// The exact decay (integer units × µs) of single events and of buckets: pg_coliseum, the twins
+/// and buckets_core give the same integers, and refuse a straddling bucket with the same error.
+#[tokio::test]
+async fn extension_and_sql_twins_compute_identical_decayed_units() {
+    use buckets_core::coliseum::{bucket_decayed_units, decayed_units, tier_units};
+    let main = connect(MAIN_URL_VAR).await;
+    let twins = connect(TWINS_URL_VAR).await;
+    let mut rng = seeded_rng("decayed-units");
+    let now = Utc::now().timestamp_micros();
+    let edges = [0, 7 * DAY_US, 27 * DAY_US, 30 * DAY_US];
+
+    // Single events, a third of them within a second of an edge.
+    let n = 10_000;
+    let (mut tiers, mut occurred, mut as_of, mut expected) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..n {
+        let tier: i16 = rng.random_range(1..=5);
+        let a = now + rng.random_range(-100 * DAY_US..100 * DAY_US);
+        let age = if rng.random_bool(0.33) {
+            edges[rng.random_range(0..4)] + rng.random_range(-1_000_000..1_000_000)
+        } else {
+            rng.random_range(-DAY_US..60 * DAY_US)
+        };
+        tiers.push(tier);
+        occurred.push(at(a - age));
+        as_of.push(at(a));
+        expected.push(decayed_units(i64::from(tier), a - age, a).unwrap());
+    }
+    let q = "select coliseum.decayed_units(t.tier, t.occ, t.as_of)
+               from unnest($1::int2[], $2::timestamptz[], $3::timestamptz[]) with ordinality as t(tier, occ, as_of, i)
+              order by t.i";
+    for client in [&main, &twins] {
+        let got: Vec<i64> = client
+            .query(q, &[&tiers, &occurred, &as_of])
+            .await
+            .expect("decayed_units runs")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    // Buckets: one hour of random events near an edge or not; a clean one gives the sum of its
+    // events, a straddling one the same error on both clusters.
+    let (mut clean, mut straddling) = (0, 0);
+    for _ in 0..2_000 {
+        let start = now - rng.random_range(0..40 * DAY_US) / 3_600_000_000 * 3_600_000_000;
+        let events: Vec<(i64, i64)> = (0..rng.random_range(1..30))
+            .map(|_| (rng.random_range(1..=5), rng.random_range(0..3_600_000_000)))
+            .collect();
+        let first = start + events.iter().map(|e| e.1).min().unwrap();
+        let last = start + events.iter().map(|e| e.1).max().unwrap();
+        let as_of = if rng.random_bool(0.5) {
+            first + edges[rng.random_range(0..4)] + rng.random_range(0..last - first + 1)
+        } else {
+            start + rng.random_range(-DAY_US..45 * DAY_US)
+        };
+        let units: i128 = events.iter().map(|e| i128::from(tier_units(e.0).unwrap())).sum();
+        let unit_micros: i128 = events.iter().map(|e| i128::from(tier_units(e.0).unwrap()) * i128::from(e.1)).sum();
+        let expected = bucket_decayed_units(units, unit_micros, start, first, last, as_of);
+        let q = format!("select coliseum.bucket_decayed_units({units}, {unit_micros}, $1, $2, $3, $4)::text");
+        let args: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&at(start), &at(first), &at(last), &at(as_of)];
+        let mut answers = vec![];
+        for client in [&main, &twins] {
+            answers.push(match client.query_one(q.as_str(), &args).await {
+                Ok(row) => Ok(row.get::<_, String>(0)),
+                Err(e) => {
+                    let db = e.as_db_error().expect("a database error");
+                    Err((db.code().code().to_string(), db.message().to_string()))
+                }
+            });
+        }
+        assert_eq!(
+            answers[0], answers[1],
+            "extension vs twins for {events:?} from {start} as of {as_of}"
+        );
+        match expected {
+            Ok(total) => {
+                clean += 1;
+                let rows: i128 = events
+                    .iter()
+                    .map(|e| i128::from(decayed_units(e.0, start + e.1, as_of).unwrap()))
+                    .sum();
+                assert_eq!(total, rows, "a clean bucket is the sum of its events");
+                assert_eq!(answers[0], Ok(total.to_string()));
+            }
+            Err(e) => {
+                straddling += 1;
+                assert_eq!(answers[0], Err(("22023".to_string(), e.to_string())));
+            }
+        }
+    }
+    assert!(
+        clean > 500 && straddling > 100,
+        "both kinds of bucket are exercised ({clean} clean, {straddling} straddling)"
+    );
+}

@@ -3,7 +3,7 @@
 //! both, are processed, scored as of one instant, and compared row by row.
 
 use buckets_e2e::workload::event;
-use buckets_e2e::{connect, ingest, seeded_rng, MAIN_URL_VAR, TWINS_URL_VAR};
+use buckets_e2e::{connect, ingest, process_all, seeded_rng, MAIN_URL_VAR, TWINS_URL_VAR};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio_postgres::Client;
@@ -21,22 +21,7 @@ async fn process_and_score(
     artists: &[Uuid],
     as_of: DateTime<Utc>,
 ) -> Vec<(String, String, String, f64, f64, Value, i64, i64)> {
-    loop {
-        let row = client
-            .query_one(
-                "select count(*) from public.passport_entries where coliseum_processed_at is null and artist_id = any($1)",
-                &[&artists],
-            )
-            .await
-            .unwrap();
-        if row.get::<_, i64>(0) == 0 {
-            break;
-        }
-        client
-            .execute("select coliseum.process_pending(5000)", &[])
-            .await
-            .expect("process_pending runs");
-    }
+    process_all(client, artists).await;
     client
         .execute("select coliseum_private.refresh_artists($1, $2, false)", &[&artists, &as_of])
         .await

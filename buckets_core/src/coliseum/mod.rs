@@ -4,4 +4,7 @@ pub mod metrics;
 pub mod weight;
 
 pub use metrics::{concentration, normalized_entropy, strength_score, MetricError};
-pub use weight::{event_weight, recency_decay, tier_multiplier, Tier};
+pub use weight::{
+    bucket_decayed_units, bucket_terms, decay_region, decayed_units, event_weight, recency_decay, tier_multiplier, tier_units, BucketError,
+    DecayRegion, Tier,
+};

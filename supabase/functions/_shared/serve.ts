@@ -10,7 +10,7 @@ import postgres from "npm:postgres@3.4.9";
 /** A body larger than this is refused before it is buffered; handlers have their own, lower limits. */
 const MAX_BODY_BYTES = 1024 * 1024;
 /** The environment variables the handlers read. */
-const HANDLER_ENV = ["SUPABASE_JWT_SECRET"];
+const HANDLER_ENV = ["SUPABASE_JWT_SECRET", "STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_TOLERANCE_S"];
 
 interface Answer {
   status: number;

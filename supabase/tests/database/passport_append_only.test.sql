@@ -5,7 +5,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(29);
+select plan(30);
 
 select gen_random_uuid() as fan \gset
 select passport.log(:'fan', 'social.follow', 'append-only-1',
@@ -80,6 +80,17 @@ select is(
   (select coliseum_processed_at from public.passport_entries where id = :id),
   '2026-11-22T10:00:00Z'::timestamptz,
   'the processing mark was stored'
+);
+select is(
+  (select array_agg(a.attname::text order by a.attname)
+   from pg_trigger as t
+   join pg_attribute as a on a.attrelid = t.tgrelid and a.attnum = any (t.tgattr::int2[])
+   where t.tgrelid = 'public.passport_entries'::regclass and t.tgname = 'passport_entries_append_only_update'),
+  (select array_agg(a.attname::text order by a.attname)
+   from pg_attribute as a
+   where a.attrelid = 'public.passport_entries'::regclass and a.attnum > 0 and not a.attisdropped
+     and a.attname <> 'coliseum_processed_at'),
+  'the UPDATE guard watches every column but coliseum_processed_at'
 );
 select lives_ok(
   format($$update public.passport_entries set coliseum_processed_at = null where id = %s$$, :id),

@@ -1,0 +1,257 @@
+//! `POST /functions/v1/stripe-webhook`: receives Stripe's events.
+//!
+//! Stripe signs every delivery: the `Stripe-Signature` header holds a Unix
+//! timestamp `t` and one or more `v1` signatures, each the hex HMAC-SHA256 of
+//! `"{t}.{raw body}"` under the endpoint's signing secret. The handler checks
+//! that over the exact bytes received (any re-encoding would break it), then
+//! hands the event to `treasury.receive_stripe_event`, which records it once
+//! and applies it in one transaction. A request that fails the check is
+//! answered 400 and recorded through `treasury.log_webhook_rejection`.
+//!
+//! Stripe retries every answer but a 2xx for three days, so an event we could
+//! not apply must never be answered 2xx, and a verified one that is applied,
+//! ignored or a duplicate always is.
+
+use crate::db::{self, DbError};
+use crate::http::{self, Action, Request, Response};
+use crate::{Context, Env};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+/// How far the signature's timestamp may be from our clock, either way,
+/// unless `STRIPE_WEBHOOK_TOLERANCE_S` says otherwise: Stripe's own default.
+pub const DEFAULT_TOLERANCE_S: i64 = 300;
+/// The longest event id kept from an unverified body, for the rejection log.
+const MAX_LOGGED_ID_CHARS: usize = 255;
+const SIGNATURE_BYTES: usize = 32;
+
+const RECEIVE_SQL: &str = "select treasury.receive_stripe_event($1::jsonb) as result";
+const REJECTION_SQL: &str = "select treasury.log_webhook_rejection($1::text, $2::text, $3::jsonb)";
+
+pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Response> {
+    http::expect_method(request, "POST")?;
+    http::expect_json(request)?;
+    let config = Config::from_env(&ctx.env)?;
+    let header = request.header("stripe-signature");
+    if let Err(refusal) = verify(header, request.body, &config, ctx.now_micros) {
+        return Ok(log_rejection(refusal, header.is_some(), request.body, ctx.now_micros));
+    }
+    let event = parse_event(request.body)?;
+    let event_id = event["id"].clone();
+    Ok(Action::query(RECEIVE_SQL, vec![event], json!({ "event_id": event_id })))
+}
+
+/// Answers a verified event with the result of `receive_stripe_event`, and a
+/// logged rejection with its 400.
+pub fn complete(state: &Value, rows: &Value) -> Response {
+    if let Some(rejection) = rejection_answer(state) {
+        return rejection;
+    }
+    match rows.get(0).and_then(|row| row.get("result")).filter(|r| r.is_object()) {
+        Some(result) => Response::json(200, result),
+        None => Response::internal(),
+    }
+}
+
+/// A rejection is answered 400 even when it could not be logged. A verified
+/// event that was not applied is answered 5xx whatever the error, so that
+/// Stripe delivers it again.
+pub fn fail(state: &Value, error: &DbError) -> Response {
+    if let Some(rejection) = rejection_answer(state) {
+        return rejection;
+    }
+    let response = db::error_response(error);
+    if response.status >= 500 {
+        return response;
+    }
+    let message = serde_json::from_str::<Value>(&response.body)
+        .ok()
+        .and_then(|body| body["message"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    Response::error(
+        500,
+        "event_not_applied",
+        format!("the event was verified but could not be applied; Stripe will retry it: {message}"),
+    )
+}
+
+/// The signing secrets and tolerance, from the function's environment.
+#[derive(Debug)]
+struct Config {
+    /// Every secret that is accepted: two while a secret is being rolled.
+    secrets: Vec<String>,
+    tolerance_s: i64,
+}
+
+impl Config {
+    fn from_env(env: &Env) -> Result<Config, Response> {
+        let secrets: Vec<String> = env
+            .stripe_webhook_secret
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if secrets.is_empty() {
+            return Err(not_configured(
+                "STRIPE_WEBHOOK_SECRET is not set: set it to the endpoint's signing secret (whsec_...) with supabase secrets set",
+            ));
+        }
+        let tolerance_s = match env.stripe_webhook_tolerance_s.as_deref().map(str::trim) {
+            None | Some("") => DEFAULT_TOLERANCE_S,
+            Some(text) => parse_seconds(text)
+                .filter(|&s| s > 0)
+                .ok_or_else(|| not_configured("STRIPE_WEBHOOK_TOLERANCE_S must be a whole number of seconds, 1 or more"))?,
+        };
+        Ok(Config { secrets, tolerance_s })
+    }
+}
+
+/// Why a request's signature was refused; `timestamp` once it was read.
+#[derive(Debug, PartialEq, Eq)]
+struct Refusal {
+    code: &'static str,
+    message: String,
+    timestamp: Option<i64>,
+}
+
+/// The parts of a `Stripe-Signature` header this function reads.
+#[derive(Debug, PartialEq, Eq)]
+struct SignatureHeader {
+    timestamp: i64,
+    v1: Vec<Vec<u8>>,
+}
+
+/// Checks the signature first, then the timestamp, as Stripe's libraries do:
+/// `stale_timestamp` then only ever describes a genuine, replayed delivery.
+fn verify(header: Option<&str>, body: &[u8], config: &Config, now_micros: i64) -> Result<(), Refusal> {
+    let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or_else(|| Refusal {
+        code: "missing_signature",
+        message: "the Stripe-Signature header is missing: only Stripe's signed deliveries are accepted".into(),
+        timestamp: None,
+    })?;
+    let signed = parse_header(header).map_err(|message| Refusal {
+        code: "malformed_signature",
+        message: format!("the Stripe-Signature header is not t=<unix seconds>,v1=<64 hex digits>[,v1=...]: {message}"),
+        timestamp: None,
+    })?;
+    let timestamp = Some(signed.timestamp);
+    if !config.secrets.iter().any(|secret| matches(secret, &signed, body)) {
+        return Err(Refusal {
+            code: "signature_mismatch",
+            message: "no v1 signature matches the body under the endpoint's signing secret".into(),
+            timestamp,
+        });
+    }
+    let skew_micros = (i128::from(now_micros) - i128::from(signed.timestamp) * 1_000_000).abs();
+    if skew_micros > i128::from(config.tolerance_s) * 1_000_000 {
+        return Err(Refusal {
+            code: "stale_timestamp",
+            message: format!(
+                "the signature's timestamp is {}s away from the server's clock; at most {}s is accepted",
+                skew_micros / 1_000_000,
+                config.tolerance_s
+            ),
+            timestamp,
+        });
+    }
+    Ok(())
+}
+
+/// `t=<seconds>` exactly once, any number of `v1=<hex>`, of which at least
+/// one; other schemes (`v0`, future ones) are ignored.
+fn parse_header(header: &str) -> Result<SignatureHeader, String> {
+    let mut timestamp = None;
+    let mut v1 = Vec::new();
+    for item in header.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+        let (key, value) = item.split_once('=').ok_or_else(|| format!("\"{item}\" is not key=value"))?;
+        match key.trim() {
+            "t" if timestamp.is_some() => return Err("t is given more than once".into()),
+            "t" => timestamp = Some(parse_seconds(value.trim()).ok_or("t is not a Unix time in seconds")?),
+            "v1" => v1.push(
+                hex::decode(value.trim())
+                    .ok()
+                    .filter(|sig| sig.len() == SIGNATURE_BYTES)
+                    .ok_or("a v1 signature is not 64 hex digits")?,
+            ),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or("there is no t")?;
+    if v1.is_empty() {
+        return Err("there is no v1 signature".into());
+    }
+    Ok(SignatureHeader { timestamp, v1 })
+}
+
+/// Whether one of the header's v1 signatures is the body's under `secret`,
+/// each compared in constant time.
+fn matches(secret: &str, signed: &SignatureHeader, body: &[u8]) -> bool {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(signed.timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    signed.v1.iter().any(|sig| mac.clone().verify_slice(sig).is_ok())
+}
+
+/// Digits only: no sign, no spaces, no fraction.
+fn parse_seconds(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// The query that records a refused delivery, with what can be told of it
+/// without trusting it; its answer is the 400.
+fn log_rejection(refusal: Refusal, header_present: bool, body: &[u8], now_micros: i64) -> Action {
+    let event_id = serde_json::from_slice::<Map<String, Value>>(body)
+        .ok()
+        .and_then(|event| event.get("id").and_then(Value::as_str).map(str::to_owned))
+        .filter(|id| !id.contains('\0') && id.chars().count() <= MAX_LOGGED_ID_CHARS);
+    let detail = json!({
+        "signature_header": header_present,
+        "timestamp": refusal.timestamp,
+        "age_s": refusal.timestamp.map(|t| now_micros.div_euclid(1_000_000).saturating_sub(t)),
+        "body_bytes": body.len(),
+        "body_sha256": hex::encode(Sha256::digest(body)),
+        "event_id": event_id,
+    });
+    Action::query(
+        REJECTION_SQL,
+        vec![json!(refusal.code), json!(refusal.message), detail],
+        json!({ "rejected": { "code": refusal.code, "message": refusal.message } }),
+    )
+}
+
+fn rejection_answer(state: &Value) -> Option<Response> {
+    let rejected = state.get("rejected")?;
+    Some(Response::error(400, rejected["code"].as_str()?, rejected["message"].as_str()?))
+}
+
+/// A verified body as the event to record: an object with a string `id` and
+/// `type` and an object `data.object`, as every Stripe event has.
+fn parse_event(body: &[u8]) -> Result<Value, Response> {
+    let event: Value =
+        serde_json::from_slice(body).map_err(|e| Response::error(400, "invalid_json", format!("the body is not valid JSON: {e}")))?;
+    let text = |name: &str| event.get(name).and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    let data_object = event.get("data").and_then(|data| data.get("object")).is_some_and(Value::is_object);
+    if !(event.is_object() && text("id") && text("type") && data_object) {
+        return Err(Response::error(
+            400,
+            "invalid_event",
+            "the body is not a Stripe event: it needs a string id and type and an object data.object",
+        ));
+    }
+    Ok(event)
+}
+
+fn not_configured(message: &str) -> Response {
+    Response::error(500, "not_configured", message)
+}
+
+#[cfg(test)]
+mod tests;

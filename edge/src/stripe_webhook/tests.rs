@@ -1,0 +1,383 @@
+//! stripe-webhook through the host protocol, as the Deno host drives it.
+
+use super::*;
+
+const SECRET: &str = "whsec_test_secret";
+const OTHER_SECRET: &str = "whsec_another_endpoint_secret";
+/// 2027-01-15T08:00:00Z, in seconds.
+const NOW_S: i64 = 1_800_000_000;
+/// An event and its header as Stripe's Node library signs them
+/// (`stripe.webhooks.generateTestHeaderStringAsync({payload, secret: SECRET, timestamp: NOW_S})`,
+/// stripe 23.1.0); the same as `openssl dgst -sha256 -hmac whsec_test_secret`.
+const EVENT: &str =
+    r#"{"id":"evt_1","object":"event","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1","object":"payment_intent"}}}"#;
+const EVENT_HEADER: &str = "t=1800000000,v1=094c2a95d8abbc9a738ac0f21ffe4c3f51c53549e13475ca98872c6cd8068895";
+/// `sha256sum` of EVENT.
+const EVENT_SHA256: &str = "aa9267c9c485042c1c52960a5afef43ae8c8ac1c8f8ba99197ffa27665b8a0f5";
+
+/// The v1 signature of `body` at `t` under `secret`.
+fn v1(secret: &str, t: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn header(secret: &str, t: i64, body: &[u8]) -> String {
+    format!("t={t},v1={}", v1(secret, t, body))
+}
+
+/// Calls the `handle` export at NOW_S with `env`.
+fn call_with(env: Value, method: &str, headers: Value, body: &[u8]) -> Value {
+    let head = json!({"method": method, "url": "http://127.0.0.1:54321/functions/v1/stripe-webhook", "headers": headers});
+    let out = crate::handle("stripe-webhook", &head.to_string(), body, (NOW_S * 1000) as f64, &env.to_string());
+    serde_json::from_str(&out).unwrap()
+}
+
+fn deliver_with(env: Value, signature: Option<&str>, body: &[u8]) -> Value {
+    let mut headers =
+        json!({"Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"});
+    if let Some(signature) = signature {
+        headers["Stripe-Signature"] = json!(signature);
+    }
+    call_with(env, "POST", headers, body)
+}
+
+fn env() -> Value {
+    json!({ "STRIPE_WEBHOOK_SECRET": SECRET })
+}
+
+/// A delivery as Stripe makes it, with `signature` as its Stripe-Signature.
+fn deliver(signature: Option<&str>, body: &[u8]) -> Value {
+    deliver_with(env(), signature, body)
+}
+
+/// The event a verified delivery passes to `treasury.receive_stripe_event`.
+fn received(action: &Value) -> &Value {
+    assert_eq!(
+        action["query"]["sql"], "select treasury.receive_stripe_event($1::jsonb) as result",
+        "{action}"
+    );
+    assert_eq!(action["query"]["params"].as_array().unwrap().len(), 1);
+    &action["query"]["params"][0]
+}
+
+/// `(status, code)` of a `respond` action with an error body.
+fn error(action: &Value) -> (u64, String) {
+    let respond = &action["respond"];
+    let body: Value = serde_json::from_str(respond["body"].as_str().unwrap()).unwrap();
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert_eq!(respond["headers"]["content-type"], "application/json");
+    (respond["status"].as_u64().unwrap(), body["code"].as_str().unwrap().to_owned())
+}
+
+/// `(code, detail)` of a rejection being logged; checks that the query's
+/// answer, whatever it is, is the 400 with that code.
+fn rejected(action: &Value) -> (String, Value) {
+    assert_eq!(
+        action["query"]["sql"], "select treasury.log_webhook_rejection($1::text, $2::text, $3::jsonb)",
+        "{action}"
+    );
+    let params = action["query"]["params"].as_array().unwrap();
+    let code = params[0].as_str().unwrap().to_owned();
+    assert!(params[1].as_str().is_some_and(|m| !m.is_empty()));
+    let state = action["state"].to_string();
+    for answer in [
+        crate::complete("stripe-webhook", &state, r#"[{"log_webhook_rejection":null}]"#),
+        crate::complete("stripe-webhook", &state, "[]"),
+        crate::fail("stripe-webhook", &state, r#"{"code":"42883","message":"function does not exist"}"#),
+        crate::fail("stripe-webhook", &state, r#"{"code":"CONNECTION_CLOSED"}"#),
+    ] {
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(error(&answer), (400, code.clone()), "{answer}");
+        let body: Value = serde_json::from_str(answer["respond"]["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["message"], params[1]);
+    }
+    (code, params[2].clone())
+}
+
+fn rejection_code(action: &Value) -> String {
+    rejected(action).0
+}
+
+#[test]
+fn a_delivery_signed_by_stripes_library_is_received() {
+    let action = deliver(Some(EVENT_HEADER), EVENT.as_bytes());
+    assert_eq!(received(&action), &serde_json::from_str::<Value>(EVENT).unwrap());
+    assert_eq!(action["state"], json!({"event_id": "evt_1"}));
+}
+
+#[test]
+fn the_signature_covers_the_exact_bytes() {
+    // Whitespace, key order and non-ASCII text as sent: the same JSON re-encoded does not verify.
+    let pretty = "{\n  \"type\": \"charge.refunded\",\n  \"id\": \"evt_2\",\n  \"data\": {\"object\": {\"description\": \"Caf\u{e9} \u{1f3b5}\"}}\n}\n";
+    let signature = header(SECRET, NOW_S, pretty.as_bytes());
+    let action = deliver(Some(&signature), pretty.as_bytes());
+    assert_eq!(received(&action)["data"]["object"]["description"], "Caf\u{e9} \u{1f3b5}");
+    let compact = serde_json::from_str::<Value>(pretty).unwrap().to_string();
+    assert_eq!(rejection_code(&deliver(Some(&signature), compact.as_bytes())), "signature_mismatch");
+    // Stripe's library signs the UTF-8 bytes, not UTF-16 units or an escaped form.
+    let utf8 = r#"{"é":"ü"}"#;
+    let from_library = "t=1800000000,v1=a122fc33d73e83d914eb37618545d287cfe9ea69032a60bc3fd38978aae6c3df";
+    assert_eq!(error(&deliver(Some(from_library), utf8.as_bytes())), (400, "invalid_event".into()));
+}
+
+#[test]
+fn a_wrong_secret_is_a_mismatch_and_is_logged() {
+    let signature = header(OTHER_SECRET, NOW_S - 7, EVENT.as_bytes());
+    let (code, detail) = rejected(&deliver(Some(&signature), EVENT.as_bytes()));
+    assert_eq!(code, "signature_mismatch");
+    assert_eq!(
+        detail,
+        json!({
+            "signature_header": true,
+            "timestamp": NOW_S - 7,
+            "age_s": 7,
+            "body_bytes": EVENT.len(),
+            "body_sha256": EVENT_SHA256,
+            "event_id": "evt_1",
+        })
+    );
+}
+
+#[test]
+fn a_tampered_body_is_a_mismatch() {
+    let tampered = EVENT.replace("pi_1", "pi_2");
+    assert_eq!(
+        rejection_code(&deliver(Some(EVENT_HEADER), tampered.as_bytes())),
+        "signature_mismatch"
+    );
+    let appended = format!("{EVENT} ");
+    assert_eq!(
+        rejection_code(&deliver(Some(EVENT_HEADER), appended.as_bytes())),
+        "signature_mismatch"
+    );
+    let other_time = EVENT_HEADER.replace("t=1800000000", "t=1800000001");
+    assert_eq!(rejection_code(&deliver(Some(&other_time), EVENT.as_bytes())), "signature_mismatch");
+}
+
+#[test]
+fn every_configured_secret_is_tried_while_rolling() {
+    let rolling = json!({ "STRIPE_WEBHOOK_SECRET": format!(" {OTHER_SECRET} , {SECRET},") });
+    let by_second = deliver_with(rolling.clone(), Some(EVENT_HEADER), EVENT.as_bytes());
+    assert_eq!(received(&by_second)["id"], "evt_1");
+    let by_first = header(OTHER_SECRET, NOW_S, EVENT.as_bytes());
+    assert_eq!(
+        received(&deliver_with(rolling.clone(), Some(&by_first), EVENT.as_bytes()))["id"],
+        "evt_1"
+    );
+    let by_neither = header("whsec_retired", NOW_S, EVENT.as_bytes());
+    let action = deliver_with(rolling, Some(&by_neither), EVENT.as_bytes());
+    assert_eq!(rejection_code(&action), "signature_mismatch");
+}
+
+#[test]
+fn one_matching_v1_among_several_is_enough() {
+    let right = v1(SECRET, NOW_S, EVENT.as_bytes());
+    let wrong = v1(OTHER_SECRET, NOW_S, EVENT.as_bytes());
+    for signature in [
+        format!("t={NOW_S},v1={wrong},v1={right}"),
+        format!("t={NOW_S},v1={right},v1={wrong}"),
+        format!("v1={wrong}, v1={right}, t={NOW_S}"),
+        format!("t={NOW_S},v0={wrong},v1={right},v2=anything-at-all"),
+        format!("t={NOW_S},v1={}", right.to_uppercase()),
+    ] {
+        assert_eq!(received(&deliver(Some(&signature), EVENT.as_bytes()))["id"], "evt_1", "{signature}");
+    }
+    // v0 (Stripe's test scheme) is never accepted, even when it holds the right HMAC.
+    let v0_only = format!("t={NOW_S},v0={right}");
+    assert_eq!(rejection_code(&deliver(Some(&v0_only), EVENT.as_bytes())), "malformed_signature");
+    let all_wrong = format!("t={NOW_S},v1={wrong},v1={wrong}");
+    assert_eq!(rejection_code(&deliver(Some(&all_wrong), EVENT.as_bytes())), "signature_mismatch");
+}
+
+#[test]
+fn the_timestamp_must_be_within_the_tolerance_either_way() {
+    let at = |t: i64| deliver(Some(&header(SECRET, t, EVENT.as_bytes())), EVENT.as_bytes());
+    for t in [NOW_S - 300, NOW_S, NOW_S + 300] {
+        assert_eq!(received(&at(t))["id"], "evt_1", "{t}");
+    }
+    for t in [NOW_S - 301, NOW_S + 301, 0, NOW_S - 86_400 * 365] {
+        let (code, detail) = rejected(&at(t));
+        assert_eq!(code, "stale_timestamp", "{t}");
+        assert_eq!((detail["timestamp"].as_i64(), detail["age_s"].as_i64()), (Some(t), Some(NOW_S - t)));
+    }
+    // Far in the future, beyond what microseconds in an i64 can hold.
+    let far = 999_999_999_999_999_999;
+    assert_eq!(rejection_code(&at(far)), "stale_timestamp");
+}
+
+#[test]
+fn the_tolerance_is_configurable() {
+    let strict = json!({ "STRIPE_WEBHOOK_SECRET": SECRET, "STRIPE_WEBHOOK_TOLERANCE_S": "10" });
+    let at = |t: i64| deliver_with(strict.clone(), Some(&header(SECRET, t, EVENT.as_bytes())), EVENT.as_bytes());
+    assert_eq!(received(&at(NOW_S - 10))["id"], "evt_1");
+    assert_eq!(rejection_code(&at(NOW_S - 11)), "stale_timestamp");
+    assert_eq!(rejection_code(&at(NOW_S + 11)), "stale_timestamp");
+}
+
+#[test]
+fn a_stale_forgery_is_a_mismatch() {
+    // The signature is checked first: stale_timestamp means a genuine, old delivery.
+    let signature = header(OTHER_SECRET, NOW_S - 3600, EVENT.as_bytes());
+    assert_eq!(rejection_code(&deliver(Some(&signature), EVENT.as_bytes())), "signature_mismatch");
+}
+
+#[test]
+fn a_missing_signature_is_logged() {
+    for signature in [None, Some(""), Some("   ")] {
+        let (code, detail) = rejected(&deliver(signature, EVENT.as_bytes()));
+        assert_eq!(code, "missing_signature", "{signature:?}");
+        assert_eq!(detail["signature_header"], signature.is_some());
+        assert_eq!((detail["timestamp"].is_null(), detail["age_s"].is_null()), (true, true));
+        assert_eq!(detail["event_id"], "evt_1");
+    }
+}
+
+#[test]
+fn malformed_headers() {
+    let sig = v1(SECRET, NOW_S, EVENT.as_bytes());
+    for signature in [
+        format!("v1={sig}"),
+        format!("t={NOW_S}"),
+        format!("t={NOW_S},v1="),
+        format!("t={NOW_S},v1={}", &sig[..62]),
+        format!("t={NOW_S},v1={sig}00"),
+        format!("t={NOW_S},v1={}zz", &sig[..62]),
+        format!("t={NOW_S},t={NOW_S},v1={sig}"),
+        format!("t=,v1={sig}"),
+        format!("t=1.8e9,v1={sig}"),
+        format!("t=+{NOW_S},v1={sig}"),
+        format!("t=-{NOW_S},v1={sig}"),
+        format!("t=99999999999999999999,v1={sig}"),
+        format!("t={NOW_S};v1={sig}"),
+        format!("t {NOW_S},v1={sig}"),
+        "sha256=abcdef".to_owned(),
+        "garbage".to_owned(),
+    ] {
+        let (code, detail) = rejected(&deliver(Some(&signature), EVENT.as_bytes()));
+        assert_eq!(code, "malformed_signature", "{signature}");
+        assert_eq!(detail["signature_header"], true);
+    }
+}
+
+#[test]
+fn the_logged_event_id_is_only_what_can_be_stored() {
+    let detail = |body: &str| rejected(&deliver(None, body.as_bytes())).1;
+    assert_eq!(detail("not json")["event_id"], Value::Null);
+    assert_eq!(detail(r#"{"id": 42}"#)["event_id"], Value::Null);
+    assert_eq!(detail(r#"{"id": "evt_\u0000"}"#)["event_id"], Value::Null);
+    let long = "e".repeat(256);
+    assert_eq!(detail(&format!(r#"{{"id": "{long}"}}"#))["event_id"], Value::Null);
+    let longest = "e".repeat(255);
+    assert_eq!(detail(&format!(r#"{{"id": "{longest}"}}"#))["event_id"], longest);
+    assert_eq!(
+        detail("")["body_sha256"],
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+}
+
+#[test]
+fn a_verified_body_must_be_an_event() {
+    let signed = |body: &str| deliver(Some(&header(SECRET, NOW_S, body.as_bytes())), body.as_bytes());
+    assert_eq!(error(&signed("{\"id\": ")), (400, "invalid_json".into()));
+    assert_eq!(error(&signed("")), (400, "invalid_json".into()));
+    for body in [
+        r#"[]"#,
+        r#""evt_1""#,
+        r#"{"type":"charge.refunded","data":{"object":{}}}"#,
+        r#"{"id":"","type":"charge.refunded","data":{"object":{}}}"#,
+        r#"{"id":7,"type":"charge.refunded","data":{"object":{}}}"#,
+        r#"{"id":"evt_1","data":{"object":{}}}"#,
+        r#"{"id":"evt_1","type":"charge.refunded"}"#,
+        r#"{"id":"evt_1","type":"charge.refunded","data":{}}"#,
+        r#"{"id":"evt_1","type":"charge.refunded","data":{"object":[]}}"#,
+    ] {
+        assert_eq!(error(&signed(body)), (400, "invalid_event".into()), "{body}");
+    }
+}
+
+#[test]
+fn only_json_posts() {
+    let get = call_with(env(), "GET", json!({"Stripe-Signature": EVENT_HEADER}), b"");
+    assert_eq!(error(&get), (405, "method_not_allowed".into()));
+    assert_eq!(get["respond"]["headers"]["allow"], "POST, OPTIONS");
+    let preflight = call_with(env(), "OPTIONS", json!({}), b"");
+    assert_eq!(preflight["respond"]["status"], 204);
+    let form = json!({"Content-Type": "application/x-www-form-urlencoded", "Stripe-Signature": EVENT_HEADER});
+    assert_eq!(
+        error(&call_with(env(), "POST", form, EVENT.as_bytes())),
+        (415, "unsupported_media_type".into())
+    );
+}
+
+#[test]
+fn without_a_usable_configuration_nothing_is_accepted() {
+    for env in [
+        json!({}),
+        json!({ "STRIPE_WEBHOOK_SECRET": "" }),
+        json!({ "STRIPE_WEBHOOK_SECRET": " , ," }),
+        json!({ "STRIPE_WEBHOOK_SECRET": SECRET, "STRIPE_WEBHOOK_TOLERANCE_S": "0" }),
+        json!({ "STRIPE_WEBHOOK_SECRET": SECRET, "STRIPE_WEBHOOK_TOLERANCE_S": "-5" }),
+        json!({ "STRIPE_WEBHOOK_SECRET": SECRET, "STRIPE_WEBHOOK_TOLERANCE_S": "5m" }),
+    ] {
+        let action = deliver_with(env.clone(), Some(EVENT_HEADER), EVENT.as_bytes());
+        assert_eq!(error(&action), (500, "not_configured".into()), "{env}");
+    }
+    let blank_tolerance = json!({ "STRIPE_WEBHOOK_SECRET": SECRET, "STRIPE_WEBHOOK_TOLERANCE_S": " " });
+    assert_eq!(
+        received(&deliver_with(blank_tolerance, Some(EVENT_HEADER), EVENT.as_bytes()))["id"],
+        "evt_1"
+    );
+}
+
+/// The answer to a verified event's query, through the `complete` export.
+fn completed(rows: &str) -> Value {
+    let state = json!({"event_id": "evt_1"}).to_string();
+    serde_json::from_str(&crate::complete("stripe-webhook", &state, rows)).unwrap()
+}
+
+#[test]
+fn the_result_of_receive_stripe_event_is_the_answer() {
+    let result = json!({"received": true, "status": "applied", "event_id": "evt_1"});
+    let answer = completed(&json!([{ "result": result }]).to_string());
+    assert_eq!(answer["respond"]["status"], 200);
+    assert_eq!(answer["respond"]["headers"]["content-type"], "application/json");
+    let body: Value = serde_json::from_str(answer["respond"]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body, result);
+    for rows in ["[]", r#"[{"result": null}]"#, r#"[{"result": "applied"}]"#, r#"[{"other": {}}]"#] {
+        assert_eq!(error(&completed(rows)), (500, "internal".into()), "{rows}");
+    }
+}
+
+#[test]
+fn a_failed_event_is_never_answered_below_500() {
+    let failed = |code: &str, message: &str| {
+        let state = json!({"event_id": "evt_1"}).to_string();
+        let error_json = json!({"code": code, "message": message}).to_string();
+        let answer: Value = serde_json::from_str(&crate::fail("stripe-webhook", &state, &error_json)).unwrap();
+        answer
+    };
+    for (code, message) in [
+        ("22023", "charge has no payment_intent"),
+        ("23505", "duplicate key"),
+        ("42501", "permission denied"),
+    ] {
+        let answer = failed(code, message);
+        assert_eq!(error(&answer), (500, "event_not_applied".into()), "{code}");
+        assert!(answer["respond"]["body"].as_str().unwrap().contains(message));
+    }
+    let busy = failed("40P01", "deadlock detected");
+    assert_eq!(error(&busy), (500, "internal".into()));
+    let down = failed("57P01", "terminating connection");
+    assert_eq!(error(&down), (503, "unavailable".into()));
+    assert_eq!(down["respond"]["headers"]["retry-after"], "1");
+    let internal = failed("42883", "function treasury.receive_stripe_event(jsonb) does not exist");
+    assert_eq!(error(&internal), (500, "internal".into()));
+    assert!(!internal["respond"]["body"].as_str().unwrap().contains("treasury"));
+}
+
+#[test]
+fn the_function_is_registered() {
+    assert!(crate::FUNCTIONS.iter().any(|f| f.name == "stripe-webhook"));
+}
