@@ -164,7 +164,7 @@ insert into treasury.account_purposes (purpose, owner_kind, normal_side, descrip
   ('dispute_reserve', 'platform', 'credit',
    'The platform''s shares of payments under an open dispute (revenue on hold).'),
   ('payouts_in_transit', 'platform', 'credit',
-   'Payouts requested and not yet paid out: owed to payees'' banks (clearing liability).'),
+   'Payouts sent to Stripe and not yet paid to the payee''s bank (clearing liability).'),
   ('payable', 'user', 'credit',
    'What the platform owes a payee: shares of payments, less refunds, lost disputes and payouts (liability).'),
   ('held', 'user', 'credit',
@@ -1099,6 +1099,13 @@ declare
   waiting treasury.stripe_events;
   result jsonb;
 begin
+  -- One pass applies everything that waited, in Stripe's order, and reports
+  -- it: an event applied by this loop that would start a pass of its own (a
+  -- refund that teaches the payment its charge id) leaves it to this one.
+  if current_setting('treasury.applying_deferred', true) = 'on' then
+    return '[]';
+  end if;
+  perform set_config('treasury.applying_deferred', 'on', true);
   loop
     select p.charge_id into charge from treasury.payments as p where p.id = payment_id;
     select * into waiting
@@ -1121,6 +1128,7 @@ begin
     where e.event_id = waiting.event_id;
     done := done || jsonb_build_object('event_id', waiting.event_id, 'status', result ->> 'status');
   end loop;
+  perform set_config('treasury.applying_deferred', 'off', true);
   return done;
 end
 $$;
@@ -1163,6 +1171,36 @@ begin
   return released;
 end
 $$;
+
+-- Hooks for the modules that sell through Treasury (Concierto issues tickets):
+-- called inside the event's transaction, after a new payment is recorded
+-- (before the events that waited for it) and after a refund total grows. They
+-- do nothing here; 20261122001000_concierto.sql replaces them. A hook must
+-- not raise for a problem with the data (that would make Stripe retry
+-- forever): it records the problem and returns.
+create function treasury_private.after_payment(payment_id text)
+returns void
+language plpgsql
+volatile
+as $$
+begin
+end
+$$;
+
+create function treasury_private.after_refund(payment_id text, refunded_total bigint)
+returns void
+language plpgsql
+volatile
+as $$
+begin
+end
+$$;
+
+comment on function treasury_private.after_payment(text) is
+  'Hook: runs after a new payment is recorded, in its transaction. Does nothing here; replaced by Concierto.';
+comment on function treasury_private.after_refund(text, bigint) is
+  'Hook: runs after a payment''s refunded total grows to refunded_total, in its transaction. Does nothing here; '
+  'replaced by Concierto.';
 
 -- Records the payment of a PaymentIntent: the payment row with its shares,
 -- the realised split, the ledger transaction, the fee when known, the
@@ -1298,6 +1336,7 @@ begin
   from generate_subscripts(lines, 1) as i
   where parties[i] is not null and lines[i] > 0;
 
+  perform treasury_private.after_payment(pay.id);
   released := treasury_private.apply_deferred(pay.id);
   return treasury_private.outcome('applied')
     || jsonb_build_object('payment_id', pay.id)
@@ -1376,6 +1415,7 @@ begin
     || jsonb_build_array(jsonb_build_object('account_id', treasury_private.account(null, 'stripe_balance', pay.currency), 'amount', -delta)),
     event_id);
   update treasury.payments as p set refunded_minor = total where p.id = pay.id;
+  perform treasury_private.after_refund(pay.id, total);
 
   perform passport.log(pay.buyer_id, 'treasury.refund', 'stripe:' || pay.id || ':refund:' || total,
     jsonb_build_object('payment_id', pay.id, 'amount_minor', delta, 'currency', pay.currency),

@@ -300,7 +300,8 @@ select is(
 );
 select is(
   pg_temp.receive('evt_pgtap_payout', 'payout.paid', 1763800044, '{"id": "po_1", "object": "payout", "amount": 100, "currency": "eur"}') ->> 'status',
-  (treasury_private.apply_payout_event(pg_temp.event('x', 'payout.paid', 1, '{}')) ->> 'status'),
+  (treasury_private.apply_payout_event(pg_temp.event('x', 'payout.paid', 1763800044,
+     '{"id": "po_1", "object": "payout", "amount": 100, "currency": "eur"}')) ->> 'status'),
   'payout events go through treasury_private.apply_payout_event'
 );
 
