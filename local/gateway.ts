@@ -32,7 +32,7 @@ const PLATFORM_ENV = [
 // Secrets a function reads, set with `supabase secrets set` on the platform. The local stack gives
 // them fixed test values (./stack env prints them) so that tests can sign requests; they take
 // precedence over supabase/functions/.env.
-const STACK_SECRET_ENV = ["STRIPE_WEBHOOK_SECRET"];
+const STACK_SECRET_ENV = ["STRIPE_WEBHOOK_SECRET", "TICKET_SIGNING_KEY"];
 // What the Deno process itself needs to find its cache and reach 127.0.0.1 directly.
 const RUNTIME_ENV = ["HOME", "DENO_DIR", "NO_PROXY", "no_proxy", "NO_COLOR"];
 

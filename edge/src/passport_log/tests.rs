@@ -473,7 +473,7 @@ fn service_role_rejections() {
 }
 
 fn complete_with(state: Value, rows: &str) -> Value {
-    serde_json::from_str(&crate::complete("passport-log", &state.to_string(), rows)).unwrap()
+    serde_json::from_str(&crate::complete("passport-log", &state.to_string(), rows, 0.0, "{}")).unwrap()
 }
 
 #[test]
@@ -532,7 +532,7 @@ fn fail_maps_sqlstates() {
 fn unknown_functions_and_host_bugs() {
     let out: Value = serde_json::from_str(&crate::handle("passport-lgo", "{}", b"", 0.0, "{}")).unwrap();
     assert_eq!(error(&out), (404, "not_found".into()));
-    let out: Value = serde_json::from_str(&crate::complete("nope", "{}", "[]")).unwrap();
+    let out: Value = serde_json::from_str(&crate::complete("nope", "{}", "[]", 0.0, "{}")).unwrap();
     assert_eq!(error(&out), (404, "not_found".into()));
     let out: Value = serde_json::from_str(&crate::handle("passport-log", "not json", b"", 0.0, "{}")).unwrap();
     assert_eq!(error(&out), (500, "internal".into()));

@@ -83,8 +83,8 @@ fn rejected(action: &Value) -> (String, Value) {
     assert!(params[1].as_str().is_some_and(|m| !m.is_empty()));
     let state = action["state"].to_string();
     for answer in [
-        crate::complete("stripe-webhook", &state, r#"[{"log_webhook_rejection":null}]"#),
-        crate::complete("stripe-webhook", &state, "[]"),
+        crate::complete("stripe-webhook", &state, r#"[{"log_webhook_rejection":null}]"#, 0.0, "{}"),
+        crate::complete("stripe-webhook", &state, "[]", 0.0, "{}"),
         crate::fail("stripe-webhook", &state, r#"{"code":"42883","message":"function does not exist"}"#),
         crate::fail("stripe-webhook", &state, r#"{"code":"CONNECTION_CLOSED"}"#),
     ] {
@@ -334,7 +334,7 @@ fn without_a_usable_configuration_nothing_is_accepted() {
 /// The answer to a verified event's query, through the `complete` export.
 fn completed(rows: &str) -> Value {
     let state = json!({"event_id": "evt_1"}).to_string();
-    serde_json::from_str(&crate::complete("stripe-webhook", &state, rows)).unwrap()
+    serde_json::from_str(&crate::complete("stripe-webhook", &state, rows, 0.0, "{}")).unwrap()
 }
 
 #[test]

@@ -10,7 +10,7 @@ import postgres from "npm:postgres@3.4.9";
 /** A body larger than this is refused before it is buffered; handlers have their own, lower limits. */
 const MAX_BODY_BYTES = 1024 * 1024;
 /** The environment variables the handlers read. */
-const HANDLER_ENV = ["SUPABASE_JWT_SECRET", "STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_TOLERANCE_S"];
+const HANDLER_ENV = ["SUPABASE_JWT_SECRET", "STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_TOLERANCE_S", "TICKET_SIGNING_KEY"];
 
 interface Answer {
   status: number;
@@ -37,7 +37,8 @@ export async function serveEdge(fn: string): Promise<void> {
   }
   const env = JSON.stringify(handlerEnv);
 
-  async function run(action: Action): Promise<Answer> {
+  /** Carries out a handler's action; `now` is the time the request was handled with. */
+  async function run(action: Action, now: number): Promise<Answer> {
     if ("respond" in action) return action.respond;
     const state = JSON.stringify(action.state ?? null);
     let rows;
@@ -48,7 +49,7 @@ export async function serveEdge(fn: string): Promise<void> {
       console.error(`${fn}: query failed: ${err.code ?? "no code"} ${err.message ?? e}`);
       return parse(fail(fn, state, JSON.stringify({ code: err.code, message: err.message })));
     }
-    return parse(complete(fn, state, JSON.stringify(rows)));
+    return parse(complete(fn, state, JSON.stringify(rows), now, env));
   }
 
   Deno.serve(async (req) => {
@@ -58,7 +59,8 @@ export async function serveEdge(fn: string): Promise<void> {
         return answer(error(413, "request_too_large", `the request body is larger than ${MAX_BODY_BYTES} bytes`));
       }
       const head = JSON.stringify({ method: req.method, url: req.url, headers: Object.fromEntries(req.headers) });
-      return answer(await run(JSON.parse(handle(fn, head, body, Date.now(), env))));
+      const now = Date.now();
+      return answer(await run(JSON.parse(handle(fn, head, body, now, env)), now));
     } catch (e) {
       console.error(`${fn}: ${e instanceof Error ? e.stack : e}`);
       return answer(error(500, "internal", "the function failed; retry later or contact support"));

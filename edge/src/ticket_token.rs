@@ -1,0 +1,78 @@
+//! `GET /functions/v1/ticket-token?ticket=<uuid>`: a fresh signed token and
+//! its QR code for one of the caller's tickets.
+//!
+//! `concierto.ticket_for_token` runs as the caller and answers only for the
+//! ticket's owner, with the ticket's current version (a transfer bumps it, so
+//! the tokens issued before are refused at the door). The token is signed here,
+//! good for [`TTL_S`](tickets::TTL_S) seconds; the app asks again before then.
+
+use crate::http::{self, Action, Request, Response};
+use crate::tickets::{self, as_caller, Keys};
+use crate::Context;
+use chrono::{DateTime, SecondsFormat};
+use serde_json::{json, Value};
+
+const TICKET_SQL: &str = as_caller!("concierto.ticket_for_token($2::uuid)");
+
+pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Response> {
+    http::expect_method(request, "GET")?;
+    Keys::from_env(&ctx.env)?;
+    let user = tickets::user(request, &ctx.env, ctx.now_micros)?;
+    let ticket = ticket_param(&request.url)?;
+    Ok(Action::query(
+        TICKET_SQL,
+        vec![tickets::caller_claims(&user), json!(ticket)],
+        json!({ "ticket_id": ticket }),
+    ))
+}
+
+/// Signs a token for the version the database gave and answers it with its
+/// QR code.
+pub fn complete(state: &Value, rows: &Value, ctx: &Context) -> Response {
+    let Ok(keys) = Keys::from_env(&ctx.env) else {
+        return Response::internal();
+    };
+    let result = rows.get(0).and_then(|row| row.get("result"));
+    let ticket_id = result
+        .and_then(|r| r["ticket_id"].as_str())
+        .and_then(tickets::parse_uuid)
+        .filter(|id| state["ticket_id"].as_str() == Some(tickets::format_uuid(id).as_str()));
+    let version = result.and_then(|r| r["version"].as_u64()).and_then(|v| u32::try_from(v).ok());
+    let expires_s = u32::try_from(ctx.now_micros.div_euclid(1_000_000) + i64::from(tickets::TTL_S)).ok();
+    let (Some(ticket_id), Some(version), Some(expires_s)) = (ticket_id, version, expires_s) else {
+        return Response::internal();
+    };
+    let token = keys.sign(ticket_id, version, expires_s);
+    let expires_at = DateTime::from_timestamp(i64::from(expires_s), 0)
+        .expect("a u32 of seconds is a valid time")
+        .to_rfc3339_opts(SecondsFormat::Secs, true);
+    Response::json(
+        200,
+        &json!({
+            "token": token,
+            "expires_at": expires_at,
+            "ticket_id": tickets::format_uuid(&ticket_id),
+            "version": version,
+            "qr_svg": tickets::qr_svg(&token),
+        }),
+    )
+    .with_header("cache-control", "no-store")
+}
+
+/// The `ticket` query parameter: exactly one, a UUID.
+fn ticket_param(url: &str) -> Result<String, Response> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    let mut values = query
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .filter(|(name, _)| *name == "ticket")
+        .map(|(_, value)| value);
+    match (values.next(), values.next()) {
+        (Some(value), None) if tickets::parse_uuid(value).is_some() => Ok(value.to_ascii_lowercase()),
+        _ => Err(Response::error(400, "invalid_ticket", "name one ticket by its id: ?ticket=<uuid>")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,283 @@
+//! Signed ticket tokens, shared by `ticket-token` (which issues them),
+//! `ticket-validate` (which checks them at the door) and `ticket-keys` (which
+//! publishes the public key, so scanners can check them offline).
+//!
+//! A token is `BKT1.<payload>.<signature>`, both parts base64url without
+//! padding. The payload is 25 bytes: the ticket's UUID (16), its version (u32
+//! big-endian), the expiry in Unix seconds (u32 big-endian) and the key id
+//! (u8). The signature is Ed25519 over the ASCII bytes `BKT1.<payload>`, so a
+//! verifier checks the text it scanned without decoding it first. The private
+//! key lives only in the edge environment (`TICKET_SIGNING_KEY`); the database
+//! never sees it. See docs/concierto-tokens.md.
+
+use crate::auth::{self, Caller};
+use crate::db::{self, DbError};
+use crate::http::{Request, Response};
+use crate::Env;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use buckets_core::passport::validate::is_canonical_uuid;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use qrcode::render::svg;
+use qrcode::{EcLevel, QrCode};
+use serde_json::{json, Value};
+
+pub const PREFIX: &str = "BKT1.";
+/// How long a token is good for, in seconds: the app fetches a fresh one
+/// before then, so a screenshot of the QR code is soon worthless.
+pub const TTL_S: u32 = 60;
+/// The id of `TICKET_SIGNING_KEY` in tokens and in `ticket-keys`.
+pub const KID: u8 = 1;
+pub const PAYLOAD_BYTES: usize = 25;
+const PAYLOAD_CHARS: usize = 34;
+const SIGNATURE_CHARS: usize = 86;
+/// Every token has exactly this many characters.
+pub const TOKEN_CHARS: usize = PREFIX.len() + PAYLOAD_CHARS + 1 + SIGNATURE_CHARS;
+const SEED_BYTES: usize = 32;
+
+/// Wraps one SQL call so that it runs as the signed-in caller, as PostgREST
+/// would run it: the statement's CTE sets `request.jwt.claims` (read by
+/// `auth.uid()`) and the role `authenticated`, both local to the one-statement
+/// transaction, before the call in the outer select is evaluated. `$1` is the
+/// claims; the call's own parameters start at `$2`.
+macro_rules! as_caller {
+    ($call:literal) => {
+        concat!(
+            "with caller as materialized (select set_config('request.jwt.claims', $1::text, true) as claims, ",
+            "set_config('role', 'authenticated', true) as role) select ",
+            $call,
+            " as result from caller"
+        )
+    };
+}
+pub(crate) use as_caller;
+
+/// What a token says about its ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claims {
+    pub ticket_id: [u8; 16],
+    pub version: u32,
+    /// Unix seconds; the token is good strictly before this second.
+    pub expires_s: u32,
+    pub kid: u8,
+}
+
+impl Claims {
+    fn to_bytes(self) -> [u8; PAYLOAD_BYTES] {
+        let mut bytes = [0; PAYLOAD_BYTES];
+        bytes[..16].copy_from_slice(&self.ticket_id);
+        bytes[16..20].copy_from_slice(&self.version.to_be_bytes());
+        bytes[20..24].copy_from_slice(&self.expires_s.to_be_bytes());
+        bytes[24] = self.kid;
+        bytes
+    }
+
+    fn from_bytes(bytes: &[u8; PAYLOAD_BYTES]) -> Claims {
+        let u32_at = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().expect("four bytes"));
+        Claims {
+            ticket_id: bytes[..16].try_into().expect("sixteen bytes"),
+            version: u32_at(16),
+            expires_s: u32_at(20),
+            kid: bytes[24],
+        }
+    }
+
+    /// The ticket's id as the database writes it.
+    pub fn ticket_uuid(&self) -> String {
+        format_uuid(&self.ticket_id)
+    }
+}
+
+/// Why a token is refused; `code` is what the caller branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not `BKT1.<25 bytes>.<64 bytes>` in canonical base64url.
+    MalformedToken,
+    /// Signed with a key id this server does not have.
+    UnknownKey,
+    /// The signature does not match: forged or altered.
+    InvalidSignature,
+    /// Genuine, but scanned at or after its expiry.
+    ExpiredToken,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::MalformedToken => "malformed_token",
+            Refusal::UnknownKey => "unknown_key",
+            Refusal::InvalidSignature => "invalid_signature",
+            Refusal::ExpiredToken => "expired_token",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::MalformedToken => "this is not a Buckets ticket code (BKT1.<payload>.<signature>)",
+            Refusal::UnknownKey => "the ticket code is signed with a key this server does not know",
+            Refusal::InvalidSignature => "the ticket code's signature does not match: it is forged or altered",
+            Refusal::ExpiredToken => "the ticket code has expired; ask the holder to open the ticket again for a fresh code",
+        }
+    }
+
+    /// How `ticket-validate` answers a single token it refuses.
+    pub fn response(self) -> Response {
+        Response::error(422, self.code(), self.message())
+    }
+}
+
+/// The signing key and its id.
+pub struct Keys {
+    signing: SigningKey,
+    kid: u8,
+}
+
+impl Keys {
+    pub fn from_seed(seed: &[u8; SEED_BYTES]) -> Keys {
+        Keys {
+            signing: SigningKey::from_bytes(seed),
+            kid: KID,
+        }
+    }
+
+    /// The key of `TICKET_SIGNING_KEY`: a 32-byte Ed25519 seed in base64url.
+    pub fn from_env(env: &Env) -> Result<Keys, Response> {
+        let text = env.ticket_signing_key.as_deref().map(str::trim).unwrap_or_default();
+        if text.is_empty() {
+            return Err(not_configured(
+                "TICKET_SIGNING_KEY is not set: set it to a 32-byte Ed25519 seed in base64url with supabase secrets set",
+            ));
+        }
+        let seed: [u8; SEED_BYTES] = URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| not_configured("TICKET_SIGNING_KEY must be 32 bytes in base64url without padding (43 characters)"))?;
+        Ok(Keys::from_seed(&seed))
+    }
+
+    pub fn kid(&self) -> u8 {
+        self.kid
+    }
+
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.signing.verifying_key()
+    }
+
+    /// The public key as `ticket-keys` publishes it: 32 bytes in base64url.
+    pub fn public_key(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.verifying_key().as_bytes())
+    }
+
+    /// A token for version `version` of the ticket, good until `expires_s`.
+    pub fn sign(&self, ticket_id: [u8; 16], version: u32, expires_s: u32) -> String {
+        let claims = Claims {
+            ticket_id,
+            version,
+            expires_s,
+            kid: self.kid,
+        };
+        let signed = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(claims.to_bytes()));
+        let signature = self.signing.sign(signed.as_bytes());
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    }
+
+    /// The claims of a genuine token that is still good at `at_micros`:
+    /// now at the door, or when an offline scanner read it.
+    pub fn verify(&self, token: &str, at_micros: i64) -> Result<Claims, Refusal> {
+        let (signed, payload, signature) = split(token).ok_or(Refusal::MalformedToken)?;
+        let payload: [u8; PAYLOAD_BYTES] = decode(payload).ok_or(Refusal::MalformedToken)?;
+        let signature: [u8; 64] = decode(signature).ok_or(Refusal::MalformedToken)?;
+        let claims = Claims::from_bytes(&payload);
+        if claims.kid != self.kid {
+            return Err(Refusal::UnknownKey);
+        }
+        self.verifying_key()
+            .verify_strict(signed.as_bytes(), &Signature::from_bytes(&signature))
+            .map_err(|_| Refusal::InvalidSignature)?;
+        if at_micros >= i64::from(claims.expires_s) * 1_000_000 {
+            return Err(Refusal::ExpiredToken);
+        }
+        Ok(claims)
+    }
+}
+
+/// The signed text `BKT1.<payload>`, the payload and the signature, when
+/// the token has the prefix and two parts of the right lengths.
+fn split(token: &str) -> Option<(&str, &str, &str)> {
+    let (payload, signature) = token.strip_prefix(PREFIX)?.split_once('.')?;
+    if payload.len() != PAYLOAD_CHARS || signature.len() != SIGNATURE_CHARS {
+        return None;
+    }
+    Some((&token[..PREFIX.len() + PAYLOAD_CHARS], payload, signature))
+}
+
+/// Canonical base64url of exactly `N` bytes. The decoder refuses set
+/// trailing bits, so each token has one spelling only.
+fn decode<const N: usize>(text: &str) -> Option<[u8; N]> {
+    URL_SAFE_NO_PAD.decode(text).ok()?.try_into().ok()
+}
+
+/// The QR code of a token as an SVG document (error correction M, with the
+/// standard four-module quiet zone), for the app to show full width.
+pub fn qr_svg(token: &str) -> String {
+    QrCode::with_error_correction_level(token, EcLevel::M)
+        .expect("a token always fits a QR code")
+        .render::<svg::Color>()
+        .module_dimensions(4, 4)
+        .build()
+}
+
+/// The signed-in user calling, by id. Tickets are held and checked by
+/// people: the service role key gets 403.
+pub fn user(request: &Request, env: &Env, now_micros: i64) -> Result<String, Response> {
+    match auth::caller(request, env.jwt_secret.as_deref(), now_micros)? {
+        Caller::User(id) => Ok(id),
+        Caller::Service => Err(Response::error(
+            403,
+            "user_token_required",
+            "call with the signed-in user's access token, not the service role key",
+        )),
+    }
+}
+
+/// `request.jwt.claims` for the user, as the first parameter of an
+/// [`as_caller!`] query.
+pub fn caller_claims(user_id: &str) -> Value {
+    Value::String(json!({ "sub": user_id, "role": "authenticated" }).to_string())
+}
+
+/// The 16 bytes of a UUID written `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    if !is_canonical_uuid(text) {
+        return None;
+    }
+    hex::decode(text.replace('-', "")).ok()?.try_into().ok()
+}
+
+/// A UUID as Postgres writes it: lowercase, hyphenated.
+pub fn format_uuid(bytes: &[u8; 16]) -> String {
+    let hex = hex::encode(bytes);
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+/// The errors the Concierto door functions raise, as HTTP, the rest as
+/// every function answers them. `not_found` is the code of P0002: what the
+/// function looks up (the ticket for a token, the event at the door).
+pub fn error_response(error: &DbError, not_found: &str) -> Response {
+    let message = || error.message.clone().unwrap_or_default();
+    match error.code.as_deref() {
+        Some("P0002") => Response::error(404, not_found, message()),
+        Some("55000") => Response::error(409, "ticket_void", message()),
+        // Two scans of one ticket met; the next attempt sees the winner's.
+        Some("40001" | "40P01") => Response::error(503, "retry", message()).with_header("retry-after", "0"),
+        _ => db::error_response(error),
+    }
+}
+
+fn not_configured(message: &str) -> Response {
+    Response::error(500, "not_configured", message)
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
