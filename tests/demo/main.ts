@@ -4,6 +4,8 @@ import { db } from "../lib/stack.ts";
 import { heading, table } from "../lib/print.ts";
 import { createWorld, runPassportDemo, timelineOf } from "./passport.ts";
 import { runColiseumDemo } from "./coliseum.ts";
+import { runTreasuryDemo } from "./treasury.ts";
+import { runConciertoDemo } from "./concierto.ts";
 
 const sql = db();
 const started = performance.now();
@@ -47,6 +49,10 @@ table(["when (UTC)", "kind", "artist", "details"], rows.map((r: any) => [
 ]));
 
 await runColiseumDemo(sql, byId);
+
+await runTreasuryDemo(sql);
+
+await runConciertoDemo(sql);
 
 await sql.end();
 console.log(`\ndemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -1,0 +1,337 @@
+// Stripe as the webhook endpoint sees it, for the end-to-end tests, the demo and
+// the benchmark: event objects shaped as Stripe sends them (the fields Treasury
+// reads and the usual ones around them), signed with the official `stripe`
+// library's test-header helper, delivered over HTTP through the gateway. Also
+// the products and split rules they pay for, set up as the service role would.
+import Stripe from "stripe";
+import { asRole, env, FUNCTIONS_URL, type Sql } from "./stack.ts";
+
+export const WEBHOOK_URL = `${FUNCTIONS_URL}/stripe-webhook`;
+export const API_VERSION = "2025-10-29.clover";
+
+// The library wants a key; nothing here calls Stripe's API.
+const stripe = new Stripe("sk_test_buckets_local_no_api_calls");
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A Stripe-looking id: `pi_3Qx…` (24 characters after the prefix). */
+export function stripeId(prefix: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return `${prefix}_${[...bytes].map((b) => ALPHABET[b % ALPHABET.length]).join("")}`;
+}
+
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+// deno-lint-ignore no-explicit-any
+export type StripeObject = Record<string, any>;
+
+export interface StripeEvent {
+  id: string;
+  object: "event";
+  api_version: string;
+  created: number;
+  data: { object: StripeObject; previous_attributes?: StripeObject };
+  livemode: boolean;
+  pending_webhooks: number;
+  request: { id: string | null; idempotency_key: string | null };
+  type: string;
+}
+
+export function event(type: string, object: StripeObject, created = nowSeconds()): StripeEvent {
+  return {
+    id: stripeId("evt"),
+    object: "event",
+    api_version: API_VERSION,
+    created,
+    data: { object },
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: stripeId("req"), idempotency_key: crypto.randomUUID() },
+    type,
+  };
+}
+
+/** The body exactly as Stripe sends it (pretty-printed, two spaces). */
+export const payloadOf = (e: unknown) => JSON.stringify(e, null, 2);
+
+/** A `Stripe-Signature` header from the official library (its async variant: Deno gets the Web Crypto build). */
+export async function signatureHeader(payload: string, opts: { secret?: string; timestamp?: number } = {}) {
+  return await stripe.webhooks.generateTestHeaderStringAsync({
+    payload,
+    secret: opts.secret ?? env("STRIPE_WEBHOOK_SECRET"),
+    timestamp: opts.timestamp,
+  });
+}
+
+export interface Delivery {
+  status: number;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+  ms: number;
+}
+
+/**
+ * POSTs a body to the webhook as Stripe does. `header` overrides the signature
+ * (null: none at all); otherwise the body is signed now (or at `timestamp`) with
+ * `secret` (default: the endpoint's).
+ */
+export async function post(
+  payload: string,
+  opts: { header?: string | null; secret?: string; timestamp?: number } = {},
+): Promise<Delivery> {
+  const header = opts.header === undefined ? await signatureHeader(payload, opts) : opts.header;
+  const headers: Record<string, string> = {
+    "content-type": "application/json; charset=utf-8",
+    "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+    "cache-control": "no-cache",
+    accept: "*/*; q=0.5, application/xml",
+  };
+  if (header !== null) headers["stripe-signature"] = header;
+  const t0 = performance.now();
+  const res = await fetch(WEBHOOK_URL, { method: "POST", headers, body: payload });
+  const text = await res.text();
+  const ms = performance.now() - t0;
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // Left as text: the assertion that reads it will say what came back.
+  }
+  return { status: res.status, body, ms };
+}
+
+/** Signs and delivers one event. */
+export const deliver = (e: StripeEvent, opts: { secret?: string; timestamp?: number } = {}) => post(payloadOf(e), opts);
+
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// ---------------------------------------------------------------------------
+// One purchase and the Stripe objects around it
+
+export interface Sale {
+  paymentIntent: string;
+  charge: string;
+  session: string;
+  customer: string;
+  amount: number;
+  currency: string; // Stripe's: lower case
+  metadata: Record<string, string>;
+  created: number;
+  refunds: StripeObject[];
+}
+
+/** A purchase of `product` by `buyer`: the metadata contract of docs/treasury-webhook.md. */
+export function sale(
+  product: { id: string; artist: string },
+  buyer: string,
+  amount: number,
+  opts: { quantity?: number; currency?: string; created?: number; eventId?: string; tierId?: string } = {},
+): Sale {
+  const metadata: Record<string, string> = {
+    product_id: product.id,
+    buyer_id: buyer,
+    quantity: String(opts.quantity ?? 1),
+    artist_id: product.artist,
+  };
+  if (opts.eventId) metadata.event_id = opts.eventId;
+  if (opts.tierId) metadata.tier_id = opts.tierId;
+  return {
+    paymentIntent: stripeId("pi"),
+    charge: stripeId("ch"),
+    session: stripeId("cs_test"),
+    customer: stripeId("cus"),
+    amount,
+    currency: opts.currency ?? "eur",
+    metadata,
+    created: opts.created ?? nowSeconds(),
+    refunds: [],
+  };
+}
+
+export function checkoutSessionCompleted(s: Sale, created = s.created): StripeEvent {
+  return event("checkout.session.completed", {
+    id: s.session,
+    object: "checkout.session",
+    amount_subtotal: s.amount,
+    amount_total: s.amount,
+    cancel_url: "https://buckets.example/checkout/cancel",
+    client_reference_id: s.metadata.buyer_id,
+    created: s.created - 40,
+    currency: s.currency,
+    customer: s.customer,
+    customer_details: { email: `fan.${s.customer.slice(4, 12).toLowerCase()}@fans.example`, name: "A Fan", tax_exempt: "none" },
+    expires_at: s.created + 86_400,
+    livemode: false,
+    metadata: s.metadata,
+    mode: "payment",
+    payment_intent: s.paymentIntent,
+    payment_method_types: ["card"],
+    payment_status: "paid",
+    status: "complete",
+    success_url: "https://buckets.example/checkout/success?session_id={CHECKOUT_SESSION_ID}",
+    total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
+    url: null,
+  }, created);
+}
+
+/** `latestCharge`: the charge id, as webhooks send it; an object to carry an expanded charge (and its fee). */
+export function paymentIntentSucceeded(s: Sale, created = s.created, latestCharge?: StripeObject): StripeEvent {
+  return event("payment_intent.succeeded", {
+    id: s.paymentIntent,
+    object: "payment_intent",
+    amount: s.amount,
+    amount_capturable: 0,
+    amount_details: { tip: {} },
+    amount_received: s.amount,
+    automatic_payment_methods: { enabled: true },
+    capture_method: "automatic",
+    client_secret: `${s.paymentIntent}_secret_${stripeId("x").slice(2)}`,
+    confirmation_method: "automatic",
+    created: s.created - 30,
+    currency: s.currency,
+    customer: s.customer,
+    latest_charge: latestCharge ?? s.charge,
+    livemode: false,
+    metadata: s.metadata,
+    payment_method: stripeId("pm"),
+    payment_method_types: ["card"],
+    status: "succeeded",
+  }, created);
+}
+
+/** The charge after a refund of `amount` (Stripe's amount_refunded is the cumulative total). */
+export function chargeRefunded(s: Sale, amount: number, created = nowSeconds()): StripeEvent {
+  const refund = {
+    id: stripeId("re"),
+    object: "refund",
+    amount,
+    balance_transaction: stripeId("txn"),
+    charge: s.charge,
+    created,
+    currency: s.currency,
+    payment_intent: s.paymentIntent,
+    reason: "requested_by_customer",
+    status: "succeeded",
+  };
+  s.refunds = [refund, ...s.refunds];
+  const total = s.refunds.reduce((sum, r) => sum + r.amount, 0);
+  return event("charge.refunded", {
+    id: s.charge,
+    object: "charge",
+    amount: s.amount,
+    amount_captured: s.amount,
+    amount_refunded: total,
+    balance_transaction: stripeId("txn"),
+    captured: true,
+    created: s.created - 30,
+    currency: s.currency,
+    customer: s.customer,
+    disputed: false,
+    livemode: false,
+    metadata: s.metadata,
+    paid: true,
+    payment_intent: s.paymentIntent,
+    refunded: total === s.amount,
+    refunds: { object: "list", data: s.refunds, has_more: false, total_count: s.refunds.length, url: `/v1/charges/${s.charge}/refunds` },
+    status: "succeeded",
+  }, created);
+}
+
+const DISPUTE_FEE = 1500;
+
+function dispute(s: Sale, id: string, amount: number, status: string, balanceTransactions: StripeObject[]): StripeObject {
+  return {
+    id,
+    object: "dispute",
+    amount,
+    balance_transactions: balanceTransactions,
+    charge: s.charge,
+    created: s.created + 3600,
+    currency: s.currency,
+    evidence_details: { due_by: s.created + 8 * 86_400, has_evidence: false, past_due: false, submission_count: 0 },
+    is_charge_refundable: false,
+    livemode: false,
+    metadata: {},
+    payment_intent: s.paymentIntent,
+    reason: "fraudulent",
+    status,
+  };
+}
+
+const withdrawal = (s: Sale, amount: number) => ({
+  id: stripeId("txn"),
+  object: "balance_transaction",
+  amount: -amount,
+  currency: s.currency,
+  fee: DISPUTE_FEE,
+  net: -amount - DISPUTE_FEE,
+  reporting_category: "dispute",
+  type: "adjustment",
+});
+
+/** A chargeback opened: Stripe withdraws the amount and a dispute fee. */
+export function disputeCreated(s: Sale, id: string, amount: number, created = nowSeconds()): StripeEvent {
+  return event("charge.dispute.created", dispute(s, id, amount, "needs_response", [withdrawal(s, amount)]), created);
+}
+
+/** The dispute closed: won (the amount and the fee come back) or lost. */
+export function disputeClosed(s: Sale, id: string, amount: number, outcome: "won" | "lost", created = nowSeconds()): StripeEvent {
+  const txns = [withdrawal(s, amount)];
+  if (outcome === "won") {
+    txns.push({ ...withdrawal(s, amount), id: stripeId("txn"), amount, fee: -DISPUTE_FEE, net: amount + DISPUTE_FEE, reporting_category: "dispute_reversal" });
+  }
+  return event("charge.dispute.closed", dispute(s, id, amount, outcome, txns), created);
+}
+
+// ---------------------------------------------------------------------------
+// What is sold
+
+export interface Product {
+  id: string;
+  artist: string;
+  host: string;
+  rule: string;
+  shares: { party: string | null; role: string; bp: number }[];
+}
+
+/**
+ * A product owned by a fresh artist and host, paid for under a split rule
+ * (artist, host, platform by default 70/20/10), created by the service role
+ * as the app's back office would.
+ */
+export async function newProduct(
+  sql: Sql,
+  opts: { type?: string; title?: string; bp?: [number, number, number]; price?: number; currency?: string } = {},
+): Promise<Product> {
+  const [artist, host] = [crypto.randomUUID(), crypto.randomUUID()];
+  await sql`insert into auth.users (id, email) values
+    (${artist}, ${`artist.${artist.slice(0, 8)}@test.buckets.local`}), (${host}, ${`host.${host.slice(0, 8)}@test.buckets.local`})`;
+  const [a, h, p] = opts.bp ?? [7000, 2000, 1000];
+  const shares = [{ party: artist, role: "artist", bp: a }, { party: host, role: "host", bp: h }, { party: null, role: "platform", bp: p }];
+  const parties = shares.map((s) => ({ party_id: s.party, role: s.role, share_bp: s.bp }));
+  const title = opts.title ?? "Live at the Shrine";
+  const { rule, id } = await asRole(sql, "service_role", null, async (tx) => {
+    const [{ rule }] = await tx`select treasury.define_split_rule(${title}, ${tx.json(parties)}::jsonb) as rule`;
+    const [{ id }] = await tx`
+      insert into treasury.products (type, title, artist_id, host_id, price_minor, currency, split_rule_id)
+      values (${opts.type ?? "ticket"}, ${title}, ${artist}, ${host}, ${opts.price ?? 2500}, ${opts.currency ?? "EUR"}, ${rule})
+      returning id`;
+    return { rule, id };
+  });
+  return { id, artist, host, rule, shares };
+}
+
+/** A payee's balances in one currency, on their normal side: { payable, held }. */
+export async function payeeBalances(sql: Sql, owner: string, currency = "EUR") {
+  const rows = await sql`select purpose, normal_balance from treasury.balances where owner_id = ${owner} and currency = ${currency}`;
+  const of = (purpose: string) => Number(rows.find((r) => r.purpose === purpose)?.normal_balance ?? 0);
+  return { payable: of("payable"), held: of("held") };
+}
+
+/** treasury.check_invariants(), as the service role. */
+export async function invariantViolations(sql: Sql) {
+  return await asRole(sql, "service_role", null, (tx) => tx`select invariant, reference, detail from treasury.check_invariants()`);
+}
