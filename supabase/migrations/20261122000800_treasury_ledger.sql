@@ -327,9 +327,14 @@ alter table public.treasury_ledger enable always trigger treasury_ledger_append_
 
 -- At commit (deferred), every transaction a new posting belongs to must sum
 -- to zero in the posting's currency, however the rows were inserted.
+-- Security definer: the check runs at COMMIT as whoever committed, and under
+-- row level security a payee (a payout request through the API) would see
+-- only their own side of the transaction.
 create function treasury_private.check_balanced()
 returns trigger
 language plpgsql
+security definer
+set search_path = ''
 as $$
 declare
   imbalance numeric;
