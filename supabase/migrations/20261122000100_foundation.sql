@@ -42,3 +42,23 @@ grant usage on schema passport, coliseum, treasury, concierto, companon
 alter default privileges revoke execute on functions from public;
 alter default privileges in schema public grant execute on functions to public;
 alter default privileges in schema extensions grant execute on functions to public;
+
+-- Whether the calling role reads `rel` without row level security anyway:
+-- a superuser, a BYPASSRLS role (service_role) or a member of the table's
+-- owner. The caller is the role the session switched to with SET ROLE
+-- (PostgREST does so per request), read from the `role` setting: unlike
+-- current_user it stays the caller's inside security definer functions.
+-- Shared by every system (Coliseum's plans, Treasury's and Concierto's
+-- privileged paths), so they all draw the line in the same place.
+create function passport_private.caller_is_privileged(rel regclass)
+returns boolean
+language sql
+stable
+as $$
+  select coalesce((
+    select r.rolsuper or r.rolbypassrls or pg_catalog.pg_has_role(r.oid, c.relowner, 'MEMBER')
+    from pg_catalog.pg_roles as r,
+         pg_catalog.pg_class as c
+    where r.rolname = coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)
+      and c.oid = rel), false)
+$$;

@@ -83,15 +83,12 @@ security definer
 set search_path = ''
 as $$
   select case
-    when r.rolsuper or r.rolbypassrls or pg_catalog.pg_has_role(r.oid, c.relowner, 'MEMBER') then null
-    when r.rolname = 'authenticated' and auth.uid() is not null then
+    when passport_private.caller_is_privileged('public.coliseum_domain_strength') then null
+    when coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user) = 'authenticated'
+         and auth.uid() is not null then
       coalesce((select u.plan from coliseum.user_plans as u where u.user_id = auth.uid()), 'free')
     else 'public'
   end
-  from pg_catalog.pg_roles as r,
-       pg_catalog.pg_class as c
-  where r.rolname = coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)
-    and c.oid = 'public.coliseum_domain_strength'::pg_catalog.regclass
 $$;
 
 comment on function coliseum.my_plan() is

@@ -69,12 +69,7 @@ returns boolean
 language sql
 stable
 as $$
-  select coalesce((
-    select r.rolsuper or r.rolbypassrls or pg_catalog.pg_has_role(r.oid, c.relowner, 'MEMBER')
-    from pg_catalog.pg_roles as r,
-         pg_catalog.pg_class as c
-    where r.rolname = coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)
-      and c.oid = 'treasury.accounts'::pg_catalog.regclass), false)
+  select passport_private.caller_is_privileged('treasury.accounts')
 $$;
 
 -- A Treasury admin (treasury.admins) or a privileged role.
@@ -151,6 +146,37 @@ as $$
 begin
   if from_at is not null and to_at is not null and to_at < from_at then
     raise exception using errcode = '22023', message = format('to_at %s is before from_at %s', to_at, from_at);
+  end if;
+end
+$$;
+
+-- A filter argument: every element one of the allowed values (null: no filter).
+create function treasury_private.check_members(argument text, items text[], allowed text[])
+returns void
+language plpgsql
+immutable
+as $$
+declare
+  unknown text;
+begin
+  select t into unknown from unnest(items) as t where t is null or t <> all (allowed) limit 1;
+  if found then
+    raise exception using errcode = '22023',
+      message = format('%s may hold %s; got %s', argument, array_to_string(allowed, ', '), coalesce(unknown, 'null'));
+  end if;
+end
+$$;
+
+-- Keyset pagination: the last row's time and id come together, or neither.
+create function treasury_private.check_keyset(before_at timestamptz, before_id text)
+returns void
+language plpgsql
+immutable
+as $$
+begin
+  if (before_at is null) <> (before_id is null) then
+    raise exception using errcode = '22023', message = 'before_at and before_id go together',
+      hint = 'Pass both from the last row of the previous page, or neither for the first page.';
   end if;
 end
 $$;
@@ -1595,25 +1621,12 @@ set search_path = ''
 as $$
 declare
   fan uuid := treasury_private.reader(for_user);
-  unknown text;
 begin
   perform treasury_private.check_page_size(page_size);
   perform treasury_private.check_range(from_at, to_at);
-  select t into unknown from unnest(types) as t where t is null or t not in ('payment', 'refund', 'chargeback') limit 1;
-  if found then
-    raise exception using errcode = '22023',
-      message = format('types may hold payment, refund, chargeback; got %s', coalesce(unknown, 'null'));
-  end if;
-  select t into unknown from unnest(product_types) as t
-  where t is null or t not in ('ticket', 'membership', 'drop', 'merch', 'tip') limit 1;
-  if found then
-    raise exception using errcode = '22023',
-      message = format('product_types may hold ticket, membership, drop, merch, tip; got %s', coalesce(unknown, 'null'));
-  end if;
-  if (before_at is null) <> (before_id is null) then
-    raise exception using errcode = '22023', message = 'before_at and before_id go together',
-      hint = 'Pass both from the last row of the previous page, or neither for the first page.';
-  end if;
+  perform treasury_private.check_members('types', types, '{payment,refund,chargeback}');
+  perform treasury_private.check_members('product_types', product_types, '{ticket,membership,drop,merch,tip}');
+  perform treasury_private.check_keyset(before_at, before_id);
 
   return query
     with mine as (
@@ -1865,19 +1878,10 @@ set search_path = ''
 as $$
 declare
   payee uuid := treasury_private.reader(for_user);
-  unknown text;
 begin
   perform treasury_private.check_page_size(page_size);
-  select s into unknown from unnest(states) as s
-  where s is null or s not in ('held', 'pending', 'processing', 'paid', 'failed', 'cancelled') limit 1;
-  if found then
-    raise exception using errcode = '22023',
-      message = format('states may hold held, pending, processing, paid, failed, cancelled; got %s', coalesce(unknown, 'null'));
-  end if;
-  if (before_at is null) <> (before_id is null) then
-    raise exception using errcode = '22023', message = 'before_at and before_id go together',
-      hint = 'Pass both from the last row of the previous page, or neither for the first page.';
-  end if;
+  perform treasury_private.check_members('states', states, '{held,pending,processing,paid,failed,cancelled}');
+  perform treasury_private.check_keyset(before_at, before_id::text);
   return query
     select p.id, p.wallet_id, p.amount_minor, p.currency::text, p.state, p.state = 'failed' and p.due_at is not null,
            case when p.state = 'failed' then p.due_at end, p.attempts, p.hold_reasons, p.hold_detail, p.failure_code,

@@ -238,12 +238,7 @@ returns boolean
 language sql
 stable
 as $$
-  select coalesce((
-    select r.rolsuper or r.rolbypassrls or pg_catalog.pg_has_role(r.oid, c.relowner, 'MEMBER')
-    from pg_catalog.pg_roles as r,
-         pg_catalog.pg_class as c
-    where r.rolname = coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)
-      and c.oid = 'concierto.events'::pg_catalog.regclass), false)
+  select passport_private.caller_is_privileged('concierto.events')
 $$;
 
 -- The signed-in user, or 42501 saying what needs one.
