@@ -4,11 +4,16 @@
 // supabase/functions whose name does not start with "_") runs as its own Deno process on a private
 // port, with the environment the platform gives it. For functions whose verify_jwt is
 // true in supabase/config.toml (the default, as on the platform) the gateway first checks the
-// Authorization bearer token: HS256, signed with the project's JWT secret, not expired.
-// Requests are passed on untouched (method, headers, raw body bytes) and answers streamed back.
+// Authorization bearer token: signed with one of the project's published keys (the JWKS) or the
+// legacy HS256 secret, not expired. Requests are passed on untouched (method, headers, raw body
+// bytes) and answers streamed back.
+//
+// It also stands in for Supabase Auth where the functions need it: the project's JWKS at
+// /auth/v1/.well-known/jwks.json (local/jwt.ts holds the keys).
 
-import { errors as joseErrors, jwtVerify } from "jose";
+import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
 import { parse as parseToml } from "smol-toml";
+import { publicJwks } from "./jwt.ts";
 
 const ROOT = Deno.cwd();
 const SUPABASE_DIR = `${ROOT}/supabase`;
@@ -18,23 +23,33 @@ const FUNCTION_LOG_DIR = requiredEnv("STACK_FUNCTION_LOG_DIR");
 const JWT_KEY = new TextEncoder().encode(requiredEnv("SUPABASE_JWT_SECRET"));
 const BOOT_TIMEOUT_MS = 60_000;
 const FUNCTION_PREFIX = "/functions/v1/";
+const JWKS_PATH = "/auth/v1/.well-known/jwks.json";
+const JWKS = createLocalJWKSet(await publicJwks());
 
 // What a function sees in its environment, as on the platform, plus supabase/functions/.env.
-// SUPABASE_JWT_SECRET is local only: hosted functions do not get it (and cannot be given a secret
-// whose name starts with SUPABASE_), so a function must work without it.
-const PLATFORM_ENV = [
-  "SUPABASE_URL",
-  "SUPABASE_DB_URL",
-  "SUPABASE_ANON_KEY",
-  "SUPABASE_SERVICE_ROLE_KEY",
-  "SUPABASE_JWT_SECRET",
-];
+// Hosted functions do not get SUPABASE_JWT_SECRET (and cannot be given a secret whose name starts
+// with SUPABASE_), so neither do these: a function verifies tokens against the JWKS at SUPABASE_URL,
+// or the legacy secret where a project set it as the secret JWT_SECRET.
+const PLATFORM_ENV = ["SUPABASE_URL", "SUPABASE_DB_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY"];
 // Secrets a function reads, set with `supabase secrets set` on the platform. The local stack gives
 // them fixed test values (./stack env prints them) so that tests can sign requests; they take
 // precedence over supabase/functions/.env.
-const STACK_SECRET_ENV = ["STRIPE_WEBHOOK_SECRET", "TICKET_SIGNING_KEY"];
-// What the Deno process itself needs to find its cache and reach 127.0.0.1 directly.
-const RUNTIME_ENV = ["HOME", "DENO_DIR", "NO_PROXY", "no_proxy", "NO_COLOR"];
+const STACK_SECRET_ENV = ["BUCKETS_DB_URL", "JWT_SECRET", "STRIPE_WEBHOOK_SECRET", "TICKET_SIGNING_KEY"];
+// What the Deno process itself needs: its cache, this machine's trust store and proxy for the
+// downloads of its dependencies, and to reach 127.0.0.1 directly.
+const RUNTIME_ENV = [
+  "HOME",
+  "DENO_DIR",
+  "DENO_TLS_CA_STORE",
+  "DENO_CERT",
+  "HTTPS_PROXY",
+  "https_proxy",
+  "HTTP_PROXY",
+  "http_proxy",
+  "NO_PROXY",
+  "no_proxy",
+  "NO_COLOR",
+];
 
 function requiredEnv(name: string): string {
   const value = Deno.env.get(name);
@@ -179,9 +194,7 @@ class FunctionProcess {
       stderr: "piped",
     }).spawn();
     this.child = child;
-    for (const stream of [child.stdout, child.stderr]) {
-      Deno.open(this.logPath, { create: true, append: true }).then((file) => stream.pipeTo(file.writable));
-    }
+    for (const stream of [child.stdout, child.stderr]) appendTo(this.logPath, stream);
     let exited = false;
     child.status.then((status) => {
       exited = true;
@@ -215,6 +228,21 @@ class FunctionProcess {
   }
 }
 
+/**
+ * Copies a function's output into its log as it comes. (`stream.pipeTo(file.writable)` held the
+ * lines back until the process exited, so a running function's log showed only its start-up line.)
+ */
+async function appendTo(path: string, stream: ReadableStream<Uint8Array>) {
+  const file = await Deno.open(path, { create: true, append: true });
+  try {
+    for await (const chunk of stream) {
+      for (let written = 0; written < chunk.length;) written += await file.write(chunk.subarray(written));
+    }
+  } finally {
+    file.close();
+  }
+}
+
 const processes = new Map<string, FunctionProcess>();
 
 function processFor(name: string): FunctionProcess {
@@ -237,10 +265,12 @@ async function jwtProblem(req: Request): Promise<string | null> {
   const [scheme, token] = header.split(" ");
   if (scheme !== "Bearer" || !token) return "Auth header is not 'Bearer {token}'";
   try {
-    await jwtVerify(token, JWT_KEY, { algorithms: ["HS256"] });
+    if (decodeProtectedHeader(token).alg === "HS256") await jwtVerify(token, JWT_KEY, { algorithms: ["HS256"] });
+    else await jwtVerify(token, JWKS, { algorithms: ["ES256", "RS256"] });
     return null;
   } catch (e) {
-    if (e instanceof joseErrors.JOSEError) return `Invalid JWT: ${e.message}`;
+    // jose's own errors, and the TypeError of a header that is not base64url JSON.
+    if (e instanceof joseErrors.JOSEError || e instanceof TypeError) return `Invalid JWT: ${e.message}`;
     throw e;
   }
 }
@@ -264,6 +294,9 @@ async function forward(req: Request, fn: FunctionProcess, path: string, search: 
 }
 
 async function route(req: Request, url: URL): Promise<[Response, string]> {
+  if (url.pathname === JWKS_PATH) {
+    return [Response.json(await publicJwks(), { headers: { "cache-control": "public, max-age=600" } }), "-"];
+  }
   if (url.pathname === "/_stack/health") {
     // ./stack up polls this until no function is starting any more.
     const all = [...processes.values()];

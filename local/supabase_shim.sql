@@ -2,16 +2,26 @@
 -- reproduced for the local stack only (./stack applies this once per fresh cluster, before the
 -- migrations). It is never a migration: on hosted or self-hosted Supabase all of this exists already.
 --
+-- It runs as the cluster's superuser, whichever that is:
+-- - the hosted-shape cluster: `supabase_admin`, after ./stack created the role `postgres`
+--   (nosuperuser createrole createdb replication bypassrls, as Supabase demotes it) and gave it the
+--   database `postgres`;
+-- - the main cluster: `postgres` itself, so every grant to postgres below is a no-op there.
+-- The role `postgres` therefore exists before this file runs and is never created here.
+--
 -- Kept to what our migrations and tests rely on; docs/local-stack.md lists the differences from a
 -- real Supabase database.
 
 -- Roles. PostgREST logs in as authenticator and switches to anon / authenticated / service_role
--- from the JWT's role claim; service_role bypasses row level security.
-create role anon nologin noinherit;
-create role authenticated nologin noinherit;
-create role service_role nologin noinherit bypassrls;
+-- from the JWT's role claim; service_role bypasses row level security. Current projects make the
+-- three API roles INHERIT (authenticator stays NOINHERIT), and grant them to postgres, so that
+-- postgres (the SQL editor, pgTAP tests, migrations) can `set role` to them.
+create role anon nologin inherit;
+create role authenticated nologin inherit;
+create role service_role nologin inherit bypassrls;
 create role authenticator login noinherit password 'postgres';
 grant anon, authenticated, service_role to authenticator;
+grant anon, authenticated, service_role to postgres;
 
 -- Supabase's per-role timeouts (they apply to sessions that log in as, or are switched to, these roles).
 alter role anon set statement_timeout = '3s';
@@ -20,22 +30,27 @@ alter role authenticator set statement_timeout = '8s';
 
 -- Extensions live in their own schema, which is on every role's search path.
 create schema extensions;
+grant all on schema extensions to postgres;
 grant usage on schema extensions to anon, authenticated, service_role;
 create extension pgcrypto with schema extensions;
 create extension "uuid-ossp" with schema extensions;
 alter database postgres set search_path = "$user", public, extensions;
 
 -- What the API roles may do in public by default: Supabase grants everything and leaves access
--- control to row level security, so migrations revoke what a table must not allow.
-grant usage on schema public to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public grant all on sequences to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public grant all on functions to anon, authenticated, service_role;
+-- control to row level security, so migrations revoke what a table must not allow. The defaults
+-- cover what postgres creates (migrations) and what the platform's superuser creates.
+grant usage on schema public to postgres, anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on tables to postgres, anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on sequences to postgres, anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on functions to postgres, anon, authenticated, service_role;
+alter default privileges in schema public grant all on tables to postgres, anon, authenticated, service_role;
+alter default privileges in schema public grant all on sequences to postgres, anon, authenticated, service_role;
+alter default privileges in schema public grant all on functions to postgres, anon, authenticated, service_role;
 
 -- Supabase Auth: the users table (a minimal subset of its columns) and the helpers that read the
 -- JWT claims PostgREST puts in request.jwt.claims. The function bodies are Supabase's own.
 create schema auth;
-grant usage on schema auth to anon, authenticated, service_role;
+grant usage on schema auth to postgres, anon, authenticated, service_role;
 
 create table auth.users (
   id uuid primary key,
@@ -45,6 +60,8 @@ create table auth.users (
   raw_app_meta_data jsonb not null default '{}',
   raw_user_meta_data jsonb not null default '{}'
 );
+-- The platform's auth admin owns these; postgres may read and write users (and reference them).
+grant all on auth.users to postgres;
 
 create function auth.uid() returns uuid language sql stable as $$
   select coalesce(
@@ -74,5 +91,23 @@ create function auth.jwt() returns jsonb language sql stable as $$
   )::jsonb
 $$;
 
--- Supabase Realtime listens to this publication; tables are added to it by migrations.
+-- Supabase Realtime listens to this publication; tables are added to it by migrations, which is
+-- why postgres owns it.
 create publication supabase_realtime;
+alter publication supabase_realtime owner to postgres;
+
+-- pg_cron, created by the superuser in pg_catalog as Supabase does. postgres may use the schema and
+-- read and clean up the run history; jobs are created and removed with cron.schedule and
+-- cron.unschedule only, since current projects take the writes on cron.job away from postgres.
+create extension pg_cron with schema pg_catalog;
+grant usage on schema cron to postgres;
+grant all on all tables in schema cron to postgres;
+grant all on all sequences in schema cron to postgres;
+do $cron$
+begin
+  -- Where postgres is the superuser (and owns cron.job) it keeps its rights.
+  if not (select rolsuper from pg_catalog.pg_roles where rolname = 'postgres') then
+    revoke insert, update, delete, truncate on cron.job from postgres;
+  end if;
+end
+$cron$;

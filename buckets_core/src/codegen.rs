@@ -7,7 +7,7 @@
 //! the test `generated_files_are_current` fails when someone forgets.
 
 use crate::coliseum::Tier;
-use crate::passport::{EventKind, FieldType, KINDS};
+use crate::passport::{EventKind, FieldType, ALIASES, ARTIST_ID, KINDS};
 use serde_json::json;
 use std::fmt::Write;
 
@@ -72,12 +72,48 @@ pub fn catalog_migration() -> String {
     sql.push_str(
         "\non conflict (name) do update set\n  family = excluded.family, description = excluded.description, domains = excluded.domains,\n  tier = excluded.tier, weight = excluded.weight, needs_artist = excluded.needs_artist, producers = excluded.producers,\n  fields = excluded.fields, dna_threshold_field = excluded.dna_threshold_field, dna_threshold_min = excluded.dna_threshold_min;\n",
     );
+    sql.push_str(&aliases_sql());
     sql
 }
 
-/// The migration that creates the extension when the server has it, and
-/// otherwise installs the SQL twins. `buckets.math = 'sql'` forces the twins
-/// (the local stack's twins cluster uses it to stand in for hosted Supabase).
+/// The statements that make `passport.event_kind_aliases` hold exactly
+/// [`ALIASES`]: an alias no longer listed stops being accepted.
+fn aliases_sql() -> String {
+    let mut sql = String::from("\n-- Aliases: buckets_core::passport::ALIASES.\n");
+    if !ALIASES.is_empty() {
+        let rows: Vec<String> = ALIASES
+            .iter()
+            .map(|a| {
+                let renames: serde_json::Map<String, serde_json::Value> =
+                    a.renames.iter().map(|r| (r.from.to_string(), json!(r.to))).collect();
+                format!(
+                    "  ({}, {}, {}::jsonb)",
+                    lit(a.alias),
+                    lit(a.kind),
+                    lit(&serde_json::Value::Object(renames).to_string())
+                )
+            })
+            .collect();
+        let _ = write!(
+            sql,
+            "insert into passport.event_kind_aliases (alias, kind, renames)\nvalues\n{}\non conflict (alias) do update set kind = excluded.kind, renames = excluded.renames;\n",
+            rows.join(",\n")
+        );
+    }
+    let _ = writeln!(
+        sql,
+        "delete from passport.event_kind_aliases where alias <> all ({});",
+        text_array(ALIASES.iter().map(|a| a.alias))
+    );
+    sql
+}
+
+/// The migration that creates the extension when the server has it and the
+/// role running the migration may create it, and otherwise installs the SQL
+/// twins. Hosted Supabase has no pg_coliseum; a self-hosted server may have its
+/// files while `postgres` is not a superuser, where `create extension` is
+/// refused with 42501: that falls back to the twins too, with a notice that
+/// says how to get the extension instead.
 pub fn math_migration(twins: &[(String, String)]) -> String {
     let mut body = String::new();
     for (name, text) in twins {
@@ -89,12 +125,18 @@ pub fn math_migration(twins: &[(String, String)]) -> String {
          -- exist as SQL twins with identical names and signatures.\n\n\
          do $migration$\n\
          begin\n\
-         \x20 if coalesce(current_setting('buckets.math', true), '') <> 'sql'\n\
-         \x20    and exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_coliseum') then\n\
-         \x20   create extension if not exists pg_coliseum with schema coliseum;\n\
-         \x20 else\n\
-         \x20   execute $twins${body}$twins$;\n\
+         \x20 if exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_coliseum') then\n\
+         \x20   begin\n\
+         \x20     create extension if not exists pg_coliseum with schema coliseum;\n\
+         \x20     return;\n\
+         \x20   exception when insufficient_privilege then\n\
+         \x20     raise notice using\n\
+         \x20       message = format('pg_coliseum is installed on this server but %I may not create it (%s): installing the SQL twins instead', current_user, sqlerrm),\n\
+         \x20       hint = 'To run the extension, allow-list it in supautils (add pg_coliseum to supautils.privileged_extensions) '\n\
+         \x20              'or push these migrations with a superuser''s URL, on a database where they have not run yet. See docs/coliseum-math.md.';\n\
+         \x20   end;\n\
          \x20 end if;\n\
+         \x20 execute $twins${body}$twins$;\n\
          end\n\
          $migration$;\n"
     )
@@ -160,6 +202,42 @@ pub fn catalog_doc() -> String {
         );
     }
     let _ = writeln!(doc, "\n{} kinds.", KINDS.len());
+    doc.push_str(&aliases_doc());
+    doc
+}
+
+/// The aliases section of the catalog reference.
+fn aliases_doc() -> String {
+    let mut doc = String::from(
+        "\n## Aliases\n\n\
+         Spellings that producers written before this catalog still send. An event sent under an alias is\n\
+         checked and stored as its kind, after the renamed payload keys moved to the fields they stand for (a\n\
+         key moves only when its field is not given already; otherwise it is refused as an undeclared field).\n\
+         The source rules of the kind apply unchanged. `passport.alias_use` counts, per UTC day, alias and\n\
+         source, the events received and stored under each alias (see `docs/passport-api.md`).\n\n\
+         | alias | kind | renamed payload keys |\n|---|---|---|\n",
+    );
+    for a in ALIASES {
+        let renames: Vec<String> = a
+            .renames
+            .iter()
+            .map(|r| {
+                let target = if r.to == ARTIST_ID {
+                    "the envelope's `artist_id`".to_string()
+                } else {
+                    format!("`{}`", r.to)
+                };
+                format!("`{}` → {target}", r.from)
+            })
+            .collect();
+        let _ = writeln!(
+            doc,
+            "| `{}` | `{}` | {} |",
+            a.alias,
+            a.kind,
+            if renames.is_empty() { "—".into() } else { renames.join(", ") }
+        );
+    }
     doc
 }
 

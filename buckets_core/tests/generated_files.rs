@@ -24,3 +24,16 @@ fn catalog_migration_names_every_kind_once() {
         assert_eq!(sql.matches(&format!("('{}',", kind.name)).count(), 1, "{}", kind.name);
     }
 }
+
+#[test]
+fn catalog_migration_names_every_alias_once() {
+    let sql = buckets_core::codegen::catalog_migration();
+    for alias in buckets_core::passport::ALIASES {
+        assert_eq!(
+            sql.matches(&format!("('{}', '{}',", alias.alias, alias.kind)).count(),
+            1,
+            "{}",
+            alias.alias
+        );
+    }
+}

@@ -1,57 +1,153 @@
-//! Who is calling: the Supabase access token in `Authorization: Bearer`.
+//! Who is calling: the credential in `Authorization: Bearer`, verified here,
+//! failing closed. No token is trusted because a gateway might have checked it.
 //!
-//! With `SUPABASE_JWT_SECRET` in the function's environment the HS256
-//! signature is verified here. Without it the function relies on the
-//! gateway's check (`verify_jwt = true`, Supabase's default), which has already
-//! refused forged tokens; the claims are still read and `exp` is still checked.
+//! - A JWT is verified with `jsonwebtoken`. ES256 and RS256 tokens against the
+//!   project's JWKS, which the host fetches from
+//!   `${SUPABASE_URL}/auth/v1/.well-known/jwks.json` and passes in: the key is
+//!   the one the token's `kid` names, and it must be a key of the token's own
+//!   algorithm (a P-256 EC key for ES256, an RSA key for RS256, its `alg`,
+//!   `use` and `key_ops` agreeing when given). HS256 tokens only against the
+//!   legacy secret (`JWT_SECRET`, else `SUPABASE_JWT_SECRET`), never against
+//!   anything from the JWKS. Every other `alg`, `none` included, is refused.
+//! - Then the claims: `exp` required and `nbf` when present, both with
+//!   [`LEEWAY_S`] of clock skew; `role` required. An `authenticated` token is a
+//!   user's: its `aud` must be (or contain) `authenticated` and its `sub` a
+//!   UUID. `anon` and `service_role` tokens are Supabase's API keys, which
+//!   have no `aud`.
+//! - No `Authorization`, or Supabase's publishable key (`sb_publishable_…`),
+//!   is an anonymous caller; so is the legacy anon key (an HS256 JWT) when the
+//!   legacy secret is not configured: anonymous is what sending nothing gets,
+//!   so that token needs no trust. Each function decides what anonymous may do.
+//! - When a token names a key the host's JWKS lacks, the function asks the
+//!   host to fetch the JWKS again ([`AuthError::RefreshJwks`]) before it
+//!   refuses the token; keys are rotated by publishing the new one first.
+//! - Nothing to verify with (no `SUPABASE_URL`, no JWKS, no legacy secret) is
+//!   500 `not_configured`; a JWKS the host could not fetch is 503
+//!   `auth_unavailable`. Refused tokens are 401 with `www-authenticate: Bearer`.
 
-use crate::http::{Request, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::http::{Action, Request, Response};
+use crate::Context;
 use buckets_core::passport::validate::is_canonical_uuid;
-use hmac::{Hmac, KeyInit, Mac};
-use serde::de::DeserializeOwned;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, KeyOperations, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::Deserialize;
-use sha2::Sha256;
+use serde_json::{json, Map, Value};
 
+/// The role of a signed-in user's token.
+pub const AUTHENTICATED_ROLE: &str = "authenticated";
+/// The role of the anon key and of callers without a token.
+pub const ANON_ROLE: &str = "anon";
 /// The role Supabase gives its service key: trusted server code.
 pub const SERVICE_ROLE: &str = "service_role";
+/// The clock skew allowed on `exp` and `nbf`, in seconds.
+pub const LEEWAY_S: f64 = 30.0;
+/// Supabase's publishable API keys start so; they are not JWTs.
+pub const PUBLISHABLE_KEY_PREFIX: &str = "sb_publishable_";
+/// Longer bearers are refused unread. Supabase's tokens are around 1 KB.
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// When to ask again after the host could not fetch the JWKS, in seconds.
+const JWKS_RETRY_AFTER_S: &str = "5";
 
-/// The caller a handler acts for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The caller a handler acts for, with the claims of its verified token:
+/// what the database reads as `request.jwt.claims`.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Caller {
-    /// A signed-in user, by the token's `sub`.
-    User(String),
+    /// A signed-in user: `id` is the token's `sub`.
+    User { id: String, claims: Value },
+    /// No session: no token, the anon key or a publishable key.
+    Anon { claims: Value },
     /// The service role key: may act on behalf of any user.
-    Service,
+    Service { claims: Value },
 }
 
-/// The claims this crate reads. `exp` is required: Supabase always sets it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Claims {
-    pub sub: Option<String>,
-    pub role: Option<String>,
-    pub exp: f64,
-}
-
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
-}
-
-/// The caller of `request`, or the 401 to answer.
-pub fn caller(request: &Request, secret: Option<&str>, now_micros: i64) -> Result<Caller, Response> {
-    let token = bearer(request).ok_or_else(|| unauthorized("missing_token", "send the access token as Authorization: Bearer <token>"))?;
-    let claims = verify(token, secret, now_micros)?;
-    if claims.role.as_deref() == Some(SERVICE_ROLE) {
-        return Ok(Caller::Service);
+impl Caller {
+    /// A caller without a verified token: the claims say only the role.
+    fn anonymous() -> Caller {
+        Caller::Anon {
+            claims: json!({ "role": ANON_ROLE }),
+        }
     }
-    match claims.sub {
-        Some(sub) if is_canonical_uuid(&sub) => Ok(Caller::User(sub)),
-        _ => Err(unauthorized(
+}
+
+/// Why a request gets no caller.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthError {
+    /// Answer this: 401, 500 `not_configured` or 503 `auth_unavailable`.
+    Refused(Response),
+    /// The token names a key the host's JWKS does not hold: the host should
+    /// fetch the JWKS again and call `handle` again with `fresh: true`.
+    RefreshJwks,
+}
+
+impl From<Response> for AuthError {
+    fn from(response: Response) -> Self {
+        AuthError::Refused(response)
+    }
+}
+
+impl From<AuthError> for Action {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Refused(response) => Action::Respond(response),
+            AuthError::RefreshJwks => Action::RefreshJwks,
+        }
+    }
+}
+
+/// The host's copy of the project's JWKS, as `jwks_json` gives it:
+/// `{"jwks": {"keys": [...]} | null, "fresh": bool}`.
+#[derive(Debug, Clone, Default)]
+pub struct Jwks {
+    /// The keys, or `None` when the host has no copy.
+    pub keys: Option<JwkSet>,
+    /// Whether the host fetched it for this request: then a missing key is
+    /// missing for good.
+    pub fresh: bool,
+}
+
+impl Jwks {
+    /// Reads `jwks_json`. Keys of kinds this crate does not know are left
+    /// out, so one new key type does not hide the others; a document without
+    /// a `keys` array counts as no copy.
+    pub fn from_host(json: &str) -> serde_json::Result<Jwks> {
+        #[derive(Deserialize)]
+        struct FromHost {
+            #[serde(default)]
+            jwks: Value,
+            #[serde(default)]
+            fresh: bool,
+        }
+        let host: FromHost = serde_json::from_str(json)?;
+        let keys = host.jwks.get("keys").and_then(Value::as_array).map(|keys| JwkSet {
+            keys: keys
+                .iter()
+                .filter_map(|key| serde_json::from_value::<Jwk>(key.clone()).ok())
+                .collect(),
+        });
+        Ok(Jwks { keys, fresh: host.fresh })
+    }
+}
+
+/// The caller of `request`: anonymous, or the holder of a token that
+/// verifies.
+pub fn caller(request: &Request, ctx: &Context) -> Result<Caller, AuthError> {
+    match bearer(request) {
+        None => Ok(Caller::anonymous()),
+        Some(key) if key.starts_with(PUBLISHABLE_KEY_PREFIX) => Ok(Caller::anonymous()),
+        Some(token) => verify(token, ctx),
+    }
+}
+
+/// The 401 for an anonymous caller of a function that acts for someone.
+pub fn sign_in_required(request: &Request) -> Response {
+    match bearer(request) {
+        None => unauthorized("missing_token", "send the access token as Authorization: Bearer <token>"),
+        Some(_) => unauthorized(
             "sign_in_required",
-            "this function needs a signed-in user's access token (or the service role key)",
-        )),
+            "this function acts for a signed-in user: send the user's access token as \
+             Authorization: Bearer <token>, not the project's anon or publishable key",
+        ),
     }
 }
 
@@ -61,38 +157,172 @@ fn bearer<'r>(request: &'r Request) -> Option<&'r str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Checks the token's shape, its HS256 signature when a secret is given,
-/// and its expiry, and returns its claims.
-pub fn verify(token: &str, secret: Option<&str>, now_micros: i64) -> Result<Claims, Response> {
-    let malformed = || invalid("the access token is not a well-formed JWT");
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(malformed());
-    };
-    let head: Header = decode_json(header).ok_or_else(malformed)?;
-    let claims: Claims = decode_json(payload).ok_or_else(malformed)?;
-    if let Some(secret) = secret {
-        if head.alg != "HS256" {
-            return Err(invalid("the access token is not signed with HS256"));
-        }
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| malformed())?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
-        mac.update(&token.as_bytes()[..header.len() + 1 + payload.len()]);
-        mac.verify_slice(&signature)
-            .map_err(|_| invalid("the access token's signature does not match"))?;
+/// Verifies a token (signature, then claims) and names its holder.
+fn verify(token: &str, ctx: &Context) -> Result<Caller, AuthError> {
+    let secret = ctx.env.legacy_jwt_secret();
+    let jwks_configured = ctx.env.supabase_url().is_some() || ctx.jwks.keys.is_some();
+    if secret.is_none() && !jwks_configured {
+        return Err(not_configured().into());
     }
-    // RFC 7519: the token is valid strictly before `exp` (seconds).
-    if now_micros as f64 >= claims.exp * 1e6 {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(malformed().into());
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|_| malformed())?;
+    let key = match header.alg {
+        Algorithm::HS256 => match secret {
+            Some(secret) => DecodingKey::from_secret(secret.as_bytes()).map_err(|_| not_configured())?,
+            None => return unverifiable_hs256(token),
+        },
+        Algorithm::ES256 | Algorithm::RS256 if !jwks_configured => {
+            return Err(
+                invalid("the access token is signed with a key pair, and this function has no JWKS to check it: set SUPABASE_URL").into(),
+            )
+        }
+        Algorithm::ES256 | Algorithm::RS256 => published_key(&header, &ctx.jwks)?,
+        _ => return Err(invalid("the access token's algorithm is not accepted: only ES256, RS256 and HS256 are").into()),
+    };
+    let mut validation = Validation::new(header.alg);
+    // The claims are checked below, against the host's clock.
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => invalid("the access token's signature does not match"),
+            _ => malformed(),
+        })?
+        .claims;
+    holder(claims, ctx.now_micros).map_err(AuthError::Refused)
+}
+
+/// An HS256 token when no legacy secret is configured. It is never checked
+/// against a public key (the old key-confusion attack); the anon key among
+/// them is let through as what it is, anonymous.
+fn unverifiable_hs256(token: &str) -> Result<Caller, AuthError> {
+    let claims = jsonwebtoken::dangerous::insecure_decode_claims::<Map<String, Value>>(token).map_err(|_| malformed())?;
+    match claims.get("role").and_then(Value::as_str) {
+        Some(ANON_ROLE) => Ok(Caller::anonymous()),
+        _ => Err(invalid(
+            "the access token is signed with HS256, and this function has no legacy JWT secret to check it \
+             (JWT_SECRET); sign in again for a token of the project's current signing key",
+        )
+        .into()),
+    }
+}
+
+/// The key of the JWKS that the token's `kid` names, when it is a key for
+/// the token's algorithm.
+fn published_key(header: &Header, jwks: &Jwks) -> Result<DecodingKey, AuthError> {
+    let kid = header
+        .kid
+        .as_deref()
+        .ok_or_else(|| invalid("the access token names no signing key (kid)"))?;
+    match jwks.keys.as_ref().and_then(|set| set.find(kid)) {
+        Some(jwk) if fits(jwk, header.alg) => DecodingKey::from_jwk(jwk)
+            .map_err(|_| AuthError::Refused(invalid("the access token's signing key in the project's JWKS cannot be used"))),
+        Some(_) => Err(invalid("the access token's algorithm does not match its signing key").into()),
+        None if !jwks.fresh => Err(AuthError::RefreshJwks),
+        None if jwks.keys.is_none() => Err(Response::error(
+            503,
+            "auth_unavailable",
+            "the project's signing keys (JWKS) could not be fetched to check the access token; retry shortly",
+        )
+        .with_header("retry-after", JWKS_RETRY_AFTER_S)
+        .into()),
+        None => Err(invalid("the access token is signed with a key the project does not publish (revoked or foreign)").into()),
+    }
+}
+
+/// Whether `jwk` is a signature-verification key for `alg`: the token never
+/// chooses the kind of key it is checked with.
+fn fits(jwk: &Jwk, alg: Algorithm) -> bool {
+    let (kind_fits, key_alg) = match (&jwk.algorithm, alg) {
+        (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES256) => (ec.curve == EllipticCurve::P256, KeyAlgorithm::ES256),
+        (AlgorithmParameters::RSA(_), Algorithm::RS256) => (true, KeyAlgorithm::RS256),
+        _ => return false,
+    };
+    let common = &jwk.common;
+    kind_fits
+        && common.key_algorithm.is_none_or(|a| a == key_alg)
+        && common.public_key_use.as_ref().is_none_or(|u| *u == PublicKeyUse::Signature)
+        && common
+            .key_operations
+            .as_ref()
+            .is_none_or(|ops| ops.contains(&KeyOperations::Verify))
+}
+
+/// The caller a verified token's claims describe, if they are current.
+fn holder(claims: Map<String, Value>, now_micros: i64) -> Result<Caller, Response> {
+    let now_s = now_micros as f64 / 1e6;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| invalid("the access token has no expiry (exp)"))?;
+    if now_s >= exp + LEEWAY_S {
         return Err(unauthorized(
             "token_expired",
             "the access token has expired; refresh the session and retry",
         ));
     }
-    Ok(claims)
+    if let Some(nbf) = claims.get("nbf") {
+        let nbf = nbf.as_f64().ok_or_else(|| invalid("the access token's nbf is not a time"))?;
+        if now_s + LEEWAY_S < nbf {
+            return Err(invalid("the access token is not valid yet (nbf); check the device's clock"));
+        }
+    }
+    let role = claims
+        .get("role")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("the access token has no role"))?;
+    match role {
+        AUTHENTICATED_ROLE => {
+            if !audience_holds(claims.get("aud"), AUTHENTICATED_ROLE) {
+                return Err(invalid("the access token is not for this project's users (aud)"));
+            }
+            let id = claims
+                .get("sub")
+                .and_then(Value::as_str)
+                .filter(|sub| is_canonical_uuid(sub))
+                .ok_or_else(|| invalid("the access token names no user (sub)"))?
+                .to_owned();
+            Ok(Caller::User {
+                id,
+                claims: Value::Object(claims),
+            })
+        }
+        ANON_ROLE => Ok(Caller::Anon {
+            claims: Value::Object(claims),
+        }),
+        SERVICE_ROLE => Ok(Caller::Service {
+            claims: Value::Object(claims),
+        }),
+        _ => Err(invalid(
+            "the access token's role cannot call the functions: use a user's token or an API key",
+        )),
+    }
 }
 
-fn decode_json<T: DeserializeOwned>(part: &str) -> Option<T> {
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
+/// `aud` is `audience`, or an array holding it.
+fn audience_holds(aud: Option<&Value>, audience: &str) -> bool {
+    match aud {
+        Some(Value::String(aud)) => aud == audience,
+        Some(Value::Array(auds)) => auds.iter().any(|aud| aud.as_str() == Some(audience)),
+        _ => false,
+    }
+}
+
+fn not_configured() -> Response {
+    Response::error(
+        500,
+        "not_configured",
+        "this function cannot verify access tokens: set SUPABASE_URL (the project's JWKS) \
+         or JWT_SECRET (the legacy HS256 secret)",
+    )
+}
+
+fn malformed() -> Response {
+    invalid("the access token is not a well-formed JWT")
 }
 
 fn invalid(message: &str) -> Response {
@@ -104,131 +334,4 @@ fn unauthorized(code: &str, message: &str) -> Response {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use serde_json::{json, Value};
-    use std::collections::BTreeMap;
-
-    pub const SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
-    pub const NOW_MICROS: i64 = 1_800_000_000_000_000;
-    pub const USER: &str = "0b4a3c2d-1e0f-4a5b-8c7d-6e5f4a3b2c1d";
-
-    /// An HS256 token for `claims`, as Supabase's auth server signs them.
-    pub fn sign(claims: &Value, secret: &str) -> String {
-        let head = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-        let body = URL_SAFE_NO_PAD.encode(claims.to_string());
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-        mac.update(format!("{head}.{body}").as_bytes());
-        format!("{head}.{body}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
-    }
-
-    pub fn user_claims() -> Value {
-        json!({"sub": USER, "role": "authenticated", "exp": NOW_MICROS / 1_000_000 + 3600, "aud": "authenticated"})
-    }
-
-    fn with_token(authorization: Option<String>) -> Request<'static> {
-        let headers: BTreeMap<String, String> = authorization.map(|a| ("authorization".to_owned(), a)).into_iter().collect();
-        Request {
-            method: "POST".into(),
-            url: "/".into(),
-            headers,
-            body: b"",
-        }
-    }
-
-    fn outcome(authorization: Option<String>, secret: Option<&str>) -> Result<Caller, (u16, String)> {
-        caller(&with_token(authorization), secret, NOW_MICROS).map_err(|r| {
-            let body: Value = serde_json::from_str(&r.body).unwrap();
-            assert_eq!(r.headers["www-authenticate"], "Bearer");
-            (r.status, body["code"].as_str().unwrap().to_owned())
-        })
-    }
-
-    fn bearer_of(claims: &Value, secret: &str) -> Option<String> {
-        Some(format!("Bearer {}", sign(claims, secret)))
-    }
-
-    #[test]
-    fn a_good_user_token() {
-        assert_eq!(
-            outcome(bearer_of(&user_claims(), SECRET), Some(SECRET)),
-            Ok(Caller::User(USER.into()))
-        );
-        let lower_scheme = Some(format!("bearer {}", sign(&user_claims(), SECRET)));
-        assert_eq!(outcome(lower_scheme, Some(SECRET)), Ok(Caller::User(USER.into())));
-    }
-
-    #[test]
-    fn the_service_role_needs_no_sub() {
-        let claims = json!({"role": "service_role", "exp": NOW_MICROS / 1_000_000 + 60});
-        assert_eq!(outcome(bearer_of(&claims, SECRET), Some(SECRET)), Ok(Caller::Service));
-    }
-
-    #[test]
-    fn missing_and_malformed() {
-        let code = |auth: Option<&str>| outcome(auth.map(str::to_owned), Some(SECRET)).unwrap_err();
-        assert_eq!(code(None), (401, "missing_token".into()));
-        assert_eq!(code(Some("Basic dXNlcjpwYXNz")), (401, "missing_token".into()));
-        assert_eq!(code(Some("Bearer ")), (401, "missing_token".into()));
-        assert_eq!(code(Some("Bearer abc")), (401, "invalid_token".into()));
-        assert_eq!(code(Some("Bearer a.b.c.d")), (401, "invalid_token".into()));
-        assert_eq!(code(Some("Bearer !!.??.**")), (401, "invalid_token".into()));
-    }
-
-    #[test]
-    fn a_bad_signature_or_algorithm_is_refused() {
-        let forged = bearer_of(&user_claims(), "another-secret-another-secret-another-secret");
-        assert_eq!(outcome(forged, Some(SECRET)), Err((401, "invalid_token".into())));
-        let token = sign(&user_claims(), SECRET);
-        let (unsigned, _) = token.rsplit_once('.').unwrap();
-        assert_eq!(
-            outcome(Some(format!("Bearer {unsigned}.")), Some(SECRET)),
-            Err((401, "invalid_token".into()))
-        );
-        let none_alg = format!(
-            "{}.{}.",
-            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
-            URL_SAFE_NO_PAD.encode(user_claims().to_string())
-        );
-        assert_eq!(
-            outcome(Some(format!("Bearer {none_alg}")), Some(SECRET)),
-            Err((401, "invalid_token".into()))
-        );
-    }
-
-    #[test]
-    fn expiry_is_checked_with_and_without_a_secret() {
-        let mut claims = user_claims();
-        claims["exp"] = json!(NOW_MICROS / 1_000_000);
-        for secret in [Some(SECRET), None] {
-            assert_eq!(outcome(bearer_of(&claims, SECRET), secret), Err((401, "token_expired".into())));
-        }
-        claims["exp"] = json!(NOW_MICROS as f64 / 1e6 + 0.5);
-        assert!(outcome(bearer_of(&claims, SECRET), Some(SECRET)).is_ok());
-        let no_exp = json!({"sub": USER, "role": "authenticated"});
-        assert_eq!(
-            outcome(bearer_of(&no_exp, SECRET), Some(SECRET)),
-            Err((401, "invalid_token".into()))
-        );
-    }
-
-    #[test]
-    fn without_a_secret_the_gateway_is_trusted_for_the_signature() {
-        let other = bearer_of(&user_claims(), "the-gateway-checked-this-one-with-its-own-key");
-        assert_eq!(outcome(other, None), Ok(Caller::User(USER.into())));
-    }
-
-    #[test]
-    fn anon_and_sub_less_tokens_must_sign_in() {
-        let anon = json!({"role": "anon", "exp": NOW_MICROS / 1_000_000 + 60});
-        assert_eq!(
-            outcome(bearer_of(&anon, SECRET), Some(SECRET)),
-            Err((401, "sign_in_required".into()))
-        );
-        let odd_sub = json!({"sub": "not-a-uuid", "role": "authenticated", "exp": NOW_MICROS / 1_000_000 + 60});
-        assert_eq!(
-            outcome(bearer_of(&odd_sub, SECRET), Some(SECRET)),
-            Err((401, "sign_in_required".into()))
-        );
-    }
-}
+pub(crate) mod tests;

@@ -1,8 +1,10 @@
 //! The HTTP shapes every handler speaks, and the JSON the Deno host exchanges
-//! with the WASM module: a request comes in as its head (method, URL, headers)
-//! plus the raw body; a handler answers with an [`Action`]: a response, or one
-//! SQL query whose rows (or error) come back through `complete` (or `fail`).
+//! with the WASM module: a request comes in as its head (method, URL, headers,
+//! the host's request id) plus the raw body; a handler answers with an
+//! [`Action`]: a response, one SQL query whose rows (or error) come back
+//! through `complete` (or `fail`), or a request to refresh the JWKS first.
 
+use crate::db::Session;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -18,6 +20,8 @@ pub struct Request<'a> {
     pub method: String,
     pub url: String,
     pub headers: BTreeMap<String, String>,
+    /// The id the host gave this request (a UUID), for `x-request-id` and the log.
+    pub request_id: String,
     pub body: &'a [u8],
 }
 
@@ -28,10 +32,12 @@ struct Head {
     url: String,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    #[serde(default)]
+    request_id: String,
 }
 
 impl<'a> Request<'a> {
-    /// Reads the host's `{"method","url","headers"}`.
+    /// Reads the host's `{"method","url","headers","request_id"}`.
     pub fn from_json(head_json: &str, body: &'a [u8]) -> serde_json::Result<Self> {
         let head: Head = serde_json::from_str(head_json)?;
         let headers = head
@@ -43,6 +49,7 @@ impl<'a> Request<'a> {
             method: head.method,
             url: head.url,
             headers,
+            request_id: head.request_id,
             body,
         })
     }
@@ -59,6 +66,10 @@ pub struct Response {
     pub status: u16,
     pub headers: BTreeMap<String, String>,
     pub body: String,
+    /// For the server's log only, never sent: why the function failed, when
+    /// the body must not say (see `lib.rs`).
+    #[serde(skip)]
+    pub log_message: Option<String>,
 }
 
 impl Response {
@@ -69,6 +80,7 @@ impl Response {
             status,
             headers,
             body: String::new(),
+            log_message: None,
         }
     }
 
@@ -86,9 +98,17 @@ impl Response {
         Response::json(status, &json!({ "code": code, "message": message.into() }))
     }
 
-    /// A failure of ours; the detail goes to the host's log, not the caller.
+    /// A failure of ours; the detail goes to the server's log, not the caller.
     pub fn internal() -> Self {
         Response::error(500, "internal", "the function failed; retry later or contact support")
+    }
+
+    /// [`Response::internal`], with what went wrong for the server's log.
+    pub fn internal_because(log_message: impl Into<String>) -> Self {
+        Response {
+            log_message: Some(log_message.into()),
+            ..Response::internal()
+        }
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
@@ -97,39 +117,59 @@ impl Response {
     }
 }
 
-/// One SQL statement for the host to run with postgres.js `sql.unsafe`.
-/// Params are JSON values; postgres.js serialises each for the type Postgres
-/// describes for its placeholder (a `jsonb` placeholder takes any JSON value).
+/// One SQL statement for the host to run with postgres.js `sql.unsafe`, as
+/// the session's role with its claims (see [`Session`]). Params are JSON
+/// values; postgres.js serialises each for the type Postgres describes for
+/// its placeholder (a `jsonb` placeholder takes any JSON value).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Query {
     pub sql: &'static str,
     pub params: Vec<Value>,
+    #[serde(flatten)]
+    pub session: Session,
 }
 
-/// What a handler wants done next. Serialises to the host protocol:
-/// `{"respond":{...}}` or `{"query":{"sql","params"},"state":...}`, where
-/// `state` is handed back untouched to `complete` or `fail`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+/// What a handler wants done next. [`Action::to_json`] writes the host
+/// protocol: `{"respond":{status,headers,body}}`,
+/// `{"query":{"sql","params","role","claims"},"state":...}` (`state` is
+/// handed back untouched to `complete` or `fail`), or `{"refresh_jwks":true}`
+/// (fetch the JWKS again and call `handle` again with `fresh: true`).
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Respond { respond: Response },
+    Respond(Response),
     Query { query: Query, state: Value },
+    RefreshJwks,
 }
 
 impl Action {
     pub fn respond(response: Response) -> Self {
-        Action::Respond { respond: response }
+        Action::Respond(response)
     }
 
-    pub fn query(sql: &'static str, params: Vec<Value>, state: Value) -> Self {
+    /// A query run as `session`: there is no way to ask for one without
+    /// saying whose it is.
+    pub fn query(session: Session, sql: &'static str, params: Vec<Value>, state: Value) -> Self {
         Action::Query {
-            query: Query { sql, params },
+            query: Query { sql, params, session },
             state,
         }
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("an action holds only strings, numbers and JSON values")
+        let action = match self {
+            Action::Respond(response) => json!({ "respond": response }),
+            Action::Query { query, state } => json!({ "query": query, "state": state }),
+            Action::RefreshJwks => json!({ "refresh_jwks": true }),
+        };
+        action.to_string()
+    }
+}
+
+/// A handler's refusals are responses; `?` turns them into the action that
+/// ends the request.
+impl From<Response> for Action {
+    fn from(response: Response) -> Self {
+        Action::Respond(response)
     }
 }
 
@@ -188,14 +228,20 @@ mod tests {
             method: method.into(),
             url: "http://localhost/functions/v1/f".into(),
             headers,
+            request_id: String::new(),
             body,
         }
     }
 
     #[test]
     fn header_names_are_lowercased() {
-        let r = Request::from_json(r#"{"method":"POST","url":"/","headers":{"Content-Type":"application/json"}}"#, b"").unwrap();
+        let r = Request::from_json(
+            r#"{"method":"POST","url":"/","headers":{"Content-Type":"application/json"},"request_id":"r-1"}"#,
+            b"",
+        )
+        .unwrap();
         assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(r.request_id, "r-1");
     }
 
     #[test]
@@ -206,8 +252,12 @@ mod tests {
         assert_eq!(v["respond"]["headers"]["content-type"], "application/json");
         assert_eq!(v["respond"]["headers"]["access-control-allow-origin"], "*");
         assert_eq!(v["respond"]["body"], r#"{"code":"x","message":"y"}"#);
-        let query = Action::query("select $1", vec![json!([1])], json!({"n": 1})).to_json();
-        assert_eq!(query, r#"{"query":{"sql":"select $1","params":[[1]]},"state":{"n":1}}"#);
+        let query = Action::query(Session::service(), "select $1", vec![json!([1])], json!({"n": 1})).to_json();
+        assert_eq!(
+            serde_json::from_str::<Value>(&query).unwrap(),
+            json!({"query": {"sql": "select $1", "params": [[1]], "role": "service_role", "claims": {"role": "service_role"}}, "state": {"n": 1}})
+        );
+        assert_eq!(Action::RefreshJwks.to_json(), r#"{"refresh_jwks":true}"#);
     }
 
     #[test]

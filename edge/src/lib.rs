@@ -3,14 +3,38 @@
 //! The Deno host (`supabase/functions/_shared/serve.ts`) does only I/O and
 //! drives three exports, all JSON in and out:
 //!
-//! - [`handle`] gets the request and answers `{"respond":{status,headers,body}}`
-//!   or `{"query":{sql,params},"state":...}`;
-//! - after running the query, [`complete`] gets the state and the rows, and
-//!   the same time and environment as `handle`;
-//! - when the query failed, [`fail`] gets the state and `{"code","message"}`.
+//! - [`handle`]`(function, request_json, body, now_ms, env_json, jwks_json)`
+//!   gets the request: `request_json` is `{"method","url","headers","request_id"}`
+//!   (`request_id` a UUID the host makes), `body` its raw bytes, `now_ms` the
+//!   host's clock, `env_json` the variables of [`Env`], and `jwks_json`
+//!   `{"jwks": <the project's JWKS {"keys":[...]}> | null, "fresh": bool}`, the
+//!   host's cached copy of `${SUPABASE_URL}/auth/v1/.well-known/jwks.json`.
+//!   It answers one action:
+//!   - `{"respond":{"status","headers","body"}}`: send it;
+//!   - `{"query":{"sql","params","role","claims"},"state":...}`: in one
+//!     transaction, `select set_config('role', role, true),
+//!     set_config('request.jwt.claims', claims as JSON text, true)` (and the
+//!     statement timeout), then the statement with its params, as PostgREST
+//!     runs a request (see [`db::Session`]); then call `complete` or `fail`;
+//!   - `{"refresh_jwks":true}`: the token names a key the JWKS lacks. Fetch
+//!     the JWKS again (rate-limited) and call `handle` again with the same
+//!     request and `fresh: true`; with `jwks: null` when the fetch failed.
+//! - [`complete`]`(function, state_json, rows_json, now_ms, env_json, request_id)`
+//!   gets the query's state and rows (an array of row objects), with the time
+//!   and environment `handle` had.
+//! - [`fail`]`(function, state_json, error_json, request_id)` gets the state
+//!   and the query's error as `{"code","message"}` (see [`db::DbError`]).
 //!
-//! Both of the last two answer `{"respond":...}`. Each function is a module
-//! with its handler, listed in [`FUNCTIONS`] under its URL name.
+//! Both answer `{"respond":...}`. Every response carries `x-request-id`.
+//! Every response with a status of 500 or more also carries `"request_id"` in
+//! its JSON body, and its action a `"log"` object for the host to print as one
+//! JSON line on stderr: `{"level":"error","request_id","function","status",
+//! "code","sqlstate"?,"message"}`, where, for a failed query, `sqlstate` and
+//! `message` are the database's own. The client never sees the database's
+//! words in a 5xx.
+//!
+//! Each function is a module with its handler, listed in [`FUNCTIONS`] under
+//! its URL name.
 
 pub mod auth;
 pub mod db;
@@ -22,18 +46,27 @@ pub mod ticket_token;
 pub mod ticket_validate;
 pub mod tickets;
 
+use auth::Jwks;
 use db::DbError;
 use http::{Action, Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// The environment the host passes: only the variables a handler reads.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Env {
-    #[serde(rename = "SUPABASE_JWT_SECRET")]
+    /// The project's URL; set, the functions verify ES256/RS256 tokens
+    /// against its JWKS, which the host fetches.
+    #[serde(rename = "SUPABASE_URL")]
+    pub supabase_url: Option<String>,
+    /// The legacy HS256 JWT secret, under a name the platform allows.
+    #[serde(rename = "JWT_SECRET")]
     pub jwt_secret: Option<String>,
+    /// The same secret as the local stack and older setups name it.
+    #[serde(rename = "SUPABASE_JWT_SECRET")]
+    pub supabase_jwt_secret: Option<String>,
     /// The Stripe webhook signing secret, or several comma-separated while one is rolled.
     #[serde(rename = "STRIPE_WEBHOOK_SECRET")]
     pub stripe_webhook_secret: Option<String>,
@@ -45,18 +78,35 @@ pub struct Env {
     pub ticket_signing_key: Option<String>,
 }
 
+impl Env {
+    /// The legacy HS256 secret: `JWT_SECRET`, else `SUPABASE_JWT_SECRET`.
+    pub fn legacy_jwt_secret(&self) -> Option<&str> {
+        [&self.jwt_secret, &self.supabase_jwt_secret]
+            .into_iter()
+            .filter_map(|secret| secret.as_deref())
+            .find(|secret| !secret.is_empty())
+    }
+
+    pub fn supabase_url(&self) -> Option<&str> {
+        self.supabase_url.as_deref().map(str::trim).filter(|url| !url.is_empty())
+    }
+}
+
 /// What a handler knows besides the request.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     /// Receive time, microseconds since the Unix epoch.
     pub now_micros: i64,
     pub env: Env,
+    /// The host's JWKS; empty in `complete`, which verifies nothing.
+    pub jwks: Jwks,
 }
 
-/// An edge function: its URL name and its three steps.
+/// An edge function: its URL name and its three steps. `handle` ends early
+/// with `Err`: an answer, or the JWKS to refresh first.
 pub struct Function {
     pub name: &'static str,
-    pub handle: fn(&Request, &Context) -> Result<Action, Response>,
+    pub handle: fn(&Request, &Context) -> Result<Action, Action>,
     pub complete: fn(&Value, &Value, &Context) -> Response,
     pub fail: fn(&Value, &DbError) -> Response,
 }
@@ -90,38 +140,63 @@ pub static FUNCTIONS: &[Function] = &[
         name: "ticket-keys",
         handle: ticket_keys::handle,
         // It answers from `handle` and never queries.
-        complete: |_state, _rows, _ctx| Response::internal(),
-        fail: |_state, _error| Response::internal(),
+        complete: |_state, _rows, _ctx| Response::internal_because("ticket-keys never queries"),
+        fail: |_state, _error| Response::internal_because("ticket-keys never queries"),
     },
 ];
 
 /// Runs the handler of `function` on a request.
 #[wasm_bindgen]
-pub fn handle(function: &str, request_json: &str, body: &[u8], now_ms: f64, env_json: &str) -> String {
-    let action = find(function).and_then(|f| {
-        let request = Request::from_json(request_json, body).map_err(|_| Response::internal())?;
-        (f.handle)(&request, &context(now_ms, env_json)?)
+pub fn handle(function: &str, request_json: &str, body: &[u8], now_ms: f64, env_json: &str, jwks_json: &str) -> String {
+    let request = Request::from_json(request_json, body);
+    let request_id = request.as_ref().map_or("", |r| r.request_id.as_str());
+    let action = find(function).map_err(Action::from).and_then(|f| {
+        let request = request
+            .as_ref()
+            .map_err(|e| Response::internal_because(format!("the host's request_json does not parse: {e}")))?;
+        let jwks =
+            Jwks::from_host(jwks_json).map_err(|e| Response::internal_because(format!("the host's jwks_json does not parse: {e}")))?;
+        let ctx = Context {
+            jwks,
+            ..context(now_ms, env_json)?
+        };
+        (f.handle)(request, &ctx)
     });
-    action.unwrap_or_else(Action::respond).to_json()
+    finish(action.unwrap_or_else(|a| a), function, request_id, None)
 }
 
 /// Shapes the answer from the rows of the handler's query. `now_ms` and
 /// `env_json` are those the request was handled with.
 #[wasm_bindgen]
-pub fn complete(function: &str, state_json: &str, rows_json: &str, now_ms: f64, env_json: &str) -> String {
-    respond(find(function).and_then(|f| Ok((f.complete)(&parse(state_json)?, &parse(rows_json)?, &context(now_ms, env_json)?))))
+pub fn complete(function: &str, state_json: &str, rows_json: &str, now_ms: f64, env_json: &str, request_id: &str) -> String {
+    let response = find(function).and_then(|f| {
+        Ok((f.complete)(
+            &parse(state_json, "state_json")?,
+            &parse(rows_json, "rows_json")?,
+            &context(now_ms, env_json)?,
+        ))
+    });
+    finish(Action::Respond(response.unwrap_or_else(|e| e)), function, request_id, None)
 }
 
 /// Shapes the answer when the handler's query failed.
 #[wasm_bindgen]
-pub fn fail(function: &str, state_json: &str, error_json: &str) -> String {
-    respond(find(function).and_then(|f| Ok((f.fail)(&parse(state_json)?, &parse(error_json)?))))
+pub fn fail(function: &str, state_json: &str, error_json: &str, request_id: &str) -> String {
+    let error = parse::<DbError>(error_json, "error_json");
+    let response = find(function).and_then(|f| Ok((f.fail)(&parse(state_json, "state_json")?, error.as_ref().map_err(Clone::clone)?)));
+    finish(
+        Action::Respond(response.unwrap_or_else(|e| e)),
+        function,
+        request_id,
+        error.ok().as_ref(),
+    )
 }
 
 fn context(now_ms: f64, env_json: &str) -> Result<Context, Response> {
     Ok(Context {
         now_micros: (now_ms * 1000.0) as i64,
-        env: parse(env_json)?,
+        env: parse(env_json, "env_json")?,
+        jwks: Jwks::default(),
     })
 }
 
@@ -133,10 +208,48 @@ fn find(name: &str) -> Result<&'static Function, Response> {
 }
 
 /// Host input that does not parse is a bug in the host, not the caller's.
-fn parse<T: DeserializeOwned>(json: &str) -> Result<T, Response> {
-    serde_json::from_str(json).map_err(|_| Response::internal())
+fn parse<T: DeserializeOwned>(json: &str, what: &str) -> Result<T, Response> {
+    serde_json::from_str(json).map_err(|e| Response::internal_because(format!("the host's {what} does not parse: {e}")))
 }
 
-fn respond(response: Result<Response, Response>) -> String {
-    Action::respond(response.unwrap_or_else(|e| e)).to_json()
+/// The action as the host reads it. Responses get the request id; those of
+/// 500 and more also in the body, and the log line that says what happened:
+/// the database's own SQLSTATE and message when a query failed (`db_error`).
+fn finish(action: Action, function: &str, request_id: &str, db_error: Option<&DbError>) -> String {
+    let Action::Respond(mut response) = action else {
+        return action.to_json();
+    };
+    if !request_id.is_empty() {
+        response = response
+            .with_header("x-request-id", request_id)
+            .with_header("access-control-expose-headers", "x-request-id");
+    }
+    if response.status < 500 {
+        return json!({ "respond": response }).to_string();
+    }
+    let mut body = serde_json::from_str::<Map<String, Value>>(&response.body).unwrap_or_default();
+    let mut log = json!({
+        "level": "error",
+        "request_id": request_id,
+        "function": function,
+        "status": response.status,
+        "code": body.get("code").cloned().unwrap_or(Value::Null),
+    });
+    let db_message = db_error.and_then(|e| e.message.clone());
+    if let Some(sqlstate) = db_error.and_then(|e| e.code.clone()) {
+        log["sqlstate"] = json!(sqlstate);
+    }
+    log["message"] = json!(response
+        .log_message
+        .clone()
+        .or(db_message)
+        .or_else(|| body.get("message").and_then(Value::as_str).map(str::to_owned)));
+    if !body.is_empty() {
+        body.insert("request_id".into(), json!(request_id));
+        response.body = Value::Object(body).to_string();
+    }
+    json!({ "respond": response, "log": log }).to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,8 +5,13 @@
 //! bad event becomes a pre-rejected entry, never a failed request. All of
 //! them go in one call to `passport.ingest`, which re-validates, stores the
 //! accepted ones together, resolves duplicates and records the rejections.
+//!
+//! `passport.ingest` runs as the caller: a user's token as `authenticated`
+//! with the token's claims, the service role key as `service_role`, which may
+//! log for any user. Anonymous callers are refused before (401).
 
 use crate::auth::{self, Caller};
+use crate::db::Session;
 use crate::http::{self, Action, Request, Response};
 use crate::Context;
 use buckets_core::passport::validate::{is_canonical_uuid, parse_rfc3339_micros};
@@ -36,14 +41,27 @@ const ENVELOPE_FIELDS: [&str; 8] = [
 /// have a four-digit RFC 3339 form Postgres reads back.
 const OCCURRED_RANGE: std::ops::RangeInclusive<i64> = -62_135_596_800_000_000..=253_402_300_799_999_999;
 
-pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Response> {
+/// Who an event is logged by: a user for themself, or the service role for
+/// anyone.
+enum Author<'c> {
+    User(&'c str),
+    Service,
+}
+
+pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
     http::expect_method(request, "POST")?;
-    let caller = auth::caller(request, ctx.env.jwt_secret.as_deref(), ctx.now_micros)?;
+    let caller = auth::caller(request, ctx)?;
+    let author = match &caller {
+        Caller::User { id, .. } => Author::User(id),
+        Caller::Service { .. } => Author::Service,
+        Caller::Anon { .. } => return Err(auth::sign_in_required(request).into()),
+    };
     http::expect_json(request)?;
     http::expect_body_within(request, MAX_REQUEST_BYTES)?;
     let events = split_body(request.body)?;
-    let entries: Vec<Value> = events.iter().map(|raw| entry(raw, &caller, ctx.now_micros)).collect();
+    let entries: Vec<Value> = events.iter().map(|raw| entry(raw, &author, ctx.now_micros)).collect();
     Ok(Action::query(
+        Session::of(&caller),
         INGEST_SQL,
         vec![Value::Array(entries)],
         json!({ "events": events.len() }),
@@ -55,7 +73,7 @@ pub fn complete(state: &Value, rows: &Value) -> Response {
     let results = rows.get(0).and_then(|row| row.get("results")).and_then(Value::as_array);
     match results {
         Some(results) if Some(results.len() as u64) == state["events"].as_u64() => Response::json(200, &json!({ "results": results })),
-        _ => Response::internal(),
+        _ => Response::internal_because("passport.ingest did not answer one result per event"),
     }
 }
 
@@ -85,7 +103,7 @@ fn split_body(body: &[u8]) -> Result<Vec<&RawValue>, Response> {
 
 /// One element of the `passport.ingest` input: a normalised event, or a
 /// pre-rejected one with what is known of it.
-fn entry(raw: &RawValue, caller: &Caller, now: i64) -> Value {
+fn entry(raw: &RawValue, author: &Author, now: i64) -> Value {
     let event: Option<Map<String, Value>> = serde_json::from_str(raw.get()).ok();
     let checked = match &event {
         _ if raw.get().len() > MAX_EVENT_BYTES => Err(reject(
@@ -93,12 +111,12 @@ fn entry(raw: &RawValue, caller: &Caller, now: i64) -> Value {
             format!("the event is larger than {MAX_EVENT_BYTES} bytes"),
         )),
         None => Err(reject(RejectionCode::InvalidEvent, "an event must be a JSON object")),
-        Some(event) => normalize(event, caller, now),
+        Some(event) => normalize(event, author, now),
     };
-    checked.unwrap_or_else(|rejection| rejected(event.as_ref(), caller, rejection))
+    checked.unwrap_or_else(|rejection| rejected(event.as_ref(), author, rejection))
 }
 
-fn normalize(event: &Map<String, Value>, caller: &Caller, now: i64) -> Result<Value, Rejection> {
+fn normalize(event: &Map<String, Value>, author: &Author, now: i64) -> Result<Value, Rejection> {
     if object_holds_nul(event) {
         return Err(reject(
             RejectionCode::InvalidEvent,
@@ -112,7 +130,7 @@ fn normalize(event: &Map<String, Value>, caller: &Caller, now: i64) -> Result<Va
     {
         return Err(reject(RejectionCode::UnknownField, format!("{key} is not an event field")));
     }
-    let (user_id, source) = author(event, caller)?;
+    let (user_id, source) = author_of(event, author)?;
     let kind = field(event, "kind")
         .ok_or_else(|| missing("kind"))?
         .as_str()
@@ -149,16 +167,16 @@ fn normalize(event: &Map<String, Value>, caller: &Caller, now: i64) -> Result<Va
 
 /// The user the event is about and its source. Only the service role may
 /// name them (a user always logs as themself, from the app).
-fn author(event: &Map<String, Value>, caller: &Caller) -> Result<(String, Source), Rejection> {
-    match caller {
-        Caller::User(sub) => match ["user_id", "source"].into_iter().find(|name| field(event, name).is_some()) {
+fn author_of(event: &Map<String, Value>, author: &Author) -> Result<(String, Source), Rejection> {
+    match author {
+        Author::User(id) => match ["user_id", "source"].into_iter().find(|name| field(event, name).is_some()) {
             Some(name) => Err(reject(
                 RejectionCode::ForbiddenField,
                 format!("{name} may only be given by the service role"),
             )),
-            None => Ok((sub.clone(), Source::App)),
+            None => Ok(((*id).to_owned(), Source::App)),
         },
-        Caller::Service => {
+        Author::Service => {
             let user_id =
                 field(event, "user_id").ok_or_else(|| reject(RejectionCode::MissingField, "user_id is required for the service role"))?;
             let user_id = user_id
@@ -208,7 +226,7 @@ fn occurred_at(event: &Map<String, Value>, now: i64) -> Result<i64, Rejection> {
 
 /// A pre-rejected entry, with the author, kind and client_event_id when
 /// they are usable, so that the rejection record says who sent what.
-fn rejected(event: Option<&Map<String, Value>>, caller: &Caller, rejection: Rejection) -> Value {
+fn rejected(event: Option<&Map<String, Value>>, author: &Author, rejection: Rejection) -> Value {
     let text = |name: &str| {
         event
             .and_then(|e| field(e, name))
@@ -217,9 +235,9 @@ fn rejected(event: Option<&Map<String, Value>>, caller: &Caller, rejection: Reje
     };
     let mut entry = Map::new();
     entry.insert("rejected".into(), json!(rejection));
-    let (user_id, source) = match caller {
-        Caller::User(sub) => (Some(sub.as_str()), Some(Source::App)),
-        Caller::Service => (
+    let (user_id, source) = match author {
+        Author::User(id) => (Some(*id), Some(Source::App)),
+        Author::Service => (
             text("user_id").filter(|s| is_canonical_uuid(s)),
             event.and_then(|e| service_source(e).ok()),
         ),

@@ -11,8 +11,11 @@
 //! Stripe retries every answer but a 2xx for three days, so an event we could
 //! not apply must never be answered 2xx, and a verified one that is applied,
 //! ignored or a duplicate always is.
+//!
+//! Stripe's signature, not a Supabase token, says who is calling: both
+//! statements run as `service_role`, with the claims `{"role":"service_role"}`.
 
-use crate::db::{self, DbError};
+use crate::db::{self, DbError, Session};
 use crate::http::{self, Action, Request, Response};
 use crate::{Context, Env};
 use hmac::{Hmac, KeyInit, Mac};
@@ -29,7 +32,7 @@ const SIGNATURE_BYTES: usize = 32;
 const RECEIVE_SQL: &str = "select treasury.receive_stripe_event($1::jsonb) as result";
 const REJECTION_SQL: &str = "select treasury.log_webhook_rejection($1::text, $2::text, $3::jsonb)";
 
-pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Response> {
+pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
     http::expect_method(request, "POST")?;
     http::expect_json(request)?;
     let config = Config::from_env(&ctx.env)?;
@@ -39,7 +42,12 @@ pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Response> {
     }
     let event = parse_event(request.body)?;
     let event_id = event["id"].clone();
-    Ok(Action::query(RECEIVE_SQL, vec![event], json!({ "event_id": event_id })))
+    Ok(Action::query(
+        Session::service(),
+        RECEIVE_SQL,
+        vec![event],
+        json!({ "event_id": event_id }),
+    ))
 }
 
 /// Answers a verified event with the result of `receive_stripe_event`, and a
@@ -50,13 +58,13 @@ pub fn complete(state: &Value, rows: &Value) -> Response {
     }
     match rows.get(0).and_then(|row| row.get("result")).filter(|r| r.is_object()) {
         Some(result) => Response::json(200, result),
-        None => Response::internal(),
+        None => Response::internal_because("treasury.receive_stripe_event answered no result object"),
     }
 }
 
 /// A rejection is answered 400 even when it could not be logged. A verified
 /// event that was not applied is answered 5xx whatever the error, so that
-/// Stripe delivers it again.
+/// Stripe delivers it again; why is in the server's log, not the answer.
 pub fn fail(state: &Value, error: &DbError) -> Response {
     if let Some(rejection) = rejection_answer(state) {
         return rejection;
@@ -65,14 +73,10 @@ pub fn fail(state: &Value, error: &DbError) -> Response {
     if response.status >= 500 {
         return response;
     }
-    let message = serde_json::from_str::<Value>(&response.body)
-        .ok()
-        .and_then(|body| body["message"].as_str().map(str::to_owned))
-        .unwrap_or_default();
     Response::error(
         500,
         "event_not_applied",
-        format!("the event was verified but could not be applied; Stripe will retry it: {message}"),
+        "the event was verified but could not be applied; Stripe will retry it, and the server's log says why",
     )
 }
 
@@ -221,6 +225,7 @@ fn log_rejection(refusal: Refusal, header_present: bool, body: &[u8], now_micros
         "event_id": event_id,
     });
     Action::query(
+        Session::service(),
         REJECTION_SQL,
         vec![json!(refusal.code), json!(refusal.message), detail],
         json!({ "rejected": { "code": refusal.code, "message": refusal.message } }),

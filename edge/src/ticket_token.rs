@@ -1,27 +1,29 @@
 //! `GET /functions/v1/ticket-token?ticket=<uuid>`: a fresh signed token and
 //! its QR code for one of the caller's tickets.
 //!
-//! `concierto.ticket_for_token` runs as the caller and answers only for the
+//! `concierto.ticket_for_token` runs as the caller (`authenticated`, with the
+//! token's claims) and answers only for the
 //! ticket's owner, with the ticket's current version (a transfer bumps it, so
 //! the tokens issued before are refused at the door). The token is signed here,
 //! good for [`TTL_S`](tickets::TTL_S) seconds; the app asks again before then.
 
 use crate::http::{self, Action, Request, Response};
-use crate::tickets::{self, as_caller, Keys};
+use crate::tickets::{self, Keys};
 use crate::Context;
 use chrono::{DateTime, SecondsFormat};
 use serde_json::{json, Value};
 
-const TICKET_SQL: &str = as_caller!("concierto.ticket_for_token($2::uuid)");
+const TICKET_SQL: &str = "select concierto.ticket_for_token($1::uuid) as result";
 
-pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Response> {
+pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
     http::expect_method(request, "GET")?;
     Keys::from_env(&ctx.env)?;
-    let user = tickets::user(request, &ctx.env, ctx.now_micros)?;
+    let session = tickets::user_session(request, ctx)?;
     let ticket = ticket_param(&request.url)?;
     Ok(Action::query(
+        session,
         TICKET_SQL,
-        vec![tickets::caller_claims(&user), json!(ticket)],
+        vec![json!(ticket)],
         json!({ "ticket_id": ticket }),
     ))
 }
@@ -30,7 +32,7 @@ pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Response> {
 /// QR code.
 pub fn complete(state: &Value, rows: &Value, ctx: &Context) -> Response {
     let Ok(keys) = Keys::from_env(&ctx.env) else {
-        return Response::internal();
+        return Response::internal_because("TICKET_SIGNING_KEY was not given to complete");
     };
     let result = rows.get(0).and_then(|row| row.get("result"));
     let ticket_id = result
@@ -40,7 +42,7 @@ pub fn complete(state: &Value, rows: &Value, ctx: &Context) -> Response {
     let version = result.and_then(|r| r["version"].as_u64()).and_then(|v| u32::try_from(v).ok());
     let expires_s = u32::try_from(ctx.now_micros.div_euclid(1_000_000) + i64::from(tickets::TTL_S)).ok();
     let (Some(ticket_id), Some(version), Some(expires_s)) = (ticket_id, version, expires_s) else {
-        return Response::internal();
+        return Response::internal_because("concierto.ticket_for_token did not answer this ticket and a version");
     };
     let token = keys.sign(ticket_id, version, expires_s);
     let expires_at = DateTime::from_timestamp(i64::from(expires_s), 0)

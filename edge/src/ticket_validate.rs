@@ -13,11 +13,12 @@
 //!   to `concierto.upload_scans` in one call, which is idempotent by nonce. The
 //!   answer has one result per scan, in order, and the count of each outcome.
 //!
-//! Both SQL calls run as the caller; they refuse (42501) anyone who is not
-//! staff of the event's host.
+//! Both SQL calls run as the caller (`authenticated`, with the token's
+//! claims); they refuse (42501) anyone who is not staff of the event's host.
 
+use crate::db::Session;
 use crate::http::{self, Action, Request, Response};
-use crate::tickets::{self, as_caller, Keys, Refusal};
+use crate::tickets::{self, Keys, Refusal};
 use crate::Context;
 use buckets_core::passport::validate::{is_canonical_uuid, parse_rfc3339_micros};
 use chrono::{DateTime, SecondsFormat};
@@ -30,23 +31,24 @@ pub const MAX_NONCE_CHARS: usize = 200;
 /// The per-scan code of an offline scan dated after its upload.
 pub const SCANNED_IN_FUTURE: &str = "scanned_in_future";
 
-const REDEEM_SQL: &str = as_caller!("concierto.redeem($2::uuid, $3::int, $4::uuid, $5::text)");
-const UPLOAD_SQL: &str = as_caller!("concierto.upload_scans($2::jsonb)");
+const REDEEM_SQL: &str = "select concierto.redeem($1::uuid, $2::int, $3::uuid, $4::text) as result";
+const UPLOAD_SQL: &str = "select concierto.upload_scans($1::jsonb) as result";
 const SCAN_FIELDS: [&str; 5] = ["token", "event_id", "gate", "scanned_at", "nonce"];
 
-pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Response> {
+pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
     http::expect_method(request, "POST")?;
     let keys = Keys::from_env(&ctx.env)?;
-    let user = tickets::user(request, &ctx.env, ctx.now_micros)?;
+    let session = tickets::user_session(request, ctx)?;
     http::expect_json(request)?;
     http::expect_body_within(request, MAX_REQUEST_BYTES)?;
     let body: Map<String, Value> =
         serde_json::from_slice(request.body).map_err(|e| bad_request(format!("the body must be a JSON object: {e}")))?;
     match body.get("scans") {
-        Some(scans) if body.len() == 1 => upload(scans, &keys, &user, ctx.now_micros),
+        Some(scans) if body.len() == 1 => upload(scans, &keys, session, ctx.now_micros),
         Some(_) => Err(bad_request("a batch has only the field \"scans\"")),
-        None => scan_now(&body, &keys, &user, ctx.now_micros),
+        None => scan_now(&body, &keys, session, ctx.now_micros),
     }
+    .map_err(Action::from)
 }
 
 /// Answers the result of `redeem`, or the per-scan results of `upload_scans`
@@ -59,10 +61,13 @@ pub fn complete(state: &Value, rows: &Value) -> Response {
             .and_then(|results| merge(scans, results)),
         None => result.filter(|r| r["status"].is_string()).cloned(),
     };
-    answer.map_or_else(Response::internal, |body| Response::json(200, &body))
+    answer.map_or_else(
+        || Response::internal_because("the database did not answer each scan it was given"),
+        |body| Response::json(200, &body),
+    )
 }
 
-fn scan_now(body: &Map<String, Value>, keys: &Keys, user: &str, now_micros: i64) -> Result<Action, Response> {
+fn scan_now(body: &Map<String, Value>, keys: &Keys, session: Session, now_micros: i64) -> Result<Action, Response> {
     let field = |name: &str| Field {
         name: name.into(),
         value: body.get(name),
@@ -77,19 +82,14 @@ fn scan_now(body: &Map<String, Value>, keys: &Keys, user: &str, now_micros: i64)
     let gate = field("gate").text(MAX_GATE_CHARS)?;
     let claims = keys.verify(token, now_micros).map_err(Refusal::response)?;
     Ok(Action::query(
+        session,
         REDEEM_SQL,
-        vec![
-            tickets::caller_claims(user),
-            json!(claims.ticket_uuid()),
-            json!(claims.version),
-            json!(event_id),
-            json!(gate),
-        ],
+        vec![json!(claims.ticket_uuid()), json!(claims.version), json!(event_id), json!(gate)],
         json!({}),
     ))
 }
 
-fn upload(scans: &Value, keys: &Keys, user: &str, now_micros: i64) -> Result<Action, Response> {
+fn upload(scans: &Value, keys: &Keys, session: Session, now_micros: i64) -> Result<Action, Response> {
     let scans = scans.as_array().ok_or_else(|| bad_request("scans must be an array of scans"))?;
     if scans.is_empty() || scans.len() > MAX_SCANS {
         return Err(bad_request(format!(
@@ -115,11 +115,7 @@ fn upload(scans: &Value, keys: &Keys, user: &str, now_micros: i64) -> Result<Act
         let body = merge(&state["scans"], &[]).expect("every scan was refused here");
         return Ok(Action::respond(Response::json(200, &body)));
     }
-    Ok(Action::query(
-        UPLOAD_SQL,
-        vec![tickets::caller_claims(user), Value::Array(accepted)],
-        state,
-    ))
+    Ok(Action::query(session, UPLOAD_SQL, vec![Value::Array(accepted)], state))
 }
 
 /// The answer to a batch, shaped as `upload_scans` answers: one result per

@@ -11,16 +11,15 @@
 //! never sees it. See docs/concierto-tokens.md.
 
 use crate::auth::{self, Caller};
-use crate::db::{self, DbError};
-use crate::http::{Request, Response};
-use crate::Env;
+use crate::db::{self, DbError, Session};
+use crate::http::{Action, Request, Response};
+use crate::{Context, Env};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use buckets_core::passport::validate::is_canonical_uuid;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
-use serde_json::{json, Value};
 
 pub const PREFIX: &str = "BKT1.";
 /// How long a token is good for, in seconds: the app fetches a fresh one
@@ -34,23 +33,6 @@ const SIGNATURE_CHARS: usize = 86;
 /// Every token has exactly this many characters.
 pub const TOKEN_CHARS: usize = PREFIX.len() + PAYLOAD_CHARS + 1 + SIGNATURE_CHARS;
 const SEED_BYTES: usize = 32;
-
-/// Wraps one SQL call so that it runs as the signed-in caller, as PostgREST
-/// would run it: the statement's CTE sets `request.jwt.claims` (read by
-/// `auth.uid()`) and the role `authenticated`, both local to the one-statement
-/// transaction, before the call in the outer select is evaluated. `$1` is the
-/// claims; the call's own parameters start at `$2`.
-macro_rules! as_caller {
-    ($call:literal) => {
-        concat!(
-            "with caller as materialized (select set_config('request.jwt.claims', $1::text, true) as claims, ",
-            "set_config('role', 'authenticated', true) as role) select ",
-            $call,
-            " as result from caller"
-        )
-    };
-}
-pub(crate) use as_caller;
 
 /// What a token says about its ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,23 +210,20 @@ pub fn qr_svg(token: &str) -> String {
         .build()
 }
 
-/// The signed-in user calling, by id. Tickets are held and checked by
-/// people: the service role key gets 403.
-pub fn user(request: &Request, env: &Env, now_micros: i64) -> Result<String, Response> {
-    match auth::caller(request, env.jwt_secret.as_deref(), now_micros)? {
-        Caller::User(id) => Ok(id),
-        Caller::Service => Err(Response::error(
+/// The session of the signed-in user calling: the door functions' queries
+/// run as that user, `authenticated` with the token's claims. Tickets are
+/// held and checked by people: the service role key gets 403.
+pub fn user_session(request: &Request, ctx: &Context) -> Result<Session, Action> {
+    match auth::caller(request, ctx)? {
+        user @ Caller::User { .. } => Ok(Session::of(&user)),
+        Caller::Service { .. } => Err(Response::error(
             403,
             "user_token_required",
             "call with the signed-in user's access token, not the service role key",
-        )),
+        )
+        .into()),
+        Caller::Anon { .. } => Err(auth::sign_in_required(request).into()),
     }
-}
-
-/// `request.jwt.claims` for the user, as the first parameter of an
-/// [`as_caller!`] query.
-pub fn caller_claims(user_id: &str) -> Value {
-    Value::String(json!({ "sub": user_id, "role": "authenticated" }).to_string())
 }
 
 /// The 16 bytes of a UUID written `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
@@ -270,7 +249,12 @@ pub fn error_response(error: &DbError, not_found: &str) -> Response {
         Some("P0002") => Response::error(404, not_found, message()),
         Some("55000") => Response::error(409, "ticket_void", message()),
         // Two scans of one ticket met; the next attempt sees the winner's.
-        Some("40001" | "40P01") => Response::error(503, "retry", message()).with_header("retry-after", "0"),
+        Some("40001" | "40P01") => Response::error(
+            503,
+            "retry",
+            "another scan of this ticket was being recorded at the same moment; retry now",
+        )
+        .with_header("retry-after", "0"),
         _ => db::error_response(error),
     }
 }

@@ -2,7 +2,10 @@
 -- twin for internal helpers, pg_cron for scheduled jobs, and function
 -- privileges that are never granted by accident.
 
-create extension if not exists pg_cron;
+-- On Supabase the platform creates pg_cron (Dashboard > Integrations > Cron), as its superuser and in
+-- pg_catalog; then this is a no-op. Where it is missing and the role may create it (supautils allows
+-- postgres to on hosted projects), it lands where Supabase puts it.
+create extension if not exists pg_cron with schema pg_catalog;
 
 create schema if not exists passport;
 create schema if not exists coliseum;
@@ -62,3 +65,35 @@ as $$
     where r.rolname = coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)
       and c.oid = rel), false)
 $$;
+
+-- pg_cron writes a cron.job_run_details row per run and never deletes one: a
+-- job every second adds 86,400 rows a day. Every 10 minutes this drops runs
+-- that ended more than 7 days ago, at most 50,000 per call (oldest first), so
+-- one call stays short however large a backlog is; 7.2 million rows a day can
+-- go. A run that never recorded its end counts from its start.
+create function passport_private.prune_cron_history(
+  max_age interval default interval '7 days',
+  max_rows int default 50000
+)
+returns bigint
+language plpgsql
+as $$
+declare
+  pruned bigint;
+begin
+  delete from cron.job_run_details as d
+  where d.runid in (select r.runid
+                    from cron.job_run_details as r
+                    where coalesce(r.end_time, r.start_time) < now() - max_age
+                    order by r.runid
+                    limit max_rows);
+  get diagnostics pruned = row_count;
+  return pruned;
+end
+$$;
+
+select cron.schedule(
+  'buckets-prune-cron-history',
+  '*/10 * * * *',
+  'select passport_private.prune_cron_history()'
+);

@@ -4,11 +4,18 @@
 
 do $migration$
 begin
-  if coalesce(current_setting('buckets.math', true), '') <> 'sql'
-     and exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_coliseum') then
-    create extension if not exists pg_coliseum with schema coliseum;
-  else
-    execute $twins$
+  if exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_coliseum') then
+    begin
+      create extension if not exists pg_coliseum with schema coliseum;
+      return;
+    exception when insufficient_privilege then
+      raise notice using
+        message = format('pg_coliseum is installed on this server but %I may not create it (%s): installing the SQL twins instead', current_user, sqlerrm),
+        hint = 'To run the extension, allow-list it in supautils (add pg_coliseum to supautils.privileged_extensions) '
+               'or push these migrations with a superuser''s URL, on a database where they have not run yet. See docs/coliseum-math.md.';
+    end;
+  end if;
+  execute $twins$
 -- sql/twins/coliseum_math.sql
 -- SQL twins of pg_coliseum's math (pg_coliseum/src/lib.rs, buckets_core/src/coliseum/weight.rs).
 -- Same names, argument names and types, results, volatility, strictness and errors as the
@@ -418,6 +425,5 @@ $fn$;
 comment on function coliseum.allocate_refund(bigint, integer[], bigint, bigint) is
   'The split lines a refund reverses when the refunds of a payment of amount go from refunded_before to refunded_total (cumulative, 0 <= before <= total <= amount): allocate_split(amount - refunded_before) - allocate_split(amount - refunded_total), so each party always holds the split of what is left (never below zero, zero after a full refund); a line can be -1. SQL twin of pg_coliseum.';
 $twins$;
-  end if;
 end
 $migration$;

@@ -83,3 +83,32 @@ create policy event_kinds_are_public on passport.event_kinds
   using (true);
 
 grant select on passport.event_kinds to anon, authenticated, service_role;
+
+-- Other spellings of catalog kinds that producers written before the catalog
+-- still send (the existing app's audio_play, ticket.issued, ...). Its rows are
+-- written by the same generated migration from buckets_core::passport::ALIASES.
+-- An event sent under an alias is checked and stored as its kind, after the
+-- payload keys in renames ({"key as sent": "field"}) moved to the fields they
+-- stand for ("artist_id" is the envelope's artist).
+create table passport.event_kind_aliases (
+  alias text primary key
+    check (alias ~ '^[A-Za-z0-9_.-]{1,200}$'),
+  kind text not null references passport.event_kinds (name),
+  renames jsonb not null default '{}'
+    check (jsonb_typeof(renames) = 'object' and not jsonb_path_exists(renames, '$.* ? (@.type() != "string")'))
+);
+
+comment on table passport.event_kind_aliases is
+  'Other spellings of catalog kinds, accepted and stored as the kind (generated from buckets_core::passport::ALIASES). '
+  'passport.alias_use counts the events received under each.';
+comment on column passport.event_kind_aliases.renames is
+  'Payload keys producers of the alias send, each with the field it stands for: {"artistId": "artist_id", "trackId": "track_id"}. '
+  'A key moves only when its field is not given already.';
+
+alter table passport.event_kind_aliases enable row level security;
+
+create policy event_kind_aliases_are_public on passport.event_kind_aliases
+  for select to anon, authenticated, service_role
+  using (true);
+
+grant select on passport.event_kind_aliases to anon, authenticated, service_role;

@@ -55,3 +55,12 @@ on conflict (name) do update set
   family = excluded.family, description = excluded.description, domains = excluded.domains,
   tier = excluded.tier, weight = excluded.weight, needs_artist = excluded.needs_artist, producers = excluded.producers,
   fields = excluded.fields, dna_threshold_field = excluded.dna_threshold_field, dna_threshold_min = excluded.dna_threshold_min;
+
+-- Aliases: buckets_core::passport::ALIASES.
+insert into passport.event_kind_aliases (alias, kind, renames)
+values
+  ('audio_play', 'audio.play', '{"artistId":"artist_id","trackId":"track_id"}'::jsonb),
+  ('ticket.issued', 'concierto.ticket_issued', '{}'::jsonb),
+  ('ticket.validated', 'concierto.ticket_validated', '{}'::jsonb)
+on conflict (alias) do update set kind = excluded.kind, renames = excluded.renames;
+delete from passport.event_kind_aliases where alias <> all ('{audio_play,ticket.issued,ticket.validated}'::text[]);

@@ -6,6 +6,7 @@
 --   passport.log              single-event writer for server-side producers
 --   passport.timeline         a signed-in user's own history, keyset-paginated
 --   passport.rejections       what was refused, kept 30 days / 1,000,000 rows
+--   passport.alias_use        events received under the catalog's aliases, per day
 --
 -- Errors are raised with a SQLSTATE and a message (see docs/passport-sql.md).
 
@@ -353,11 +354,95 @@ select cron.schedule(
 );
 
 ------------------------------------------------------------------------------
+-- Aliases: other spellings of catalog kinds (passport.event_kind_aliases)
+------------------------------------------------------------------------------
+
+-- buckets_core::passport::restate in SQL: moves an alias's payload keys
+-- (renames: {"key as sent": "field"}) to the fields they stand for. A key
+-- moves only when its field is not given already ("artist_id": the envelope's
+-- artist, given when artist is not null); otherwise it stays, and the catalog
+-- check refuses it as undeclared. The catalog test forbids chains (a key
+-- moved in never moves again), so the order of renames does not matter.
+-- Returns {"payload": ...} plus, when the artist came from a payload key,
+-- "artist" (its value, whatever it is) and "artist_from" ('payload.<key>');
+-- "artist" is absent otherwise. A payload that is not an object is left as it is.
+create function passport_private.restate(renames jsonb, artist jsonb, payload jsonb)
+returns jsonb
+language plpgsql
+immutable
+parallel safe
+as $$
+declare
+  rename record;
+  moved jsonb := '{}';
+begin
+  if jsonb_typeof(payload) is distinct from 'object' then
+    return jsonb_build_object('payload', payload);
+  end if;
+  for rename in select r.key, r.value from jsonb_each_text(renames) as r loop
+    if not payload ? rename.key then
+      continue;
+    end if;
+    if rename.value = 'artist_id' then
+      if artist is null then
+        moved := jsonb_build_object('artist', payload -> rename.key, 'artist_from', 'payload.' || rename.key);
+        payload := payload - rename.key;
+      end if;
+    elsif not payload ? rename.value then
+      payload := (payload - rename.key) || jsonb_build_object(rename.value, payload -> rename.key);
+    end if;
+  end loop;
+  return moved || jsonb_build_object('payload', payload);
+end
+$$;
+
+-- Who still sends the old spellings: per UTC day, alias and source, the
+-- events received under the alias (stored, duplicate or refused) and those
+-- stored. Events whose envelope names no valid source are in
+-- passport.rejections only. At most (aliases x 5 sources) rows a day.
+create table passport.alias_use (
+  day date not null,
+  alias text not null,
+  source text not null,
+  kind text not null,
+  received bigint not null,
+  stored bigint not null,
+  primary key (day, alias, source)
+);
+
+comment on table passport.alias_use is
+  'Per UTC day, alias and source: events received under an alias of a catalog kind, and how many were stored '
+  '(as the kind). An alias can be retired once its rows stop growing.';
+
+alter table passport.alias_use enable row level security;
+revoke all on passport.alias_use from anon, authenticated, service_role;
+grant select on passport.alias_use to service_role;
+
+-- Adds to today's count of an alias. The row stays locked until the writer's
+-- transaction ends: ingest calls this last; passport.log inside its caller's
+-- transaction (the platform's own producers never use aliases).
+create function passport_private.count_alias_use(alias text, source text, received bigint, stored bigint)
+returns void
+language sql
+as $$
+  insert into passport.alias_use as u (day, alias, source, kind, received, stored)
+  select (now() at time zone 'UTC')::date, a.alias, count_alias_use.source, a.kind,
+         count_alias_use.received, count_alias_use.stored
+  from passport.event_kind_aliases as a
+  where a.alias = count_alias_use.alias
+  on conflict (day, alias, source) do update
+    set received = u.received + excluded.received, stored = u.stored + excluded.stored
+$$;
+
+------------------------------------------------------------------------------
 -- The catalog check
 ------------------------------------------------------------------------------
 
 -- buckets_core::passport::check_event in SQL: same rules, same order, same
--- codes, same messages. First failure wins:
+-- codes, same messages. kind may be an alias: the event is then checked as
+-- its kind after passport_private.restate, and a payload key standing for the
+-- artist must hold a UUID (invalid_field, right after the kind). First
+-- failure wins:
 --   unknown_kind, forbidden_kind, artist_required, per declared field in
 --   order missing_field / invalid_field, unknown_field (byte-wise smallest
 --   undeclared key), occurred_in_future (> 5 minutes after received_at).
@@ -383,6 +468,8 @@ set search_path = ''
 as $$
 declare
   k passport.event_kinds;
+  aka passport.event_kind_aliases;
+  moved jsonb;
   field jsonb;
   value jsonb;
   declared text[] := '{}';
@@ -396,9 +483,23 @@ begin
 
   select * into k from passport.event_kinds as e where e.name = check_event.kind;
   if not found then
-    code := 'unknown_kind';
-    message := format('unknown event kind "%s"', kind);
-    return;
+    select * into aka from passport.event_kind_aliases as a where a.alias = check_event.kind;
+    if not found then
+      code := 'unknown_kind';
+      message := format('unknown event kind "%s"', kind);
+      return;
+    end if;
+    moved := passport_private.restate(aka.renames, to_jsonb(artist_id), payload);
+    if moved ? 'artist' then
+      if jsonb_typeof(moved -> 'artist') is distinct from 'string' or not passport_private.is_uuid(moved ->> 'artist') then
+        code := 'invalid_field';
+        message := (moved ->> 'artist_from') || ' must be a UUID';
+        return;
+      end if;
+      artist_id := (moved ->> 'artist')::uuid;
+    end if;
+    payload := moved -> 'payload';
+    select * into k from passport.event_kinds as e where e.name = aka.kind;
   end if;
 
   if not coalesce(source = any (k.producers), false) then
@@ -470,13 +571,16 @@ comment on function passport.check_event(text, text, uuid, jsonb, timestamptz, t
 --   {"status":"accepted","id":n} | {"status":"duplicate","id":<first stored id>}
 --   | {"status":"rejected","code":..,"message":..}
 --
--- The database re-checks every event (it is authoritative). Accepted events
--- are stored by one INSERT in key order; ON CONFLICT DO NOTHING makes a
--- client_event_id seen before (in this batch, an earlier call, or a
--- concurrent one, which the INSERT waits for) a duplicate. Those ids are read
--- by a second statement: under READ COMMITTED it sees rows that concurrent
--- transactions committed while the INSERT waited. Every rejection is recorded
--- in passport.rejections in the same transaction.
+-- The database re-checks every event (it is authoritative). An event under an
+-- alias of a kind (passport.event_kind_aliases) is restated as that kind
+-- first, stored as it, and counted in passport.alias_use; a rejection keeps
+-- the kind as sent. Accepted events are stored by one INSERT in key order;
+-- ON CONFLICT DO NOTHING makes a client_event_id seen before (in this batch,
+-- an earlier call, or a concurrent one, which the INSERT waits for) a
+-- duplicate. Those ids are read by a second statement: under READ COMMITTED
+-- it sees rows that concurrent transactions committed while the INSERT
+-- waited. Every rejection is recorded in passport.rejections in the same
+-- transaction.
 create function passport.ingest(events jsonb)
 returns jsonb
 language plpgsql
@@ -486,6 +590,7 @@ set search_path = ''
 as $$
 declare
   results jsonb;
+  alias_uses jsonb;
 begin
   if jsonb_typeof(events) is distinct from 'array' then
     raise exception using
@@ -499,10 +604,27 @@ begin
       message = format('passport.ingest takes at most 500 events per call, got %s', jsonb_array_length(events)),
       hint = 'Split the batch.';
   end if;
+  -- passport-log runs this as the signed-in user (set local role authenticated, the user's claims),
+  -- as the app's RPC would: a user logs only their own events, from the app. Naming another user or
+  -- a server-side source is the service role's.
+  if current_setting('role', true) = 'authenticated' and exists (
+    select 1
+    from jsonb_array_elements(events) as e(event)
+    where jsonb_typeof(e.event) is distinct from 'object'
+       or lower(e.event ->> 'user_id') is distinct from auth.uid()::text
+       or e.event ->> 'source' is distinct from 'app'
+  ) then
+    raise exception using
+      errcode = '42501',
+      message = 'a signed-in user logs only their own events, with source "app"',
+      hint = 'Give every event "user_id": the caller''s id and "source": "app", or call as the service role.';
+  end if;
 
   -- parsed is materialized so that each event is read once. JSON null counts
-  -- as absent, as it does at the edge.
-  with parsed as materialized (
+  -- as absent, as it does at the edge. An event under an alias
+  -- (passport.event_kind_aliases) becomes its kind, with the payload keys
+  -- moved to their fields; restate runs for those events only.
+  with read as (
     select
       e.idx,
       e.event,
@@ -510,16 +632,39 @@ begin
       case when jsonb_typeof(e.event -> 'user_id') = 'string' and passport_private.is_uuid(e.event ->> 'user_id')
         then (e.event ->> 'user_id')::uuid end as user_id,
       case when jsonb_typeof(e.event -> 'source') = 'string' then e.event ->> 'source' end as source,
-      case when jsonb_typeof(e.event -> 'kind') = 'string' then e.event ->> 'kind' end as kind,
+      case when jsonb_typeof(e.event -> 'kind') = 'string' then e.event ->> 'kind' end as kind_sent,
       case when jsonb_typeof(e.event -> 'client_event_id') = 'string' then e.event ->> 'client_event_id' end as client_event_id,
       case
         when coalesce(jsonb_typeof(e.event -> 'occurred_at'), 'null') = 'null' then now()
         when jsonb_typeof(e.event -> 'occurred_at') = 'string' then passport_private.parse_rfc3339(e.event ->> 'occurred_at')
       end as occurred_at,
-      case when jsonb_typeof(e.event -> 'artist_id') = 'string' and passport_private.is_uuid(e.event ->> 'artist_id')
-        then (e.event ->> 'artist_id')::uuid end as artist_id,
-      coalesce(nullif(e.event -> 'payload', 'null'::jsonb), '{}'::jsonb) as payload
+      nullif(e.event -> 'artist_id', 'null'::jsonb) as artist_sent,
+      coalesce(nullif(e.event -> 'payload', 'null'::jsonb), '{}'::jsonb) as payload_sent
     from jsonb_array_elements(events) with ordinality as e(event, idx)
+  ),
+  restated as (
+    select
+      r.*,
+      a.alias,
+      coalesce(a.kind, r.kind_sent) as kind,
+      case when a.alias is not null then passport_private.restate(a.renames, r.artist_sent, r.payload_sent) end as moved
+    from read as r
+    left join passport.event_kind_aliases as a on a.alias = r.kind_sent
+    offset 0 -- restate once per event, not once per use of moved
+  ),
+  parsed as materialized (
+    select
+      x.*,
+      case when jsonb_typeof(x.artist_json) = 'string' and passport_private.is_uuid(x.artist_json #>> '{}')
+        then (x.artist_json #>> '{}')::uuid end as artist_id
+    from (
+      select
+        r.idx, r.event, r.pre, r.user_id, r.source, r.kind_sent, r.client_event_id, r.occurred_at, r.alias, r.kind,
+        r.moved ->> 'artist_from' as artist_from,
+        case when r.moved ? 'artist' then r.moved -> 'artist' else r.artist_sent end as artist_json,
+        coalesce(r.moved -> 'payload', r.payload_sent) as payload
+      from restated as r
+    ) as x
   ),
   -- What is wrong with the envelope, as [code, message], in the order and the
   -- words of the edge (edge/src/passport_log.rs), which refuses such events
@@ -554,14 +699,15 @@ begin
           array['invalid_field', 'client_event_id must be a string of 1 to 200 characters']
         when p.occurred_at is null then
           array['invalid_field', 'occurred_at must be an RFC 3339 timestamp']
-        when p.artist_id is null and coalesce(jsonb_typeof(p.event -> 'artist_id'), 'null') <> 'null' then
-          array['invalid_field', 'artist_id must be a UUID']
+        -- The envelope's artist_id, or (under an alias) the payload key that stood for it.
+        when p.artist_id is null and p.artist_json is not null then
+          array['invalid_field', coalesce(p.artist_from, 'artist_id') || ' must be a UUID']
       end as problem
     from parsed as p
   ),
   checked as (
     select
-      s.idx, s.user_id, s.source, s.kind, s.client_event_id, s.artist_id, s.payload, s.occurred_at,
+      s.idx, s.user_id, s.source, s.kind_sent, s.alias, s.kind, s.client_event_id, s.artist_id, s.payload, s.occurred_at,
       coalesce(s.problem[1], c.code) as code,
       coalesce(s.problem[2], c.message) as message
     from shaped as s
@@ -581,10 +727,11 @@ begin
   ),
   recorded as (
     insert into passport.rejections (user_id, source, kind, client_event_id, code, message)
-    select c.user_id, left(c.source, 50), left(c.kind, 200), left(c.client_event_id, 200),
+    select c.user_id, left(c.source, 50), left(c.kind_sent, 200), left(c.client_event_id, 200),
            left(c.code, 50), left(c.message, 1000)
     from checked as c
     where c.code is not null
+    order by c.idx -- ids in the order of the batch
   ),
   ranked as (
     select
@@ -603,15 +750,22 @@ begin
     from ranked as r
     cross join stored as s
   )
-  select jsonb_agg(
-    case
-      when a.code is not null then jsonb_build_object('status', 'rejected', 'code', a.code, 'message', a.message)
-      when a.stored_id is null then jsonb_build_object('status', 'pending', 'user_id', a.user_id, 'client_event_id', a.client_event_id)
-      when a.first_of_key then jsonb_build_object('status', 'accepted', 'id', a.stored_id)
-      else jsonb_build_object('status', 'duplicate', 'id', a.stored_id)
-    end
-    order by a.idx)
-  into results
+  select
+    jsonb_agg(
+      case
+        when a.code is not null then jsonb_build_object('status', 'rejected', 'code', a.code, 'message', a.message)
+        when a.stored_id is null then jsonb_build_object('status', 'pending', 'user_id', a.user_id, 'client_event_id', a.client_event_id)
+        when a.first_of_key then jsonb_build_object('status', 'accepted', 'id', a.stored_id)
+        else jsonb_build_object('status', 'duplicate', 'id', a.stored_id)
+      end
+      order by a.idx),
+    (select jsonb_agg(u) from (
+       select x.alias, x.source, count(*) as received,
+              count(*) filter (where x.code is null and x.first_of_key and x.stored_id is not null) as stored
+       from answered as x
+       where x.alias is not null and x.source in ('app', 'treasury', 'concierto', 'companon', 'system')
+       group by x.alias, x.source) as u)
+  into results, alias_uses
   from answered as a;
 
   -- Events whose client_event_id was stored before this INSERT ran.
@@ -630,6 +784,11 @@ begin
      and e.client_event_id = r.result ->> 'client_event_id';
   end if;
 
+  -- In one order, so that concurrent batches lock the counters without deadlock.
+  perform passport_private.count_alias_use(u.alias, u.source, u.received, u.stored)
+  from jsonb_to_recordset(alias_uses) as u(alias text, source text, received bigint, stored bigint)
+  order by u.alias, u.source;
+
   return coalesce(results, '[]'::jsonb);
 end
 $$;
@@ -642,7 +801,8 @@ comment on function passport.ingest(jsonb) is
 -- it. Same checks as ingest; an invalid event raises 22023 with the rejection
 -- message and its code in DETAIL, and is therefore not recorded in
 -- passport.rejections (the caller's transaction fails). A client_event_id
--- already stored for the user returns the stored id.
+-- already stored for the user returns the stored id. An event under an alias
+-- is stored as its kind and counted in passport.alias_use.
 create function passport.log(
   user_id uuid,
   kind text,
@@ -661,6 +821,8 @@ as $$
 declare
   problem record;
   entry_id bigint;
+  aka passport.event_kind_aliases;
+  moved jsonb;
 begin
   -- The envelope first, in the order and the words of passport.ingest.
   select p[1] as code, p[2] as message into problem
@@ -688,10 +850,23 @@ begin
       hint = 'passport.event_kinds lists the kinds, who may log them and their payload fields.';
   end if;
 
+  -- An alias (check_event took it) is stored as its kind.
+  select * into aka from passport.event_kind_aliases as a where a.alias = log.kind;
+  if found then
+    moved := passport_private.restate(aka.renames, to_jsonb(log.artist_id), coalesce(log.payload, '{}'));
+    kind := aka.kind;
+    payload := moved -> 'payload';
+    artist_id := coalesce(log.artist_id, (moved ->> 'artist')::uuid);
+  end if;
+
   insert into public.passport_entries as e (user_id, kind, artist_id, payload, occurred_at, client_event_id, source)
   values (log.user_id, log.kind, log.artist_id, coalesce(log.payload, '{}'), log.occurred_at, log.client_event_id, log.source)
   on conflict on constraint passport_entries_user_client_event_key do nothing
   returning e.id into entry_id;
+
+  if aka.alias is not null then
+    perform passport_private.count_alias_use(aka.alias, log.source, 1, (entry_id is not null)::int);
+  end if;
 
   if entry_id is null then
     select e.id into entry_id
@@ -782,7 +957,7 @@ comment on function passport.timeline(text[], timestamptz, timestamptz, uuid, in
 
 grant execute on function passport.check_event(text, text, uuid, jsonb, timestamptz, timestamptz)
   to anon, authenticated, service_role;
-grant execute on function passport.ingest(jsonb) to service_role;
+grant execute on function passport.ingest(jsonb) to authenticated, service_role;
 grant execute on function passport.log(uuid, text, text, jsonb, uuid, timestamptz, text) to service_role;
 grant execute on function passport.timeline(text[], timestamptz, timestamptz, uuid, int, timestamptz, bigint)
   to anon, authenticated, service_role;

@@ -316,19 +316,32 @@ create table public.coliseum_domain_strength (
   fans bigint not null,
   computed_at timestamptz not null,
   primary key (artist_id, domain, period)
-) with (fillfactor = 70); -- room on the page: rewriting a row whose score holds is a HOT update
+) with (fillfactor = 70); -- room on the page: rewriting a row whose score moved is a HOT update
 
 comment on table public.coliseum_domain_strength is
   'Coliseum: per artist, domain (A, T, G, C, overall) and period (7d, 30d, alltime) the score 0..100, the raw '
-  'strength it comes from and its components. Written only by the refresh; 15 rows per artist with any mutation.';
+  'strength it comes from and its components. Written only by the refresh, and only where a value changed '
+  '(Realtime streams every write); 15 rows per artist with any mutation.';
+comment on column public.coliseum_domain_strength.computed_at is
+  'The as_of of the refresh that last changed this row (a refresh that finds the same values writes nothing).';
 
 create index coliseum_domain_strength_board_idx
   on public.coliseum_domain_strength (domain, period, score desc, artist_id);
--- refresh_due: the artists scored longest ago (all 15 rows of an artist are
--- computed together, so one row stands for them).
-create index coliseum_domain_strength_due_idx
-  on public.coliseum_domain_strength (computed_at)
-  where domain = 'overall' and period = 'alltime';
+-- When each artist was last refreshed, whether or not a score changed:
+-- refresh_due picks the artists refreshed longest ago. Kept apart from the
+-- strength rows, which are written only when a value changes.
+create table coliseum_private.artist_refreshes (
+  artist_id uuid primary key,
+  refreshed_at timestamptz not null
+) with (fillfactor = 70);
+
+comment on table coliseum_private.artist_refreshes is
+  'Per artist: the as_of of its last refresh (derived; what coliseum.refresh_due orders by).';
+
+create index artist_refreshes_due_idx on coliseum_private.artist_refreshes (refreshed_at);
+
+alter table coliseum_private.artist_refreshes enable row level security;
+revoke all on coliseum_private.artist_refreshes from anon, authenticated, service_role;
 
 create table coliseum.strength_history (
   day date not null,
@@ -724,7 +737,9 @@ end
 $$;
 
 -- Recomputes the 3 periods x (4 domains + overall) of the given artists as of
--- as_of, in one statement, and stores them: coliseum_domain_strength, the
+-- as_of, in one statement, and stores them: coliseum_domain_strength (only
+-- the rows whose values changed: Realtime sends every row written), the
+-- artists' refresh time, the
 -- day's strength_history row, a notification per 30d domain score that rose
 -- by 0.5 or more, and NOTIFY coliseum_strength with the rows whose score
 -- changed. Refreshes run one at a time (a transaction-scoped advisory lock,
@@ -1059,6 +1074,14 @@ begin
     on conflict (artist_id, domain, period) do update set
       score = excluded.score, raw = excluded.raw, components = excluded.components,
       events = excluded.events, fans = excluded.fans, computed_at = excluded.computed_at
+    where (s.score, s.raw, s.components, s.events, s.fans)
+          is distinct from (excluded.score, excluded.raw, excluded.components, excluded.events, excluded.fans)
+  ),
+  refreshed as (
+    insert into coliseum_private.artist_refreshes as r (artist_id, refreshed_at)
+    select t.artist_id, as_of from targets as t
+    order by t.artist_id
+    on conflict (artist_id) do update set refreshed_at = excluded.refreshed_at
   ),
   history as (
     insert into coliseum.strength_history as h (day, artist_id, domain, period, score, raw)
@@ -1182,15 +1205,14 @@ begin
       errcode = '22023',
       message = format('max_artists must be at least 1, got %s', coalesce(max_artists::text, 'null'));
   end if;
-  select array_agg(s.artist_id order by s.computed_at) into due
-  from (select s.artist_id, s.computed_at
-        from public.coliseum_domain_strength as s
-        where s.domain = 'overall' and s.period = 'alltime'
-          and s.computed_at < now() - interval '10 minutes'
+  select array_agg(r.artist_id order by r.refreshed_at) into due
+  from (select r.artist_id, r.refreshed_at
+        from coliseum_private.artist_refreshes as r
+        where r.refreshed_at < now() - interval '10 minutes'
           and exists (select from public.coliseum_dna_mutations as m
-                      where m.artist_id = s.artist_id and m.occurred_at > s.computed_at - interval '30 days')
-        order by s.computed_at
-        limit max_artists) as s;
+                      where m.artist_id = r.artist_id and m.occurred_at > r.refreshed_at - interval '30 days')
+        order by r.refreshed_at
+        limit max_artists) as r;
   return coliseum_private.refresh_artists(due, now());
 end
 $$;
@@ -1229,10 +1251,13 @@ begin
   truncate public.coliseum_dna_mutations;
   perform set_config('buckets.coliseum_rebuild', '', true);
   truncate coliseum_private.dna_hours, coliseum_private.dna_totals, coliseum_private.artist_fans,
-    coliseum_private.artist_places;
-  delete from coliseum.fan_genres;
-  delete from coliseum.fans;
-  delete from public.coliseum_domain_strength;
+    coliseum_private.artist_places, coliseum_private.artist_refreshes;
+  -- Deletes, not truncates, so that readers keep the old rows until commit;
+  -- "where true" because PostgREST's sessions load safeupdate, which refuses
+  -- a DELETE without WHERE even inside a function.
+  delete from coliseum.fan_genres where true;
+  delete from coliseum.fans where true;
+  delete from public.coliseum_domain_strength where true;
   delete from coliseum.strength_history as h where h.day = (as_of at time zone 'UTC')::date;
 
   loop

@@ -1,6 +1,6 @@
 // ./stack bench coliseum — in one run:
 // 1. processor throughput: pending events/s turned into DNA with pg_coliseum (main cluster) and with the
-//    SQL twins (twins cluster), against the raw cost of inserting the same number of mutation rows;
+//    SQL twins (hosted-shape cluster), against the raw cost of inserting the same number of mutation rows;
 // 2. leaderboard read latency for the top 100 of a board holding 100,000 artists, against the bare
 //    index read of the same rows;
 // 3. event-to-leaderboard latency: how long a fresh event takes to show in coliseum_domain_strength while
@@ -11,7 +11,7 @@ import { closedLoop, fmt, percentile, perSecond, writeSection } from "../lib/ben
 
 const EVENTS = Number(Deno.env.get("BENCH_EVENTS") ?? 20_000);
 const main = db(70);
-const twins = postgres(env("BUCKETS_TWINS_DB_URL"), { max: 4, onnotice: () => {} });
+const twins = postgres(env("BUCKETS_HOSTED_DB_URL"), { max: 4, onnotice: () => {} });
 
 const GENRES = ["afrobeats", "amapiano", "highlife", "jazz", "reggaeton", "indie pop"];
 const PLACES = [["Lagos", "NG"], ["Accra", "GH"], ["Paris", "FR"], ["London", "GB"], ["Austin", "US"], ["Tokyo", "JP"]];

@@ -2,9 +2,9 @@
 // 1. payments/s end to end: signed payment_intent.succeeded events POSTed to stripe-webhook (gateway, Deno, WASM
 //    signature check, treasury.receive_stripe_event), against the baseline of
 // 2. payments/s applied directly in SQL: the same event JSON passed to treasury.receive_stripe_event over plain
-//    connections (also on the twins cluster, where the split runs in the SQL twin);
+//    connections (also on the hosted-shape cluster, where the split runs in the SQL twin);
 // 3. the split math: coliseum.allocate_split and allocate_refund over 1M rows with pg_coliseum (main cluster) and
-//    with the SQL twins (twins cluster), against the bare cost of producing the rows; and the round trip of single
+//    with the SQL twins (hosted-shape cluster), against the bare cost of producing the rows; and the round trip of single
 //    calls against a bare SELECT.
 import postgres from "postgres";
 import { db, env, type Sql } from "../lib/stack.ts";
@@ -16,7 +16,7 @@ const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const ROWS = Number(Deno.env.get("BENCH_SPLIT_ROWS") ?? 1_000_000);
 
 const main = db(CLIENTS + 2);
-const twins = postgres(env("BUCKETS_TWINS_DB_URL"), { max: CLIENTS + 2, onnotice: () => {} });
+const twins = postgres(env("BUCKETS_HOSTED_DB_URL"), { max: CLIENTS + 2, onnotice: () => {} });
 const BUYERS = Array.from({ length: 1000 }, () => crypto.randomUUID());
 const AMOUNTS = [499, 1001, 2500, 3333, 4999, 6000, 12_345];
 
@@ -95,7 +95,7 @@ async function payments() {
     runs.push({ path: `direct SQL, pg_coliseum (baseline)`, run: sqlRun }, { path: "stripe-webhook over HTTP", run: http });
     console.log(`${clients} clients: SQL ${fmt(perSecond(sqlRun))}/s, HTTP ${fmt(perSecond(http))}/s`);
   }
-  const twinsRun = await direct(twins, onTwins, 1, "receive_stripe_event on twins, 1 client");
+  const twinsRun = await direct(twins, onTwins, 1, "receive_stripe_event on the hosted-shape cluster, 1 client");
   const applyExt = await applyOnly(main, onMain);
   const applyTwin = await applyOnly(twins, onTwins);
   const floor = await commitFloor();
@@ -111,7 +111,7 @@ async function payments() {
     const clients = Number(run.label.match(/(\d+) clients/)![1]);
     return row(clients, path, run, path.startsWith("direct") ? "1.00" : fmt(perSecond(run) / perSecond(base(clients)), 2));
   });
-  lines.splice(1, 0, row(1, "direct SQL, SQL twins (twins cluster)", twinsRun, fmt(perSecond(twinsRun) / perSecond(base(1)), 2)));
+  lines.splice(1, 0, row(1, "direct SQL, SQL twins (hosted-shape cluster)", twinsRun, fmt(perSecond(twinsRun) / perSecond(base(1)), 2)));
   const httpN = runs[3].run, sqlN = runs[2].run, http1 = runs[1].run, sql1 = runs[0].run;
   return `Payments: one \`payment_intent.succeeded\` per request (realistic event, metadata contract, 4 products with 3-party
 split rules, amounts 4.99 to 123.45 EUR), closed loop, ${SECONDS} s per row after 1 s of warm-up. The HTTP path is the whole
@@ -200,7 +200,7 @@ async function splitMath() {
 
   return `Split math: \`coliseum.allocate_split(amount, '{7000,2000,1000}')\` and \`allocate_refund(amount, shares, amount/4, amount/2)\`
 over ${fmt(ROWS)} rows (\`generate_series\`, amounts 1 to 1,000,000, no parallel workers), median of 3 runs after a warm-up (the check that both agree),
-with pg_coliseum (main cluster) and with the SQL twins (twins cluster, \`buckets.math = 'sql'\`); both give the same sums.
+with pg_coliseum (main cluster) and with the SQL twins (the hosted-shape cluster, where \`postgres\` may not create the extension); both give the same sums.
 Per call: (time − time of the bare query) / rows; the bare query builds the same rows and arrays without calling anything.
 
 | function | pg_coliseum s | ns per call | SQL twin s | ns per call | twin ÷ extension |

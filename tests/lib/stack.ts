@@ -3,6 +3,7 @@
 import postgres from "postgres";
 import { SignJWT } from "jose";
 import { mintUserToken } from "../../local/jwt.ts";
+export { mintToken } from "../../local/jwt.ts";
 
 export function env(name: string): string {
   const value = Deno.env.get(name);

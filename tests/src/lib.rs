@@ -3,18 +3,46 @@
 
 use tokio_postgres::{Client, NoTls};
 
-/// The main cluster: pg_coliseum installed.
+/// The main cluster: pg_coliseum installed, `postgres` a superuser.
 pub const MAIN_URL_VAR: &str = "SUPABASE_DB_URL";
-/// The twins cluster: the same migrations with `buckets.math = 'sql'`.
+/// The cluster in hosted Supabase's shape: `postgres` is not a superuser, no
+/// pg_coliseum (the migrations install the SQL twins), migrations applied by
+/// the Supabase CLI.
+pub const HOSTED_URL_VAR: &str = "BUCKETS_HOSTED_DB_URL";
+/// The name the stack gave that cluster's URL before it took hosted shape.
 pub const TWINS_URL_VAR: &str = "BUCKETS_TWINS_DB_URL";
+
+/// The variable that names the hosted-shape cluster: `BUCKETS_HOSTED_DB_URL`,
+/// or `BUCKETS_TWINS_DB_URL` where only the old name is exported.
+pub fn hosted_url_var() -> &'static str {
+    if std::env::var_os(HOSTED_URL_VAR).is_some() {
+        HOSTED_URL_VAR
+    } else {
+        TWINS_URL_VAR
+    }
+}
 
 /// Connects to the database named by `var`; panics with what to do when the
 /// stack is not running, so a missing stack fails the test instead of skipping it.
 pub async fn connect(var: &str) -> Client {
+    connect_to(var, None).await
+}
+
+/// Connects to another database (`dbname`) of the cluster `var` names, as the same role.
+pub async fn connect_to_database(var: &str, dbname: &str) -> Client {
+    connect_to(var, Some(dbname)).await
+}
+
+async fn connect_to(var: &str, dbname: Option<&str>) -> Client {
     let url = std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run these tests with `./stack test`"));
-    let (client, connection) = tokio_postgres::connect(&url, NoTls)
+    let mut config: tokio_postgres::Config = url.parse().unwrap_or_else(|e| panic!("{var}={url} is not a database URL: {e}"));
+    if let Some(dbname) = dbname {
+        config.dbname(dbname);
+    }
+    let (client, connection) = config
+        .connect(NoTls)
         .await
-        .unwrap_or_else(|e| panic!("cannot connect to {var}={url}: {e} (is `./stack up` running?)"));
+        .unwrap_or_else(|e| panic!("cannot connect to {var}={url} (database {dbname:?}): {e} (is `./stack up` running?)"));
     let name = var.to_string();
     tokio::spawn(async move {
         if let Err(e) = connection.await {

@@ -1,6 +1,6 @@
 //! Two implementations must agree on many random inputs:
-//! - the coliseum math: pg_coliseum (main cluster) vs its SQL twins (twins
-//!   cluster) vs `buckets_core` itself, bit for bit (the twins evaluate the
+//! - the coliseum math: pg_coliseum (main cluster) vs its SQL twins (the
+//!   hosted-shape cluster) vs `buckets_core` itself, bit for bit (the twins evaluate the
 //!   same float8 operations in the same order, so no tolerance is needed),
 //!   and with the same SQLSTATE and message where they fail;
 //! - the Passport rules: `buckets_core::passport::check_event` (what the edge
@@ -10,8 +10,8 @@
 //! `BUCKETS_SEED=<n>` replays it.
 
 use buckets_core::coliseum::{concentration, event_weight, normalized_entropy, strength_score, MetricError};
-use buckets_core::passport::{check_event, FieldType, Source, KINDS};
-use buckets_e2e::{connect, math_implementation, seeded_rng, MAIN_URL_VAR, TWINS_URL_VAR};
+use buckets_core::passport::{check_event, find_kind, EventKind, FieldType, Source, ALIASES, ARTIST_ID, KINDS};
+use buckets_e2e::{connect, hosted_url_var, math_implementation, seeded_rng, MAIN_URL_VAR};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -40,13 +40,17 @@ async fn weights(client: &Client, tiers: &[i16], occurred: &[DateTime<Utc>], as_
 #[tokio::test]
 async fn extension_and_sql_twins_compute_identical_weights() {
     let main = connect(MAIN_URL_VAR).await;
-    let twins = connect(TWINS_URL_VAR).await;
+    let twins = connect(hosted_url_var()).await;
     assert_eq!(
         math_implementation(&main).await,
         "extension",
         "the main cluster must run pg_coliseum"
     );
-    assert_eq!(math_implementation(&twins).await, "sql", "the twins cluster must run the SQL twins");
+    assert_eq!(
+        math_implementation(&twins).await,
+        "sql",
+        "the hosted-shape cluster must run the SQL twins"
+    );
 
     let mut rng = seeded_rng("weights");
     let n = 20_000;
@@ -80,7 +84,7 @@ async fn extension_and_sql_twins_compute_identical_weights() {
 #[tokio::test]
 async fn both_implementations_refuse_a_bad_tier_the_same_way() {
     let main = connect(MAIN_URL_VAR).await;
-    let twins = connect(TWINS_URL_VAR).await;
+    let twins = connect(hosted_url_var()).await;
     for tier in [0i16, 6, -1, i16::MAX] {
         let mut seen = Vec::new();
         for client in [&main, &twins] {
@@ -173,7 +177,7 @@ async fn spread_error(client: &Client, function: &str, array: &[Option<f64>]) ->
 #[tokio::test]
 async fn extension_and_sql_twins_compute_identical_strength_scores() {
     let main = connect(MAIN_URL_VAR).await;
-    let twins = connect(TWINS_URL_VAR).await;
+    let twins = connect(hosted_url_var()).await;
     assert_eq!(math_implementation(&main).await, "extension");
     assert_eq!(math_implementation(&twins).await, "sql");
 
@@ -197,7 +201,7 @@ async fn extension_and_sql_twins_compute_identical_strength_scores() {
 #[tokio::test]
 async fn extension_and_sql_twins_compute_identical_spreads() {
     let main = connect(MAIN_URL_VAR).await;
-    let twins = connect(TWINS_URL_VAR).await;
+    let twins = connect(hosted_url_var()).await;
     assert_eq!(math_implementation(&main).await, "extension");
     assert_eq!(math_implementation(&twins).await, "sql");
 
@@ -353,12 +357,20 @@ struct Case {
 }
 
 fn random_case(rng: &mut StdRng, received_us: i64) -> Case {
+    if rng.random_bool(0.15) {
+        return alias_case(rng, received_us);
+    }
     let known = &KINDS[rng.random_range(0..KINDS.len())];
     let kind = match rng.random_range(0..20) {
         0 => "audio.plya".to_string(),
         1 => format!("{}.x", known.family()),
         _ => known.name.to_string(),
     };
+    case_of(rng, known, kind, received_us)
+}
+
+/// A case with the fields of `known`, sent as `kind`.
+fn case_of(rng: &mut StdRng, known: &EventKind, kind: String, received_us: i64) -> Case {
     let source = if rng.random_bool(0.8) {
         known.producers[rng.random_range(0..known.producers.len())]
     } else {
@@ -389,6 +401,37 @@ fn random_case(rng: &mut StdRng, received_us: i64) -> Case {
         payload,
         occurred_us,
     }
+}
+
+/// An event under an alias: a case of its kind whose renamed fields are sent,
+/// most of the time, under the alias's keys (the artist too: valid or not, in
+/// place of the envelope's or next to it).
+fn alias_case(rng: &mut StdRng, received_us: i64) -> Case {
+    let alias = &ALIASES[rng.random_range(0..ALIASES.len())];
+    let known = find_kind(alias.kind).expect("an alias names a kind");
+    let mut case = case_of(rng, known, alias.alias.to_string(), received_us);
+    for rename in alias.renames {
+        if !rng.random_bool(0.8) {
+            continue;
+        }
+        if rename.to == ARTIST_ID {
+            let value = match rng.random_range(0..6) {
+                0 => json!("not-a-uuid"),
+                1 => json!(null),
+                _ => json!(uuid::Uuid::new_v4().to_string()),
+            };
+            case.payload.insert(rename.from.to_string(), value);
+            if rng.random_bool(0.8) {
+                case.artist = None;
+            }
+        } else if let Some(value) = case.payload.remove(rename.to) {
+            case.payload.insert(rename.from.to_string(), value);
+            if rng.random_bool(0.1) {
+                case.payload.insert(rename.to.to_string(), json!(uuid::Uuid::new_v4().to_string()));
+            }
+        }
+    }
+    case
 }
 
 #[tokio::test]
@@ -457,7 +500,7 @@ async fn edge_rules_and_database_rules_agree() {
 async fn extension_and_sql_twins_compute_identical_decayed_units() {
     use buckets_core::coliseum::{bucket_decayed_units, decayed_units, tier_units};
     let main = connect(MAIN_URL_VAR).await;
-    let twins = connect(TWINS_URL_VAR).await;
+    let twins = connect(hosted_url_var()).await;
     let mut rng = seeded_rng("decayed-units");
     let now = Utc::now().timestamp_micros();
     let edges = [0, 7 * DAY_US, 27 * DAY_US, 30 * DAY_US];

@@ -1,9 +1,9 @@
 //! The Coliseum processor gives the same DNA with pg_coliseum (main cluster)
-//! and with the SQL twins (twins cluster): the same random events go into
+//! and with the SQL twins (the hosted-shape cluster): the same random events go into
 //! both, are processed, scored as of one instant, and compared row by row.
 
 use buckets_e2e::workload::event;
-use buckets_e2e::{connect, ingest, process_all, seeded_rng, MAIN_URL_VAR, TWINS_URL_VAR};
+use buckets_e2e::{connect, hosted_url_var, ingest, process_all, seeded_rng, MAIN_URL_VAR};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio_postgres::Client;
@@ -55,7 +55,7 @@ fn same_json(a: &Value, b: &Value) -> bool {
 #[tokio::test]
 async fn extension_and_twins_derive_the_same_dna() {
     let main = connect(MAIN_URL_VAR).await;
-    let twins = connect(TWINS_URL_VAR).await;
+    let twins = connect(hosted_url_var()).await;
     let mut rng = seeded_rng("processor");
     let now = Utc::now();
     let fans: Vec<Uuid> = (0..120).map(|_| Uuid::new_v4()).collect();

@@ -5,7 +5,7 @@
 //! an instant chosen so that events sit on both sides of every window and decay edge.
 
 use buckets_e2e::workload::event;
-use buckets_e2e::{connect, ingest, process_all, seeded_rng, MAIN_URL_VAR, TWINS_URL_VAR};
+use buckets_e2e::{connect, hosted_url_var, ingest, process_all, seeded_rng, MAIN_URL_VAR};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use rand::Rng;
 use serde_json::Value;
@@ -125,5 +125,5 @@ async fn aggregates_score_like_the_mutations_with_the_extension() {
 
 #[tokio::test]
 async fn aggregates_score_like_the_mutations_with_the_twins() {
-    check(&connect(TWINS_URL_VAR).await, "scoring-reference-twins").await;
+    check(&connect(hosted_url_var()).await, "scoring-reference-hosted").await;
 }

@@ -1,5 +1,5 @@
 //! The Treasury split engine: pg_coliseum (main cluster), its SQL twins
-//! (twins cluster) and `buckets_core::treasury` must give the same lines for
+//! (the hosted-shape cluster) and `buckets_core::treasury` must give the same lines for
 //! every split and refund, and refuse the same arguments with the same
 //! SQLSTATE and message. There is no tolerance: these are integers.
 //!
@@ -7,7 +7,7 @@
 //! `BUCKETS_SEED=<n>` replays it.
 
 use buckets_core::treasury::{allocate_refund, allocate_split, SplitError};
-use buckets_e2e::{connect, math_implementation, seeded_rng, MAIN_URL_VAR, TWINS_URL_VAR};
+use buckets_e2e::{connect, hosted_url_var, math_implementation, seeded_rng, MAIN_URL_VAR};
 use rand::rngs::StdRng;
 use rand::Rng;
 use tokio_postgres::Client;
@@ -88,13 +88,17 @@ async fn refunds(client: &Client, amounts: &[i64], shares: &[&[Option<i32>]], be
 
 async fn both_clusters() -> (Client, Client) {
     let main = connect(MAIN_URL_VAR).await;
-    let twins = connect(TWINS_URL_VAR).await;
+    let twins = connect(hosted_url_var()).await;
     assert_eq!(
         math_implementation(&main).await,
         "extension",
         "the main cluster must run pg_coliseum"
     );
-    assert_eq!(math_implementation(&twins).await, "sql", "the twins cluster must run the SQL twins");
+    assert_eq!(
+        math_implementation(&twins).await,
+        "sql",
+        "the hosted-shape cluster must run the SQL twins"
+    );
     (main, twins)
 }
 

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use buckets_core::treasury::{allocate_refund, allocate_split};
-use buckets_e2e::{connect, seeded_rng, MAIN_URL_VAR, TWINS_URL_VAR};
+use buckets_e2e::{connect, hosted_url_var, seeded_rng, MAIN_URL_VAR};
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Value};
@@ -590,7 +590,7 @@ async fn treasury_matches_the_model_twins() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(300);
-    run(TWINS_URL_VAR, steps, "twins").await;
+    run(hosted_url_var(), steps, "hosted").await;
 }
 
 /// A payee asks for a payout the way PostgREST runs the RPC: `authenticated` with their claims,

@@ -168,6 +168,62 @@ pub fn find_kind(name: &str) -> Option<&'static EventKind> {
     KINDS.iter().find(|k| k.name == name)
 }
 
+/// The envelope's artist, as a rename target: a payload key of an alias may
+/// stand for it.
+pub const ARTIST_ID: &str = "artist_id";
+
+/// A payload key that producers of an alias send, and the field it stands
+/// for: [`ARTIST_ID`] (the envelope's artist) or a payload field of the kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rename {
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
+/// Another spelling of a catalog kind, still sent by producers written before
+/// the catalog (the existing app). An event sent under an alias is checked and
+/// stored as its kind, after its renamed payload keys moved to the fields
+/// they stand for; the database counts the events received under each alias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindAlias {
+    pub alias: &'static str,
+    pub kind: &'static str,
+    pub renames: &'static [Rename],
+}
+
+/// Every alias. Remove one only when `passport.alias_use` shows it unused.
+pub static ALIASES: &[KindAlias] = &[
+    KindAlias {
+        alias: "audio_play",
+        kind: "audio.play",
+        renames: &[
+            Rename {
+                from: "artistId",
+                to: ARTIST_ID,
+            },
+            Rename {
+                from: "trackId",
+                to: "track_id",
+            },
+        ],
+    },
+    KindAlias {
+        alias: "ticket.issued",
+        kind: "concierto.ticket_issued",
+        renames: &[],
+    },
+    KindAlias {
+        alias: "ticket.validated",
+        kind: "concierto.ticket_validated",
+        renames: &[],
+    },
+];
+
+/// Finds an alias by its spelling.
+pub fn find_alias(name: &str) -> Option<&'static KindAlias> {
+    ALIASES.iter().find(|a| a.alias == name)
+}
+
 // Shorthands that keep the table below readable.
 use Domain::{A, C, G, T};
 use Source::{App, Companon as CompanonSrc, Concierto as ConciertoSrc, System, Treasury as TreasurySrc};
@@ -750,6 +806,39 @@ mod tests {
             .filter(|k| matches!(k.family(), "treasury" | "concierto") && k.name != "concierto.event_rsvp")
         {
             assert!(!k.producers.contains(&Source::App), "{} accepts app", k.name);
+        }
+    }
+
+    #[test]
+    fn aliases_name_kinds_and_rename_into_their_fields() {
+        let mut seen = HashSet::new();
+        for a in ALIASES {
+            assert!(seen.insert(a.alias), "{} twice", a.alias);
+            assert!(find_kind(a.alias).is_none(), "{} is a kind", a.alias);
+            // The shape passport.event_kind_aliases checks, and safe in a SQL array literal.
+            let shape = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
+            assert!((1..=200).contains(&a.alias.len()) && a.alias.bytes().all(shape), "{}", a.alias);
+            let kind = find_kind(a.kind).unwrap_or_else(|| panic!("{} -> unknown {}", a.alias, a.kind));
+            let mut froms = HashSet::new();
+            let mut tos = HashSet::new();
+            for r in a.renames {
+                assert!(froms.insert(r.from) && tos.insert(r.to), "{}: {:?} repeats a key", a.alias, r);
+                assert!(
+                    kind.field(r.from).is_none() && r.from != ARTIST_ID,
+                    "{}: {} is already a field",
+                    a.alias,
+                    r.from
+                );
+                assert!(
+                    r.to == ARTIST_ID || kind.field(r.to).is_some(),
+                    "{}: {} is no field of {}",
+                    a.alias,
+                    r.to,
+                    a.kind
+                );
+            }
+            // No chains: a key moved in never moves again, so the order of renames does not matter.
+            assert!(froms.is_disjoint(&tos), "{}", a.alias);
         }
     }
 

@@ -7,5 +7,5 @@
 pub mod catalog;
 pub mod validate;
 
-pub use catalog::{find_kind, Domain, EventKind, Field, FieldType, Source, KINDS};
-pub use validate::{check_event, Rejection, RejectionCode};
+pub use catalog::{find_alias, find_kind, Domain, EventKind, Field, FieldType, KindAlias, Rename, Source, ALIASES, ARTIST_ID, KINDS};
+pub use validate::{check_event, restate, Rejection, RejectionCode, Restated};

@@ -3,12 +3,17 @@
 //! edge and the database always agree on what is accepted.
 //!
 //! Order of checks (the first failure is reported):
-//! 1. `unknown_kind`, 2. `forbidden_kind` (the source may not log it),
+//! 1. `unknown_kind` (neither a kind nor an alias of one); under an alias,
+//!    `invalid_field` when the payload key that stands for the artist does
+//!    not hold a UUID, 2. `forbidden_kind` (the source may not log it),
 //! 3. `artist_required`, 4. each declared payload field in catalog order
 //!    (`missing_field`, then `invalid_field`), 5. `unknown_field` (the
 //!    byte-wise smallest undeclared key), 6. `occurred_in_future`.
+//!
+//! An event under an alias is checked as its kind after [`restate`]; the
+//! messages name the kind and its fields.
 
-use super::catalog::{find_kind, EventKind, FieldType, Source};
+use super::catalog::{find_alias, find_kind, EventKind, FieldType, KindAlias, Source, ARTIST_ID};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -66,8 +71,10 @@ impl Rejection {
     }
 }
 
-/// Checks an event against the catalog. `occurred_at` and `received_at` are
-/// microseconds on a common epoch. Returns the kind when the event is valid.
+/// Checks an event against the catalog. `kind_name` is a kind or an alias of
+/// one; `has_artist` says whether the envelope names an artist. `occurred_at`
+/// and `received_at` are microseconds on a common epoch. Returns the kind
+/// (never the alias) when the event is valid.
 pub fn check_event(
     kind_name: &str,
     source: Source,
@@ -76,8 +83,69 @@ pub fn check_event(
     occurred_at: i64,
     received_at: i64,
 ) -> Result<&'static EventKind, Rejection> {
+    if let Some(kind) = find_kind(kind_name) {
+        return check_kind(kind, source, has_artist, payload, occurred_at, received_at);
+    }
+    let alias = find_alias(kind_name).ok_or_else(|| unknown_kind(kind_name))?;
+    let event = restate(alias, has_artist, payload)?;
+    let has_artist = has_artist || event.artist_id.is_some();
+    check_kind(event.kind, source, has_artist, &event.payload, occurred_at, received_at)
+}
+
+fn unknown_kind(name: &str) -> Rejection {
+    Rejection::new(RejectionCode::UnknownKind, format!("unknown event kind \"{name}\""))
+}
+
+/// An event sent under an alias, restated as its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restated {
+    pub kind: &'static EventKind,
+    /// The artist a payload key named, when the envelope named none.
+    pub artist_id: Option<String>,
+    pub payload: Map<String, Value>,
+}
+
+/// Moves the alias's payload keys to the fields they stand for. A key moves
+/// only when its field is not given already (the envelope's artist when
+/// `has_artist`); otherwise it stays where it is, and the catalog check
+/// refuses it as an undeclared field. A key that stands for the artist must
+/// hold a UUID (`invalid_field`, naming the key as sent).
+pub fn restate(alias: &KindAlias, has_artist: bool, payload: &Map<String, Value>) -> Result<Restated, Rejection> {
+    let kind = find_kind(alias.kind).ok_or_else(|| unknown_kind(alias.kind))?;
+    let mut payload = payload.clone();
+    let mut artist_id = None;
+    for rename in alias.renames {
+        if rename.to == ARTIST_ID {
+            if has_artist {
+                continue;
+            }
+            let Some(value) = payload.remove(rename.from) else {
+                continue;
+            };
+            let id = value
+                .as_str()
+                .filter(|s| is_canonical_uuid(s))
+                .ok_or_else(|| Rejection::new(RejectionCode::InvalidField, format!("payload.{} must be a UUID", rename.from)))?;
+            artist_id = Some(id.to_owned());
+        } else if !payload.contains_key(rename.to) {
+            if let Some(value) = payload.remove(rename.from) {
+                payload.insert(rename.to.to_owned(), value);
+            }
+        }
+    }
+    Ok(Restated { kind, artist_id, payload })
+}
+
+/// The catalog rules of one kind, from `forbidden_kind` on.
+fn check_kind(
+    kind: &'static EventKind,
+    source: Source,
+    has_artist: bool,
+    payload: &Map<String, Value>,
+    occurred_at: i64,
+    received_at: i64,
+) -> Result<&'static EventKind, Rejection> {
     use RejectionCode::*;
-    let kind = find_kind(kind_name).ok_or_else(|| Rejection::new(UnknownKind, format!("unknown event kind \"{kind_name}\"")))?;
     if !kind.producers.contains(&source) {
         return Err(Rejection::new(
             ForbiddenKind,
@@ -203,6 +271,7 @@ fn has_rfc3339_shape(b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::passport::catalog::ALIASES;
     use serde_json::json;
 
     const NOW: i64 = 1_800_000_000_000_000;
@@ -314,6 +383,112 @@ mod tests {
             (Country, json!("NGA"), false),
         ] {
             assert_eq!(value_fits(ty, &v), ok, "{ty:?} {v}");
+        }
+    }
+
+    const TRACK: &str = "6f1c1f5e-8a7b-4c1d-9e2f-0a1b2c3d4e5f";
+    const ARTIST: &str = "b1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
+
+    #[test]
+    fn the_existing_apps_spellings_are_checked_as_their_kinds() {
+        let play = json!({"artistId": ARTIST, "trackId": TRACK, "duration_ms": 31000});
+        assert_eq!(check("audio_play", false, play.clone()), Ok("audio.play"));
+        let restated = restate(find_alias("audio_play").unwrap(), false, &obj(play)).unwrap();
+        assert_eq!(restated.kind.name, "audio.play");
+        assert_eq!(restated.artist_id.as_deref(), Some(ARTIST));
+        assert_eq!(Value::Object(restated.payload), json!({"track_id": TRACK, "duration_ms": 31000}));
+
+        let ticket = json!({"event_id": TRACK, "ticket_id": ARTIST});
+        for (alias, kind) in [
+            ("ticket.issued", "concierto.ticket_issued"),
+            ("ticket.validated", "concierto.ticket_validated"),
+        ] {
+            let got = check_event(alias, Source::Concierto, false, &obj(ticket.clone()), NOW, NOW).map(|k| k.name);
+            assert_eq!(got, Ok(kind));
+            // An alias changes the spelling, never who may log the kind.
+            assert_eq!(check(alias, false, ticket.clone()).unwrap_err().0, "forbidden_kind");
+        }
+    }
+
+    #[test]
+    fn alias_rules_name_the_kind_and_the_key_as_sent() {
+        assert_eq!(
+            check("audio_play", false, json!({"artistId": "nope", "trackId": TRACK, "duration_ms": 1})),
+            Err(("invalid_field", "payload.artistId must be a UUID".into()))
+        );
+        assert_eq!(
+            check("audio_play", false, json!({"trackId": TRACK, "duration_ms": 1})),
+            Err(("artist_required", "audio.play needs artist_id".into()))
+        );
+        assert_eq!(
+            check("audio_play", false, json!({"artistId": ARTIST, "trackId": TRACK})),
+            Err(("missing_field", "payload.duration_ms is required for audio.play".into()))
+        );
+        // A key whose field is given already stays, and is undeclared.
+        assert_eq!(
+            check("audio_play", true, json!({"artistId": ARTIST, "trackId": TRACK, "duration_ms": 1})),
+            Err(("unknown_field", "payload.artistId is not a field of audio.play".into()))
+        );
+        assert_eq!(
+            check(
+                "audio_play",
+                false,
+                json!({"artistId": ARTIST, "trackId": TRACK, "track_id": TRACK, "duration_ms": 1})
+            ),
+            Err(("unknown_field", "payload.trackId is not a field of audio.play".into()))
+        );
+        // The canonical spellings are fine under an alias too.
+        assert_eq!(
+            check("audio_play", true, json!({"track_id": TRACK, "duration_ms": 1})),
+            Ok("audio.play")
+        );
+        assert_eq!(check("audio_plays", true, json!({})).unwrap_err().0, "unknown_kind");
+    }
+
+    /// An event of an aliased kind, as the existing app would send it: the
+    /// artist in the payload's key, payload fields under their old names.
+    fn old_spelling(alias: &KindAlias, artist: Option<&str>, payload: &Map<String, Value>) -> (bool, Map<String, Value>) {
+        let mut old = payload.clone();
+        let mut has_artist = artist.is_some();
+        for r in alias.renames {
+            if r.to == ARTIST_ID {
+                if let Some(a) = artist {
+                    old.insert(r.from.into(), json!(a));
+                    has_artist = false;
+                }
+            } else if let Some(v) = old.remove(r.to) {
+                old.insert(r.from.into(), v);
+            }
+        }
+        (has_artist, old)
+    }
+
+    proptest::proptest! {
+        /// Sending under an alias, with the old key names, is the same as
+        /// sending the kind: same answer, same code and message.
+        #[test]
+        fn an_alias_is_its_kind(
+            which in 0..ALIASES.len(),
+            source in 0..Source::ALL.len(),
+            artist in proptest::option::of(proptest::sample::select(vec![ARTIST, "not-a-uuid"])),
+            fields in proptest::collection::btree_map(
+                proptest::sample::select(vec!["track_id", "duration_ms", "event_id", "ticket_id", "genre", "gate", "mood"]),
+                proptest::sample::select(vec![json!(TRACK), json!(31000), json!(-5), json!("afrobeats"), json!(null)]),
+                0..7),
+        ) {
+            let alias = &ALIASES[which];
+            let source = Source::ALL[source];
+            let payload: Map<String, Value> = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            let (old_has_artist, old_payload) = old_spelling(alias, artist, &payload);
+            let as_kind = check_event(alias.kind, source, artist.is_some(), &payload, NOW, NOW);
+            let as_alias = check_event(alias.alias, source, old_has_artist, &old_payload, NOW, NOW);
+            match artist {
+                // The envelope's artist is checked by the caller; under the alias the key is checked here.
+                Some(bad) if !is_canonical_uuid(bad) && !old_has_artist && alias.renames.iter().any(|r| r.to == ARTIST_ID) => {
+                    proptest::prop_assert_eq!(as_alias.unwrap_err().code, RejectionCode::InvalidField);
+                }
+                _ => proptest::prop_assert_eq!(as_alias.map(|k| k.name), as_kind.map(|k| k.name)),
+            }
         }
     }
 

@@ -1,27 +1,35 @@
 //! passport-log through the host protocol, as the Deno host drives it.
 
 use super::*;
-use crate::auth::tests::{sign, user_claims, NOW_MICROS, SECRET, USER};
+use crate::auth::tests::{
+    anon_key, api_key_claims, auth_env, host_jwks, jwks_json, published, service_key, user_claims, user_token, ES256, NOW_MICROS, NOW_S,
+    STRANGER, USER,
+};
 
 const NOW: &str = "2027-01-15T08:00:00.000000Z";
 const ARTIST: &str = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
 const TRACK: &str = "6f1c1f5e-8a7b-4c1d-9e2f-0a1b2c3d4e5f";
 const OTHER_USER: &str = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b";
 
-fn user_token() -> String {
-    sign(&user_claims(), SECRET)
-}
-
-fn service_token() -> String {
-    sign(&json!({"role": "service_role", "exp": NOW_MICROS / 1_000_000 + 3600}), SECRET)
-}
-
-/// Calls the `handle` export and parses its answer.
-fn call(method: &str, headers: Value, body: &[u8]) -> Value {
-    let head = json!({"method": method, "url": "http://127.0.0.1:54321/functions/v1/passport-log", "headers": headers});
-    let env = json!({ "SUPABASE_JWT_SECRET": SECRET }).to_string();
-    let out = crate::handle("passport-log", &head.to_string(), body, NOW_MICROS as f64 / 1000.0, &env);
+/// Calls the `handle` export with the host's JWKS `jwks` and parses its answer.
+fn call_with_jwks(method: &str, headers: Value, body: &[u8], jwks: &str) -> Value {
+    let head = json!({
+        "method": method, "url": "http://127.0.0.1:54321/functions/v1/passport-log", "headers": headers,
+        "request_id": "8c4d2a10-0000-4000-8000-000000000001",
+    });
+    let out = crate::handle(
+        "passport-log",
+        &head.to_string(),
+        body,
+        NOW_MICROS as f64 / 1000.0,
+        &auth_env().to_string(),
+        jwks,
+    );
     serde_json::from_str(&out).unwrap()
+}
+
+fn call(method: &str, headers: Value, body: &[u8]) -> Value {
+    call_with_jwks(method, headers, body, &host_jwks())
 }
 
 fn post_as(token: &str, body: &str) -> Value {
@@ -49,6 +57,7 @@ fn error(action: &Value) -> (u64, String) {
 /// The `passport.ingest` input of a query action.
 fn entries(action: &Value) -> Vec<Value> {
     assert_eq!(action["query"]["sql"], "select passport.ingest($1::jsonb) as results", "{action}");
+    assert_eq!(action["query"]["params"].as_array().unwrap().len(), 1);
     action["query"]["params"][0].as_array().unwrap().clone()
 }
 
@@ -84,6 +93,8 @@ fn without(mut event: Value, key: &str) -> Value {
 fn one_event_becomes_one_normalised_entry() {
     let action = post(&follow());
     assert_eq!(action["state"], json!({"events": 1}));
+    assert_eq!(action["query"]["role"], "authenticated");
+    assert_eq!(action["query"]["claims"], user_claims());
     assert_eq!(
         only_entry(&action),
         json!({
@@ -234,12 +245,34 @@ fn request_status_codes() {
 
 #[test]
 fn tokens() {
-    let expired = sign(&with(user_claims(), "exp", json!(NOW_MICROS / 1_000_000 - 1)), SECRET);
-    assert_eq!(error(&post_as(&expired, &follow().to_string())), (401, "token_expired".into()));
-    let forged = sign(&user_claims(), "not-the-project-secret-not-the-project-secret");
-    assert_eq!(error(&post_as(&forged, &follow().to_string())), (401, "invalid_token".into()));
-    let anon = sign(&json!({"role": "anon", "exp": NOW_MICROS / 1_000_000 + 60}), SECRET);
-    assert_eq!(error(&post_as(&anon, &follow().to_string())), (401, "sign_in_required".into()));
+    let event = follow().to_string();
+    let expired = ES256.sign(&with(user_claims(), "exp", json!(NOW_S - 31)));
+    assert_eq!(error(&post_as(&expired, &event)), (401, "token_expired".into()));
+    let forged = STRANGER.sign_as("ec-2027", &user_claims());
+    assert_eq!(error(&post_as(&forged, &event)), (401, "invalid_token".into()));
+    for anonymous in [anon_key(), "sb_publishable_ZmFrZS1wdWJsaXNoYWJsZS1rZXk".to_owned()] {
+        let answer = post_as(&anonymous, &event);
+        assert_eq!(error(&answer), (401, "sign_in_required".into()));
+        assert_eq!(answer["respond"]["headers"]["www-authenticate"], "Bearer");
+    }
+}
+
+#[test]
+fn a_token_of_an_unknown_key_asks_for_the_jwks_first() {
+    let headers = json!({"authorization": format!("Bearer {}", STRANGER.sign(&user_claims())), "content-type": "application/json"});
+    let body = follow().to_string();
+    let stale = call_with_jwks("POST", headers.clone(), body.as_bytes(), &host_jwks());
+    assert_eq!(stale, json!({"refresh_jwks": true}));
+    let fresh = jwks_json(published(&[&ES256]), true);
+    assert_eq!(
+        error(&call_with_jwks("POST", headers.clone(), body.as_bytes(), &fresh)),
+        (401, "invalid_token".into())
+    );
+    let unreachable = jwks_json(Value::Null, true);
+    let answer = call_with_jwks("POST", headers, body.as_bytes(), &unreachable);
+    assert_eq!(error(&answer), (503, "auth_unavailable".into()));
+    assert_eq!(answer["respond"]["headers"]["retry-after"], "5");
+    assert_eq!(answer["log"]["code"], "auth_unavailable");
 }
 
 #[test]
@@ -419,17 +452,17 @@ fn the_service_role_logs_for_a_user() {
         "kind": "treasury.money_spent", "client_event_id": "pi_1", "user_id": OTHER_USER, "source": "treasury",
         "payload": {"payment_id": "pi_1", "amount_minor": 500, "currency": "EUR", "product_type": "drop"},
     });
-    let entry = only_entry(&post_as(&service_token(), &money.to_string()));
+    let action = post_as(&service_key(), &money.to_string());
+    assert_eq!(action["query"]["role"], "service_role");
+    assert_eq!(action["query"]["claims"], api_key_claims("service_role"));
+    let entry = only_entry(&action);
     assert_eq!(
         (&entry["user_id"], &entry["source"], &entry["kind"]),
         (&json!(OTHER_USER), &json!("treasury"), &json!("treasury.money_spent"))
     );
-    let system = only_entry(&post_as(
-        &service_token(),
-        &with(follow(), "user_id", json!(OTHER_USER)).to_string(),
-    ));
+    let system = only_entry(&post_as(&service_key(), &with(follow(), "user_id", json!(OTHER_USER)).to_string()));
     assert_eq!((&system["user_id"], &system["source"]), (&json!(OTHER_USER), &json!("system")));
-    let as_app = only_entry(&post_as(&service_token(), &with(money.clone(), "source", json!("app")).to_string()));
+    let as_app = only_entry(&post_as(&service_key(), &with(money.clone(), "source", json!("app")).to_string()));
     assert_eq!(rejection(&as_app).0, "forbidden_kind");
     assert_eq!(as_app["source"], "app");
 }
@@ -460,7 +493,7 @@ fn service_role_rejections() {
         ),
     ];
     for (event, code, message, user_id, source) in cases {
-        let entry = only_entry(&post_as(&service_token(), &event.to_string()));
+        let entry = only_entry(&post_as(&service_key(), &event.to_string()));
         assert_eq!(rejection(&entry), (code, message), "{event}");
         assert_eq!(
             (
@@ -473,7 +506,7 @@ fn service_role_rejections() {
 }
 
 fn complete_with(state: Value, rows: &str) -> Value {
-    serde_json::from_str(&crate::complete("passport-log", &state.to_string(), rows, 0.0, "{}")).unwrap()
+    serde_json::from_str(&crate::complete("passport-log", &state.to_string(), rows, 0.0, "{}", "r-1")).unwrap()
 }
 
 #[test]
@@ -508,8 +541,9 @@ fn complete_refuses_rows_that_do_not_match() {
 
 #[test]
 fn fail_maps_sqlstates() {
-    let fail =
-        |error: Value| -> Value { serde_json::from_str(&crate::fail("passport-log", r#"{"events":1}"#, &error.to_string())).unwrap() };
+    let fail = |error: Value| -> Value {
+        serde_json::from_str(&crate::fail("passport-log", r#"{"events":1}"#, &error.to_string(), "r-1")).unwrap()
+    };
     assert_eq!(
         error(&fail(json!({"code": "22023", "message": "bad"}))),
         (400, "invalid_request".into())
@@ -530,10 +564,11 @@ fn fail_maps_sqlstates() {
 
 #[test]
 fn unknown_functions_and_host_bugs() {
-    let out: Value = serde_json::from_str(&crate::handle("passport-lgo", "{}", b"", 0.0, "{}")).unwrap();
+    let out: Value = serde_json::from_str(&crate::handle("passport-lgo", "{}", b"", 0.0, "{}", "{}")).unwrap();
     assert_eq!(error(&out), (404, "not_found".into()));
-    let out: Value = serde_json::from_str(&crate::complete("nope", "{}", "[]", 0.0, "{}")).unwrap();
+    let out: Value = serde_json::from_str(&crate::complete("nope", "{}", "[]", 0.0, "{}", "r-1")).unwrap();
     assert_eq!(error(&out), (404, "not_found".into()));
-    let out: Value = serde_json::from_str(&crate::handle("passport-log", "not json", b"", 0.0, "{}")).unwrap();
+    let out: Value = serde_json::from_str(&crate::handle("passport-log", "not json", b"", 0.0, "{}", "{}")).unwrap();
     assert_eq!(error(&out), (500, "internal".into()));
+    assert!(out["log"]["message"].as_str().unwrap().contains("request_json"));
 }

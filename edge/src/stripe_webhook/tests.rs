@@ -30,7 +30,14 @@ fn header(secret: &str, t: i64, body: &[u8]) -> String {
 /// Calls the `handle` export at NOW_S with `env`.
 fn call_with(env: Value, method: &str, headers: Value, body: &[u8]) -> Value {
     let head = json!({"method": method, "url": "http://127.0.0.1:54321/functions/v1/stripe-webhook", "headers": headers});
-    let out = crate::handle("stripe-webhook", &head.to_string(), body, (NOW_S * 1000) as f64, &env.to_string());
+    let out = crate::handle(
+        "stripe-webhook",
+        &head.to_string(),
+        body,
+        (NOW_S * 1000) as f64,
+        &env.to_string(),
+        "{}",
+    );
     serde_json::from_str(&out).unwrap()
 }
 
@@ -78,15 +85,21 @@ fn rejected(action: &Value) -> (String, Value) {
         action["query"]["sql"], "select treasury.log_webhook_rejection($1::text, $2::text, $3::jsonb)",
         "{action}"
     );
+    assert_eq!(action["query"]["role"], "service_role");
     let params = action["query"]["params"].as_array().unwrap();
     let code = params[0].as_str().unwrap().to_owned();
     assert!(params[1].as_str().is_some_and(|m| !m.is_empty()));
     let state = action["state"].to_string();
     for answer in [
-        crate::complete("stripe-webhook", &state, r#"[{"log_webhook_rejection":null}]"#, 0.0, "{}"),
-        crate::complete("stripe-webhook", &state, "[]", 0.0, "{}"),
-        crate::fail("stripe-webhook", &state, r#"{"code":"42883","message":"function does not exist"}"#),
-        crate::fail("stripe-webhook", &state, r#"{"code":"CONNECTION_CLOSED"}"#),
+        crate::complete("stripe-webhook", &state, r#"[{"log_webhook_rejection":null}]"#, 0.0, "{}", "r-1"),
+        crate::complete("stripe-webhook", &state, "[]", 0.0, "{}", "r-1"),
+        crate::fail(
+            "stripe-webhook",
+            &state,
+            r#"{"code":"42883","message":"function does not exist"}"#,
+            "r-1",
+        ),
+        crate::fail("stripe-webhook", &state, r#"{"code":"CONNECTION_CLOSED"}"#, "r-1"),
     ] {
         let answer: Value = serde_json::from_str(&answer).unwrap();
         assert_eq!(error(&answer), (400, code.clone()), "{answer}");
@@ -105,6 +118,16 @@ fn a_delivery_signed_by_stripes_library_is_received() {
     let action = deliver(Some(EVENT_HEADER), EVENT.as_bytes());
     assert_eq!(received(&action), &serde_json::from_str::<Value>(EVENT).unwrap());
     assert_eq!(action["state"], json!({"event_id": "evt_1"}));
+    assert_eq!(action["query"]["role"], "service_role");
+    assert_eq!(action["query"]["claims"], json!({"role": "service_role"}));
+}
+
+#[test]
+fn a_supabase_token_is_neither_needed_nor_read() {
+    let mut headers = json!({"Content-Type": "application/json", "Stripe-Signature": EVENT_HEADER});
+    headers["Authorization"] = json!("Bearer not-a-jwt");
+    let action = call_with(env(), "POST", headers, EVENT.as_bytes());
+    assert_eq!(received(&action)["id"], "evt_1");
 }
 
 #[test]
@@ -334,7 +357,7 @@ fn without_a_usable_configuration_nothing_is_accepted() {
 /// The answer to a verified event's query, through the `complete` export.
 fn completed(rows: &str) -> Value {
     let state = json!({"event_id": "evt_1"}).to_string();
-    serde_json::from_str(&crate::complete("stripe-webhook", &state, rows, 0.0, "{}")).unwrap()
+    serde_json::from_str(&crate::complete("stripe-webhook", &state, rows, 0.0, "{}", "r-1")).unwrap()
 }
 
 #[test]
@@ -355,7 +378,7 @@ fn a_failed_event_is_never_answered_below_500() {
     let failed = |code: &str, message: &str| {
         let state = json!({"event_id": "evt_1"}).to_string();
         let error_json = json!({"code": code, "message": message}).to_string();
-        let answer: Value = serde_json::from_str(&crate::fail("stripe-webhook", &state, &error_json)).unwrap();
+        let answer: Value = serde_json::from_str(&crate::fail("stripe-webhook", &state, &error_json, "r-1")).unwrap();
         answer
     };
     for (code, message) in [
@@ -365,7 +388,11 @@ fn a_failed_event_is_never_answered_below_500() {
     ] {
         let answer = failed(code, message);
         assert_eq!(error(&answer), (500, "event_not_applied".into()), "{code}");
-        assert!(answer["respond"]["body"].as_str().unwrap().contains(message));
+        assert!(!answer["respond"]["body"].as_str().unwrap().contains(message));
+        assert_eq!(
+            (&answer["log"]["sqlstate"], &answer["log"]["message"]),
+            (&json!(code), &json!(message))
+        );
     }
     let busy = failed("40P01", "deadlock detected");
     assert_eq!(error(&busy), (500, "internal".into()));

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 fn call(method: &str, env: &Value) -> Value {
     let head = json!({ "method": method, "url": "http://127.0.0.1:54321/functions/v1/ticket-keys", "headers": {} });
-    let out = crate::handle("ticket-keys", &head.to_string(), b"", 1.8e12, &env.to_string());
+    let out = crate::handle("ticket-keys", &head.to_string(), b"", 1.8e12, &env.to_string(), "{}");
     serde_json::from_str::<Value>(&out).unwrap()["respond"].clone()
 }
 

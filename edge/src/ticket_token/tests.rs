@@ -1,29 +1,38 @@
 //! ticket-token through the host protocol, as the Deno host drives it.
 
 use super::*;
-use crate::auth::tests::{sign, user_claims, NOW_MICROS, SECRET, USER};
+use crate::auth::tests::{anon_key, auth_env, host_jwks, service_key, user_claims, user_token, NOW_MICROS};
 use crate::tickets::tests::{keys, NOW_S, SEED, TICKET};
 use crate::tickets::TTL_S;
 
 const EVENT: &str = "e1e2e3e4-0000-4000-8000-000000000001";
 
 fn env() -> String {
-    json!({ "SUPABASE_JWT_SECRET": SECRET, "TICKET_SIGNING_KEY": SEED }).to_string()
+    let mut env = auth_env();
+    env["TICKET_SIGNING_KEY"] = json!(SEED);
+    env.to_string()
 }
 
-fn bearer(claims: &Value) -> Value {
-    json!({ "Authorization": format!("Bearer {}", sign(claims, SECRET)) })
+fn bearer(token: &str) -> Value {
+    json!({ "Authorization": format!("Bearer {token}") })
 }
 
 fn call_with(method: &str, query: &str, headers: Value, env: &str) -> Value {
     let url = format!("http://127.0.0.1:54321/functions/v1/ticket-token{query}");
-    let head = json!({ "method": method, "url": url, "headers": headers });
-    let out = crate::handle("ticket-token", &head.to_string(), b"", NOW_MICROS as f64 / 1000.0, env);
+    let head = json!({ "method": method, "url": url, "headers": headers, "request_id": "r-1" });
+    let out = crate::handle(
+        "ticket-token",
+        &head.to_string(),
+        b"",
+        NOW_MICROS as f64 / 1000.0,
+        env,
+        &host_jwks(),
+    );
     serde_json::from_str(&out).unwrap()
 }
 
 fn get(query: &str) -> Value {
-    call_with("GET", query, bearer(&user_claims()), &env())
+    call_with("GET", query, bearer(&user_token()), &env())
 }
 
 fn error(action: &Value) -> (u64, String) {
@@ -35,7 +44,7 @@ fn error(action: &Value) -> (u64, String) {
 
 fn completed(rows: Value, env: &str) -> Value {
     let state = json!({ "ticket_id": TICKET }).to_string();
-    let out = crate::complete("ticket-token", &state, &rows.to_string(), NOW_MICROS as f64 / 1000.0, env);
+    let out = crate::complete("ticket-token", &state, &rows.to_string(), NOW_MICROS as f64 / 1000.0, env, "r-1");
     serde_json::from_str::<Value>(&out).unwrap()["respond"].clone()
 }
 
@@ -46,21 +55,24 @@ fn row(result: Value) -> Value {
 #[test]
 fn asks_the_database_as_the_caller() {
     let action = get(&format!("?ticket={TICKET}"));
-    assert_eq!(action["query"]["sql"], TICKET_SQL);
-    assert!(TICKET_SQL.contains("select concierto.ticket_for_token($2::uuid) as result from caller"));
-    let params = action["query"]["params"].as_array().unwrap();
-    let claims: Value = serde_json::from_str(params[0].as_str().unwrap()).unwrap();
-    assert_eq!(claims, json!({ "sub": USER, "role": "authenticated" }));
-    assert_eq!(params[1], TICKET);
+    assert_eq!(
+        action["query"],
+        json!({
+            "sql": "select concierto.ticket_for_token($1::uuid) as result",
+            "params": [TICKET],
+            "role": "authenticated",
+            "claims": user_claims(),
+        })
+    );
     assert_eq!(action["state"], json!({ "ticket_id": TICKET }));
 }
 
 #[test]
 fn the_ticket_parameter() {
     let upper = get(&format!("?ticket={}", TICKET.to_ascii_uppercase()));
-    assert_eq!(upper["query"]["params"][1], TICKET);
+    assert_eq!(upper["query"]["params"][0], TICKET);
     let among_others = get(&format!("?v=2&ticket={TICKET}&x#frag"));
-    assert_eq!(among_others["query"]["params"][1], TICKET);
+    assert_eq!(among_others["query"]["params"][0], TICKET);
     for bad in [
         String::new(),
         "?".into(),
@@ -80,14 +92,17 @@ fn the_ticket_parameter() {
 fn callers_and_methods() {
     let query = format!("?ticket={TICKET}");
     assert_eq!(error(&call_with("GET", &query, json!({}), &env())), (401, "missing_token".into()));
-    let service = bearer(&json!({ "role": "service_role", "exp": NOW_MICROS / 1_000_000 + 60 }));
     assert_eq!(
-        error(&call_with("GET", &query, service, &env())),
+        error(&call_with("GET", &query, bearer(&service_key()), &env())),
         (403, "user_token_required".into())
     );
-    let anon = bearer(&json!({ "role": "anon", "exp": NOW_MICROS / 1_000_000 + 60 }));
-    assert_eq!(error(&call_with("GET", &query, anon, &env())), (401, "sign_in_required".into()));
-    let post = call_with("POST", &query, bearer(&user_claims()), &env());
+    for anonymous in [anon_key(), "sb_publishable_x".to_owned()] {
+        assert_eq!(
+            error(&call_with("GET", &query, bearer(&anonymous), &env())),
+            (401, "sign_in_required".into())
+        );
+    }
+    let post = call_with("POST", &query, bearer(&user_token()), &env());
     assert_eq!(error(&post), (405, "method_not_allowed".into()));
     let preflight = call_with("OPTIONS", &query, json!({}), &env());
     assert_eq!(preflight["respond"]["status"], 204);
@@ -96,8 +111,8 @@ fn callers_and_methods() {
 
 #[test]
 fn without_a_signing_key_nothing_is_asked() {
-    let no_key = json!({ "SUPABASE_JWT_SECRET": SECRET }).to_string();
-    let action = call_with("GET", &format!("?ticket={TICKET}"), bearer(&user_claims()), &no_key);
+    let no_key = auth_env().to_string();
+    let action = call_with("GET", &format!("?ticket={TICKET}"), bearer(&user_token()), &no_key);
     assert_eq!(error(&action), (500, "not_configured".into()));
 }
 
@@ -151,7 +166,7 @@ fn database_refusals() {
     let state = json!({ "ticket_id": TICKET }).to_string();
     let answer = |code: &str| -> (u64, String) {
         let db_error = json!({ "code": code, "message": "from SQL" }).to_string();
-        error(&serde_json::from_str(&crate::fail("ticket-token", &state, &db_error)).unwrap())
+        error(&serde_json::from_str(&crate::fail("ticket-token", &state, &db_error, "r-1")).unwrap())
     };
     assert_eq!(answer("42501"), (403, "forbidden".into()));
     assert_eq!(answer("P0002"), (404, "ticket_not_found".into()));

@@ -1,7 +1,7 @@
 //! ticket-validate through the host protocol: one scan now, offline batches.
 
 use super::*;
-use crate::auth::tests::{sign, user_claims, NOW_MICROS, SECRET, USER};
+use crate::auth::tests::{auth_env, host_jwks, service_key, user_claims, user_token, NOW_MICROS};
 use crate::tickets::tests::{keys, other_keys, token, NOW_S, SEED, TICKET};
 use crate::tickets::{parse_uuid, KID, TTL_S};
 use serde_json::json;
@@ -11,21 +11,33 @@ const EVENT: &str = "e1e2e3e4-0000-4000-8000-000000000001";
 const SCANNED_AT: &str = "2027-01-15T07:59:59Z";
 
 fn env() -> String {
-    json!({ "SUPABASE_JWT_SECRET": SECRET, "TICKET_SIGNING_KEY": SEED }).to_string()
+    let mut env = auth_env();
+    env["TICKET_SIGNING_KEY"] = json!(SEED);
+    env.to_string()
 }
 
-fn headers_for(claims: &Value) -> Value {
-    json!({ "Authorization": format!("Bearer {}", sign(claims, SECRET)), "Content-Type": "application/json" })
+fn headers_for(token: &str) -> Value {
+    json!({ "Authorization": format!("Bearer {token}"), "Content-Type": "application/json" })
 }
 
 fn call_with(method: &str, headers: Value, body: &[u8], env: &str) -> Value {
-    let head = json!({ "method": method, "url": "http://127.0.0.1:54321/functions/v1/ticket-validate", "headers": headers });
-    let out = crate::handle("ticket-validate", &head.to_string(), body, NOW_MICROS as f64 / 1000.0, env);
+    let head = json!({
+        "method": method, "url": "http://127.0.0.1:54321/functions/v1/ticket-validate", "headers": headers,
+        "request_id": "r-1",
+    });
+    let out = crate::handle(
+        "ticket-validate",
+        &head.to_string(),
+        body,
+        NOW_MICROS as f64 / 1000.0,
+        env,
+        &host_jwks(),
+    );
     serde_json::from_str(&out).unwrap()
 }
 
 fn post(body: &Value) -> Value {
-    call_with("POST", headers_for(&user_claims()), body.to_string().as_bytes(), &env())
+    call_with("POST", headers_for(&user_token()), body.to_string().as_bytes(), &env())
 }
 
 fn error(action: &Value) -> (u64, String) {
@@ -46,12 +58,15 @@ fn completed(state: &Value, rows: Value) -> Value {
         &rows.to_string(),
         NOW_MICROS as f64 / 1000.0,
         &env(),
+        "r-1",
     );
     serde_json::from_str::<Value>(&out).unwrap()["respond"].clone()
 }
 
-fn claims_param(action: &Value) -> Value {
-    serde_json::from_str(action["query"]["params"][0].as_str().unwrap()).unwrap()
+/// Checks that the query runs as the signed-in user.
+fn assert_as_the_user(action: &Value) {
+    assert_eq!(action["query"]["role"], "authenticated");
+    assert_eq!(action["query"]["claims"], user_claims());
 }
 
 fn scan(token: &str, scanned_at: &str, nonce: &str) -> Value {
@@ -65,13 +80,12 @@ fn forged() -> String {
 #[test]
 fn a_good_token_is_redeemed_as_the_caller() {
     let action = post(&json!({ "token": token(4, TTL_S), "event_id": EVENT, "gate": "north" }));
-    assert_eq!(action["query"]["sql"], REDEEM_SQL);
-    assert!(REDEEM_SQL.contains("select concierto.redeem($2::uuid, $3::int, $4::uuid, $5::text) as result from caller"));
-    assert_eq!(claims_param(&action), json!({ "sub": USER, "role": "authenticated" }));
     assert_eq!(
-        action["query"]["params"].as_array().unwrap()[1..],
-        [json!(TICKET), json!(4), json!(EVENT), json!("north")]
+        action["query"]["sql"],
+        "select concierto.redeem($1::uuid, $2::int, $3::uuid, $4::text) as result"
     );
+    assert_as_the_user(&action);
+    assert_eq!(action["query"]["params"], json!([TICKET, 4, EVENT, "north"]));
 }
 
 #[test]
@@ -121,7 +135,7 @@ fn the_single_body_is_checked() {
         assert_eq!(error(&post(&body)), (400, "invalid_body".into()), "{body}");
     }
     assert!(post(&with("gate", json!("g".repeat(MAX_GATE_CHARS))))["query"].is_object());
-    let not_json = call_with("POST", headers_for(&user_claims()), b"{", &env());
+    let not_json = call_with("POST", headers_for(&user_token()), b"{", &env());
     assert_eq!(error(&not_json), (400, "invalid_body".into()));
 }
 
@@ -130,12 +144,15 @@ fn callers_methods_and_sizes() {
     let body = json!({ "token": token(1, TTL_S), "event_id": EVENT, "gate": "north" }).to_string();
     let no_auth = call_with("POST", json!({ "Content-Type": "application/json" }), body.as_bytes(), &env());
     assert_eq!(error(&no_auth), (401, "missing_token".into()));
-    let service = headers_for(&json!({ "role": "service_role", "exp": NOW_MICROS / 1_000_000 + 60 }));
     assert_eq!(
-        error(&call_with("POST", service, body.as_bytes(), &env())),
+        error(&call_with("POST", headers_for(&service_key()), body.as_bytes(), &env())),
         (403, "user_token_required".into())
     );
-    let mut text = headers_for(&user_claims());
+    assert_eq!(
+        error(&call_with("POST", headers_for("sb_publishable_x"), body.as_bytes(), &env())),
+        (401, "sign_in_required".into())
+    );
+    let mut text = headers_for(&user_token());
     text["Content-Type"] = json!("text/plain");
     assert_eq!(
         error(&call_with("POST", text, body.as_bytes(), &env())),
@@ -143,16 +160,16 @@ fn callers_methods_and_sizes() {
     );
     let huge = vec![b' '; MAX_REQUEST_BYTES + 1];
     assert_eq!(
-        error(&call_with("POST", headers_for(&user_claims()), &huge, &env())),
+        error(&call_with("POST", headers_for(&user_token()), &huge, &env())),
         (413, "request_too_large".into())
     );
     assert_eq!(
-        error(&call_with("GET", headers_for(&user_claims()), b"", &env())),
+        error(&call_with("GET", headers_for(&user_token()), b"", &env())),
         (405, "method_not_allowed".into())
     );
-    let no_key = json!({ "SUPABASE_JWT_SECRET": SECRET }).to_string();
+    let no_key = auth_env().to_string();
     assert_eq!(
-        error(&call_with("POST", headers_for(&user_claims()), body.as_bytes(), &no_key)),
+        error(&call_with("POST", headers_for(&user_token()), body.as_bytes(), &no_key)),
         (500, "not_configured".into())
     );
 }
@@ -173,7 +190,7 @@ fn the_redeem_result_is_the_answer() {
     }
     let fail = |code: &str| {
         let db_error = json!({ "code": code, "message": "only the event's staff may validate its tickets" }).to_string();
-        let out: Value = serde_json::from_str(&crate::fail("ticket-validate", "{}", &db_error)).unwrap();
+        let out: Value = serde_json::from_str(&crate::fail("ticket-validate", "{}", &db_error, "r-1")).unwrap();
         error(&out)
     };
     assert_eq!(fail("42501"), (403, "forbidden".into()));
@@ -195,11 +212,10 @@ fn an_offline_batch_is_checked_at_each_scan_time() {
         scan(&token(3, TTL_S), "2027-01-15T09:00:00+01:00", "n-6"),
     ]});
     let action = post(&scans);
-    assert_eq!(action["query"]["sql"], UPLOAD_SQL);
-    assert!(UPLOAD_SQL.contains("select concierto.upload_scans($2::jsonb) as result from caller"));
-    assert_eq!(claims_param(&action), json!({ "sub": USER, "role": "authenticated" }));
+    assert_eq!(action["query"]["sql"], "select concierto.upload_scans($1::jsonb) as result");
+    assert_as_the_user(&action);
     assert_eq!(
-        action["query"]["params"][1],
+        action["query"]["params"][0],
         json!([
             { "ticket_id": TICKET, "version": 2, "event_id": EVENT, "gate": "north",
               "scanned_at": "2027-01-15T07:59:59.000000Z", "nonce": "n-1" },
@@ -243,12 +259,12 @@ fn offline_expiry_edges() {
         scan(&token, &at(expires_micros), "too-late"),
         scan(&token, &at(NOW_MICROS), "at-upload"),
     ]}));
-    let accepted = action["query"]["params"][1].as_array().unwrap();
+    let accepted = action["query"]["params"][0].as_array().unwrap();
     assert_eq!(accepted.len(), 1);
     assert_eq!(accepted[0]["nonce"], "last-moment");
     // Scanned exactly at the upload time is not in the future.
     let now_scan = post(&json!({ "scans": [scan(&self::token(1, TTL_S), &at(NOW_MICROS), "now")] }));
-    assert_eq!(now_scan["query"]["params"][1][0]["nonce"], "now");
+    assert_eq!(now_scan["query"]["params"][0][0]["nonce"], "now");
 }
 
 #[test]

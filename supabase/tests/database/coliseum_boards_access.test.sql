@@ -288,6 +288,9 @@ select is(coliseum.my_plan(), 'public', 'authenticated without a sub reads under
 reset role;
 
 create role coliseum_boards_probe;
+-- Where postgres is not a superuser (hosted Supabase) creating a role does not make it a member
+-- (PostgreSQL 15), and set role needs membership.
+grant coliseum_boards_probe to current_user;
 grant usage on schema coliseum to coliseum_boards_probe;
 grant execute on function coliseum.my_plan() to coliseum_boards_probe;
 set local role coliseum_boards_probe;

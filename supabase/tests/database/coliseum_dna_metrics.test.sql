@@ -247,9 +247,13 @@ select is((select count(*) from coliseum.strength_history
 select is((select count(*) from coliseum.strength_history as h join s using (artist_id, domain, period)
            where h.day = (:'t'::timestamptz at time zone 'UTC')::date and (h.score, h.raw) is distinct from (s.score, s.raw)),
           0::bigint, 'the history row holds the last computed score and raw');
+-- The processor scored as of now(), the refresh as of t; a row that held its values keeps
+-- the as_of of the refresh that last changed it.
 select is((select count(*) from public.coliseum_domain_strength
-           where artist_id in (:'art_a', :'art_t', :'art_g', :'art_c') and computed_at <> :'t'::timestamptz),
-          0::bigint, 'computed_at is the as_of of the refresh');
+           where artist_id in (:'art_a', :'art_t', :'art_g', :'art_c') and computed_at not in (:'t'::timestamptz, now()))
+          + (select count(*) from coliseum_private.artist_refreshes
+             where artist_id in (:'art_a', :'art_t', :'art_g', :'art_c') and refreshed_at <> :'t'::timestamptz),
+          0::bigint, 'computed_at is the as_of of the refresh that last changed the row; the refresh time is t');
 
 -- Decay moves with as_of, windows are exact -----------------------------------------------
 -- 8 days later every A event of art_a is older than 7 days.

@@ -156,9 +156,10 @@ select throws_ok(
   'authenticated cannot INSERT'
 );
 select throws_ok(
-  $$select passport.ingest('[]')$$,
-  '42501', 'permission denied for function ingest',
-  'authenticated cannot call ingest'
+  $$select passport.ingest(jsonb_build_array(jsonb_build_object(
+    'user_id', gen_random_uuid(), 'source', 'app', 'kind', 'profile.updated', 'client_event_id', 'direct')))$$,
+  '42501', 'a signed-in user logs only their own events, with source "app"',
+  'authenticated cannot ingest for another user'
 );
 select throws_ok(
   $$select passport.log(gen_random_uuid(), 'profile.updated', 'x', source => 'app')$$,

@@ -140,7 +140,7 @@ select is(
 -- Function privileges ----------------------------------------------------------------
 
 select function_privs_are('passport', 'ingest', array['jsonb'], 'service_role', array['EXECUTE']);
-select function_privs_are('passport', 'ingest', array['jsonb'], 'authenticated', array[]::text[]);
+select function_privs_are('passport', 'ingest', array['jsonb'], 'authenticated', array['EXECUTE']);
 select function_privs_are('passport', 'ingest', array['jsonb'], 'anon', array[]::text[]);
 select function_privs_are('passport', 'log', array['uuid', 'text', 'text', 'jsonb', 'uuid', 'timestamp with time zone', 'text'],
                           'service_role', array['EXECUTE']);
