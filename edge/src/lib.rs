@@ -252,4 +252,4 @@ fn finish(action: Action, function: &str, request_id: &str, db_error: Option<&Db
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -10,17 +10,16 @@ fn action(json: &str) -> Value {
     serde_json::from_str(json).unwrap()
 }
 
+/// The `handle` export called as the host calls it (`head` is the request's
+/// `{"method","url","headers","request_id"}`), its action parsed.
+pub(crate) fn handle_as_host(function: &str, head: &Value, body: &[u8], now_ms: f64, env: &str, jwks: &str) -> Value {
+    action(&handle(function, &head.to_string(), body, now_ms, env, jwks))
+}
+
 fn handle_with(function: &str, method: &str, headers: Value, env: &Value, jwks: &str) -> Value {
     let head = json!({ "method": method, "url": format!("http://127.0.0.1:54321/functions/v1/{function}"),
                        "headers": headers, "request_id": REQUEST_ID });
-    action(&handle(
-        function,
-        &head.to_string(),
-        b"{}",
-        NOW_MICROS as f64 / 1000.0,
-        &env.to_string(),
-        jwks,
-    ))
+    handle_as_host(function, &head, b"{}", NOW_MICROS as f64 / 1000.0, &env.to_string(), jwks)
 }
 
 fn body(action: &Value) -> Value {

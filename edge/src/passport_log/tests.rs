@@ -5,6 +5,7 @@ use crate::auth::tests::{
     anon_key, api_key_claims, auth_env, host_jwks, jwks_json, published, service_key, user_claims, user_token, ES256, NOW_MICROS, NOW_S,
     STRANGER, USER,
 };
+use crate::tests::handle_as_host;
 
 const NOW: &str = "2027-01-15T08:00:00.000000Z";
 const ARTIST: &str = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
@@ -17,15 +18,14 @@ fn call_with_jwks(method: &str, headers: Value, body: &[u8], jwks: &str) -> Valu
         "method": method, "url": "http://127.0.0.1:54321/functions/v1/passport-log", "headers": headers,
         "request_id": "8c4d2a10-0000-4000-8000-000000000001",
     });
-    let out = crate::handle(
+    handle_as_host(
         "passport-log",
-        &head.to_string(),
+        &head,
         body,
         NOW_MICROS as f64 / 1000.0,
         &auth_env().to_string(),
         jwks,
-    );
-    serde_json::from_str(&out).unwrap()
+    )
 }
 
 fn call(method: &str, headers: Value, body: &[u8]) -> Value {

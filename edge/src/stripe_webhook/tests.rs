@@ -1,6 +1,7 @@
 //! stripe-webhook through the host protocol, as the Deno host drives it.
 
 use super::*;
+use crate::tests::handle_as_host;
 
 const SECRET: &str = "whsec_test_secret";
 const OTHER_SECRET: &str = "whsec_another_endpoint_secret";
@@ -30,15 +31,7 @@ fn header(secret: &str, t: i64, body: &[u8]) -> String {
 /// Calls the `handle` export at NOW_S with `env`.
 fn call_with(env: Value, method: &str, headers: Value, body: &[u8]) -> Value {
     let head = json!({"method": method, "url": "http://127.0.0.1:54321/functions/v1/stripe-webhook", "headers": headers});
-    let out = crate::handle(
-        "stripe-webhook",
-        &head.to_string(),
-        body,
-        (NOW_S * 1000) as f64,
-        &env.to_string(),
-        "{}",
-    );
-    serde_json::from_str(&out).unwrap()
+    handle_as_host("stripe-webhook", &head, body, (NOW_S * 1000) as f64, &env.to_string(), "{}")
 }
 
 fn deliver_with(env: Value, signature: Option<&str>, body: &[u8]) -> Value {

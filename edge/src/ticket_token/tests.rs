@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::auth::tests::{anon_key, auth_env, host_jwks, service_key, user_claims, user_token, NOW_MICROS};
+use crate::tests::handle_as_host;
 use crate::tickets::tests::{keys, NOW_S, SEED, TICKET};
 use crate::tickets::TTL_S;
 
@@ -20,15 +21,7 @@ fn bearer(token: &str) -> Value {
 fn call_with(method: &str, query: &str, headers: Value, env: &str) -> Value {
     let url = format!("http://127.0.0.1:54321/functions/v1/ticket-token{query}");
     let head = json!({ "method": method, "url": url, "headers": headers, "request_id": "r-1" });
-    let out = crate::handle(
-        "ticket-token",
-        &head.to_string(),
-        b"",
-        NOW_MICROS as f64 / 1000.0,
-        env,
-        &host_jwks(),
-    );
-    serde_json::from_str(&out).unwrap()
+    handle_as_host("ticket-token", &head, b"", NOW_MICROS as f64 / 1000.0, env, &host_jwks())
 }
 
 fn get(query: &str) -> Value {

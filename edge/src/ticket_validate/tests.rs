@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::auth::tests::{auth_env, host_jwks, service_key, user_claims, user_token, NOW_MICROS};
+use crate::tests::handle_as_host;
 use crate::tickets::tests::{keys, other_keys, token, NOW_S, SEED, TICKET};
 use crate::tickets::{parse_uuid, KID, TTL_S};
 use serde_json::json;
@@ -25,15 +26,7 @@ fn call_with(method: &str, headers: Value, body: &[u8], env: &str) -> Value {
         "method": method, "url": "http://127.0.0.1:54321/functions/v1/ticket-validate", "headers": headers,
         "request_id": "r-1",
     });
-    let out = crate::handle(
-        "ticket-validate",
-        &head.to_string(),
-        body,
-        NOW_MICROS as f64 / 1000.0,
-        env,
-        &host_jwks(),
-    );
-    serde_json::from_str(&out).unwrap()
+    handle_as_host("ticket-validate", &head, body, NOW_MICROS as f64 / 1000.0, env, &host_jwks())
 }
 
 fn post(body: &Value) -> Value {
