@@ -42,6 +42,7 @@ const RUNTIME_ENV = [
   "DENO_DIR",
   "DENO_TLS_CA_STORE",
   "DENO_CERT",
+  "NODE_EXTRA_CA_CERTS",
   "HTTPS_PROXY",
   "https_proxy",
   "HTTP_PROXY",

@@ -561,8 +561,10 @@ proptest! {
         how in 0u8..3,
         rsa in any::<bool>(),
     ) {
-        let token = &GENUINE[usize::from(rsa)];
-        match outcome(&mutated(token, at, with, how)) {
+        let token = mutated(&GENUINE[usize::from(rsa)], at, with, how);
+        match outcome(&token) {
+            // Cut to nothing, it is no token at all: an anonymous caller.
+            Ok(Caller::Anon { .. }) if token.trim().is_empty() => {}
             Ok(caller) => prop_assert_eq!(Ok(caller), the_user()),
             Err(code) => prop_assert!(["invalid_token", "refresh_jwks", "sign_in_required"].contains(&code.as_str()), "{}", code),
         }
