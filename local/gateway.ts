@@ -24,7 +24,11 @@ const JWT_KEY = new TextEncoder().encode(requiredEnv("SUPABASE_JWT_SECRET"));
 const BOOT_TIMEOUT_MS = 60_000;
 const FUNCTION_PREFIX = "/functions/v1/";
 const JWKS_PATH = "/auth/v1/.well-known/jwks.json";
-const JWKS = createLocalJWKSet(await publicJwks());
+// Which of local auth's keys the JWKS publishes: both, until a test revokes one (POST /_stack/auth/keys).
+let published: string[] = (await publicJwks()).keys.map((k) => k.kid!);
+const publishedJwks = async () => ({ keys: (await publicJwks()).keys.filter((k) => published.includes(k.kid!)) });
+// Functions keep the JWKS this long; short here, so a key revoked in a test stops working at once.
+const FUNCTION_JWKS_CACHE_TTL_S = "1";
 
 // What a function sees in its environment, as on the platform, plus supabase/functions/.env.
 // Hosted functions do not get SUPABASE_JWT_SECRET (and cannot be given a secret whose name starts
@@ -178,6 +182,7 @@ class FunctionProcess {
       if (value !== undefined) env[name] = value;
     }
     env.DENO_SERVE_ADDRESS = `tcp:127.0.0.1:${this.port}`;
+    env.JWKS_CACHE_TTL_S ??= FUNCTION_JWKS_CACHE_TTL_S;
     const args = ["run", "--allow-net", "--allow-env", "--allow-read"];
     if (config.importMap) args.push(`--import-map=${config.importMap}`);
     args.push(config.entrypoint);
@@ -267,7 +272,7 @@ async function jwtProblem(req: Request): Promise<string | null> {
   if (scheme !== "Bearer" || !token) return "Auth header is not 'Bearer {token}'";
   try {
     if (decodeProtectedHeader(token).alg === "HS256") await jwtVerify(token, JWT_KEY, { algorithms: ["HS256"] });
-    else await jwtVerify(token, JWKS, { algorithms: ["ES256", "RS256"] });
+    else await jwtVerify(token, createLocalJWKSet(await publishedJwks()), { algorithms: ["ES256", "RS256"] });
     return null;
   } catch (e) {
     // jose's own errors, and the TypeError of a header that is not base64url JSON.
@@ -296,7 +301,19 @@ async function forward(req: Request, fn: FunctionProcess, path: string, search: 
 
 async function route(req: Request, url: URL): Promise<[Response, string]> {
   if (url.pathname === JWKS_PATH) {
-    return [Response.json(await publicJwks(), { headers: { "cache-control": "public, max-age=600" } }), "-"];
+    return [Response.json(await publishedJwks(), { headers: { "cache-control": "public, max-age=600" } }), "-"];
+  }
+  if (url.pathname === "/_stack/auth/keys" && req.method === "POST") {
+    // Local only, what a project's key rotation does: {"published": ["<kid>", ...]} chooses which of
+    // local auth's keys the JWKS lists (a key left out is revoked); the answer is the JWKS.
+    const body = await req.json().catch(() => null) as { published?: unknown } | null;
+    const all = (await publicJwks()).keys.map((k) => k.kid!);
+    const wanted = Array.isArray(body?.published) ? body.published : null;
+    if (!wanted || !wanted.every((kid) => all.includes(kid))) {
+      return [jsonError(400, "invalid_body", `send {"published": [...]} with kids among ${all.join(", ")}`), "-"];
+    }
+    published = wanted as string[];
+    return [Response.json(await publishedJwks()), "-"];
   }
   if (url.pathname === "/_stack/health") {
     // ./stack up polls this until no function is starting any more.

@@ -298,8 +298,8 @@ declare
   share integer;
   n integer := 0;
   total bigint := 0;
-  lines bigint[] := '{}';
-  remainders integer[] := '{}';
+  lines bigint[] := '{}'::bigint[];
+  remainders integer[] := '{}'::integer[];
   leftover bigint := part;
   best integer;
   lo integer := 1;
@@ -324,7 +324,7 @@ begin
     end if;
     total := total + share;
     lines[n] := whole * share + part * share / 10000;
-    remainders[n] := part * share % 10000;
+    remainders[n] := (part * share % 10000)::integer;
     leftover := leftover - part * share / 10000;
   end loop;
   if total <> 10000 then
@@ -333,7 +333,7 @@ begin
 
   -- leftover = amount - sum(lines) = part - sum(floor(part * bp / 10000)).
   if leftover <= 16 then
-    for unit in 1..leftover loop
+    for unit in 1..leftover::integer loop
       best := 1;
       for i in 2..n loop
         if remainders[i] > remainders[best] then

@@ -60,18 +60,18 @@ begin
   if not value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$' then
     return null;
   end if;
-  year := substr(value, 1, 4);
-  month := substr(value, 6, 2);
-  day := substr(value, 9, 2);
-  hour := substr(value, 12, 2);
-  minute := substr(value, 15, 2);
-  second := substr(value, 18, 2);
+  year := substr(value, 1, 4)::int;
+  month := substr(value, 6, 2)::int;
+  day := substr(value, 9, 2)::int;
+  hour := substr(value, 12, 2)::int;
+  minute := substr(value, 15, 2)::int;
+  second := substr(value, 18, 2)::int;
   if right(value, 1) in ('Z', 'z') then
     zone_start := length(value);
   else
     zone_start := length(value) - 5;
-    offset_hours := substr(value, zone_start + 1, 2);
-    offset_minutes := right(value, 2);
+    offset_hours := substr(value, zone_start + 1, 2)::int;
+    offset_minutes := right(value, 2)::int;
   end if;
 
   if year = 0
@@ -88,7 +88,7 @@ begin
   end if;
 
   if zone_start > 20 then
-    micros := rpad(substr(value, 21, least(6, zone_start - 21)), 6, '0');
+    micros := rpad(substr(value, 21, least(6, zone_start - 21)), 6, '0')::int;
   end if;
   if substr(value, zone_start, 1) = '-' then
     offset_hours := -offset_hours;
@@ -374,7 +374,7 @@ parallel safe
 as $$
 declare
   rename record;
-  moved jsonb := '{}';
+  moved jsonb := '{}'::jsonb;
 begin
   if jsonb_typeof(payload) is distinct from 'object' then
     return jsonb_build_object('payload', payload);
@@ -472,7 +472,7 @@ declare
   moved jsonb;
   field jsonb;
   value jsonb;
-  declared text[] := '{}';
+  declared text[] := '{}'::text[];
   undeclared text;
 begin
   if jsonb_typeof(payload) is distinct from 'object' then

@@ -564,7 +564,7 @@ begin
   select sum(l.amount) into total
   from public.treasury_ledger as l
   where l.account_id = balance_at.account_id and l.created_at <= balance_at.at;
-  return coalesce(total, 0);
+  return coalesce(total, 0)::bigint;
 end
 $$;
 
@@ -1098,8 +1098,8 @@ language plpgsql
 volatile
 as $$
 declare
-  tried text[] := '{}';
-  done jsonb := '[]';
+  tried text[] := '{}'::text[];
+  done jsonb := '[]'::jsonb;
   charge text;
   waiting treasury.stripe_events;
   result jsonb;
@@ -1108,7 +1108,7 @@ begin
   -- it: an event applied by this loop that would start a pass of its own (a
   -- refund that teaches the payment its charge id) leaves it to this one.
   if current_setting('treasury.applying_deferred', true) = 'on' then
-    return '[]';
+    return '[]'::jsonb;
   end if;
   perform set_config('treasury.applying_deferred', 'on', true);
   loop
@@ -1153,7 +1153,7 @@ language plpgsql
 volatile
 as $$
 declare
-  released jsonb := '[]';
+  released jsonb := '[]'::jsonb;
 begin
   if (pay.checkout_session_id is null and checkout_session is not null)
      or (pay.charge_id is null and charge is not null)
@@ -1400,7 +1400,7 @@ begin
 
   delta := total - pay.refunded_minor;
   reversed := pay.refunded_minor + pay.dispute_lost_minor;
-  select coalesce(sum(d.amount_minor), 0) into open_disputes
+  select coalesce(sum(d.amount_minor), 0)::bigint into open_disputes
   from treasury.disputes as d where d.payment_id = pay.id and d.outcome is null;
   if reversed + delta + open_disputes > pay.amount_minor then
     return treasury_private.outcome('failed', format(
@@ -1489,7 +1489,7 @@ begin
   select * into held from treasury.disputes as d where d.id = dispute_ref for update;
   if not found then
     reversed := pay.refunded_minor + pay.dispute_lost_minor;
-    select coalesce(sum(d.amount_minor), 0) into open_disputes
+    select coalesce(sum(d.amount_minor), 0)::bigint into open_disputes
     from treasury.disputes as d where d.payment_id = pay.id and d.outcome is null;
     if reversed + open_disputes + disputed > pay.amount_minor then
       return treasury_private.outcome('failed', format(
@@ -1519,7 +1519,7 @@ begin
   -- Fees: the net of the fees of the dispute's balance transactions in the
   -- payment's currency, against what is recorded.
   if jsonb_typeof(dispute -> 'balance_transactions') = 'array' then
-    select coalesce(sum(treasury_private.json_bigint(b.tx -> 'fee')), 0) into fees
+    select coalesce(sum(treasury_private.json_bigint(b.tx -> 'fee')), 0)::bigint into fees
     from jsonb_array_elements(dispute -> 'balance_transactions') as b(tx)
     where coalesce(treasury_private.currency_of(b.tx -> 'currency'), dispute_currency) = dispute_currency;
     if fees <> held.fee_minor then

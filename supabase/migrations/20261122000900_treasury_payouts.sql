@@ -743,7 +743,7 @@ as $$
 declare
   w treasury.wallets;
   trace record;
-  notes text[] := '{}';
+  notes text[] := '{}'::text[];
 begin
   reasons := '{}';
   select * into w from treasury.wallets as x where x.user_id = payee;

@@ -817,7 +817,7 @@ begin
   end if;
 
   target := least(o.quantity, floor(refunded_total::numeric * o.quantity / pay.amount_minor))::int;
-  select target - count(*) - o.refund_unvoided into needed
+  select (target - count(*) - o.refund_unvoided)::int into needed
   from public.event_tickets as k where k.order_id = o.id and k.void_reason = 'refund';
   -- A ticket admitted while we wait for its lock drops out of the batch;
   -- take the next one until enough are void or none is valid.

@@ -51,6 +51,38 @@ Deno.test("tokens of every published key, and of the legacy secret, are accepted
   assertEquals(n, 3);
 });
 
+/** Chooses which of local auth's keys the project's JWKS publishes (the local stand-in of rotating keys). */
+async function publish(kids: string[]) {
+  const res = await fetch(`${SUPABASE_URL}/_stack/auth/keys`, { method: "POST", body: JSON.stringify({ published: kids }) });
+  assertEquals(res.status, 200, await res.text());
+}
+
+/** Logs with `token` until the answer is `status` (the functions keep the JWKS for a second here). */
+async function untilStatus(token: string, status: number) {
+  for (let attempt = 0;; attempt++) {
+    const res = await log(token);
+    if (res.status === status || attempt === 200) return res;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+Deno.test("a key removed from the JWKS (revoked) no longer verifies; the other keeps working", async () => {
+  const user = await newUser(sql);
+  const keys = (await publicJwks()).keys;
+  const current = keys.find((k) => k.alg === "ES256")!.kid!;
+  const standby = keys.find((k) => k.alg === "RS256")!.kid!;
+  const standbyToken = await mintToken(userClaims(user.id), "standby");
+  assertEquals((await log(standbyToken)).status, 200);
+  await publish([current]);
+  try {
+    assertRefused(await untilStatus(standbyToken, 401), "invalid_token");
+    assertEquals((await log(await mintToken(userClaims(user.id), "current"))).status, 200);
+  } finally {
+    await publish([current, standby]);
+  }
+  assertEquals((await untilStatus(standbyToken, 200)).status, 200);
+});
+
 Deno.test("forged, confused, expired and misdirected tokens are refused, and write nothing", async (t) => {
   const user = await newUser(sql);
   const claims = userClaims(user.id);

@@ -19,9 +19,13 @@ const HANDLER_ENV = [
   "STRIPE_WEBHOOK_TOLERANCE_S",
   "TICKET_SIGNING_KEY",
 ];
-/** Keys are kept this long, and fetched again at most this often when a token names an unknown kid. */
-const JWKS_TTL_MS = 10 * 60 * 1000;
-const JWKS_MIN_REFETCH_MS = 30 * 1000;
+/**
+ * Keys are kept JWKS_CACHE_TTL_S seconds (default 600, as Supabase's edge caches them): a key removed
+ * from the project's JWKS (revoked) stops verifying within that time. They are fetched again at
+ * most every 30 s when a token names an unknown kid.
+ */
+const JWKS_TTL_MS = 1000 * Number(Deno.env.get("JWKS_CACHE_TTL_S") || 600);
+const JWKS_MIN_REFETCH_MS = Math.min(30 * 1000, JWKS_TTL_MS);
 const JWKS_FETCH_TIMEOUT_MS = 3000;
 
 interface Answer {

@@ -1,0 +1,130 @@
+# test: every tier, each counted; a failing tier does not stop the others. The summary ends with
+# "stack test: N passed, M failed" (on_exit, in common.sh, prints it too when test could not finish).
+# shellcheck shell=bash
+
+TESTS_PASSED=0
+TESTS_FAILED=0
+TIER_RESULTS=()
+TEST_SUMMARY_PENDING=""
+
+# Each parser reads a runner's log (and its exit code) and prints "<passed> <failed>".
+count_cargo() {
+  awk '/^test result: / {
+         for (i = 1; i < NF; i++) {
+           if ($(i + 1) ~ /^passed;/) passed += $i
+           if ($(i + 1) ~ /^failed;/) failed += $i
+         }
+       }
+       END { print passed + 0, failed + 0 }' "$1"
+}
+
+# pg_prove: "Files=3, Tests=6, ..." totals the tests that ran; the summary report has a line
+# "<file> (Wstat: .. Tests: 2 Failed: 1)" per failing file. A file that died with no failed test
+# (a SQL error, a wrong plan) counts as one failure.
+count_pg_prove() {
+  awk '/^Files=[0-9]+, Tests=[0-9]+/ { split($2, t, "="); tests += t[2] + 0 }
+       /\(Wstat: .*Tests: [0-9]+ Failed: [0-9]+\)/ {
+         match($0, /Failed: [0-9]+/)
+         f = substr($0, RSTART + 8, RLENGTH - 8) + 0
+         failed_ran += f
+         failed += (f > 0 ? f : 1)
+       }
+       END { print tests - failed_ran, failed + 0 }' "$1"
+}
+
+count_deno() {
+  awk '/^(ok|FAILED) \| [0-9]+ passed/ {
+         for (i = 1; i < NF; i++) {
+           if ($(i + 1) == "passed") passed = $i
+           if ($(i + 1) == "failed") failed = $i
+         }
+       }
+       END { print passed + 0, failed + 0 }' "$1"
+}
+
+# A check without its own tests counts as one.
+count_exit() { if (($2 == 0)); then echo "1 0"; else echo "0 1"; fi; }
+
+# tier <title> <parser> <command...>: runs and counts one tier.
+tier() {
+  local title=$1 parser=$2 log start rc=0 passed failed
+  shift 2
+  log=${title,,}
+  log=${log//[^a-z0-9]/-}
+  while [[ $log == *--* ]]; do log=${log//--/-}; done
+  log="$LOGS/test-${log%-}.log"
+  start=$(now_us)
+  printf '\n=== %s\n' "$title"
+  "$@" 2>&1 | tee "$log" || rc=$?
+  read -r passed failed < <("$parser" "$log" "$rc")
+  # A runner that failed before reporting (a compile error, a crash) still fails the tier.
+  if ((rc != 0 && failed == 0)); then failed=1; fi
+  TESTS_PASSED=$((TESTS_PASSED + passed))
+  TESTS_FAILED=$((TESTS_FAILED + failed))
+  TIER_RESULTS+=("$(printf '%-44s %5d passed %4d failed  %s' "$title" "$passed" "$failed" "$(since "$start")")")
+  printf '=== %s: %d passed, %d failed (%s; log: %s)\n' "$title" "$passed" "$failed" "$(since "$start")" "${log#"$ROOT"/}"
+}
+
+# pgTAP, as `supabase test db` runs it: pgtap enabled for the run (and dropped after when it was
+# not there before), every .sql/.pg file under supabase/tests/database through pg_prove.
+pg_prove_on() {
+  local name=$1 rc=0
+  shopt -s nullglob globstar
+  local files=(supabase/tests/database/**/*.sql supabase/tests/database/**/*.pg)
+  shopt -u nullglob globstar
+  if ((${#files[@]} == 0)); then
+    echo "no pgTAP test files in supabase/tests/database"
+    return 1
+  fi
+  # The test extensions, as the superuser (neither is trusted), dropped again when they were not there.
+  local ext added=()
+  for ext in pgtap plpgsql_check; do
+    if [[ $(psql_on "$name" -At -c "select count(*) from pg_extension where extname = '$ext'") == 0 ]]; then added+=("$ext"); fi
+    psql_on "$name" -c "set client_min_messages = warning" -c "create extension if not exists $ext with schema extensions" || return 1
+  done
+  PGPASSWORD=$DB_PASSWORD pg_prove -h 127.0.0.1 -p "$(cluster_port "$name")" -U postgres -d postgres \
+    --ext .pg --ext .sql -r supabase/tests/database || rc=$?
+  for ext in "${added[@]}"; do psql_on "$name" -c "drop extension if exists $ext" || true; done
+  return "$rc"
+}
+
+deno_e2e() {
+  if ! compgen -G 'tests/e2e/*.ts' >/dev/null; then
+    echo "no end-to-end tests in tests/e2e"
+    return 1
+  fi
+  "$DENO" test --allow-all tests/e2e/
+}
+
+cmd_test() {
+  local start pgrx_pgdata
+  start=$(now_us)
+  TEST_SUMMARY_PENDING=1
+  # shellcheck disable=SC2034 # read by prepare_database (clusters.sh)
+  RECREATE_STALE_DATABASES=1
+  cmd_up
+  load_env
+  export CARGO_TERM_COLOR=never STACK_LOCK_HELD=1
+  pgrx_pgdata="$(pg_state)/pgrx-test"
+  [[ -d $pgrx_pgdata ]] || install -d -o postgres -g postgres -m 700 "$pgrx_pgdata"
+
+  tier "1. cargo test (pure crates)" count_cargo cargo test "${PURE_TEST_ARGS[@]}"
+  # `cargo pgrx test` copies its own (debug, pg_test) build of pg_coliseum over the installed one, in
+  # place: the clusters must not have it loaded meanwhile, and get the release build back after.
+  cmd_down
+  tier "2. cargo pgrx test (pg_coliseum)" count_cargo cargo pgrx test "${PGRX_TEST_ARGS[@]}" --pgdata "$pgrx_pgdata"
+  cmd_up
+  tier "3. pgTAP on the main cluster (extension)" count_pg_prove pg_prove_on main
+  tier "3. pgTAP on the hosted-shape cluster (SQL twins)" count_pg_prove pg_prove_on hosted
+  tier "4. differential tests (cargo, live stack)" count_cargo cargo test -p "$STACK_TEST_PACKAGE"
+  tier "4. end-to-end tests (deno, over HTTP)" count_deno deno_e2e
+  tier "5. cargo fmt --check" count_exit cargo fmt --all -- --check
+  tier "5. cargo clippy -D warnings" count_exit cargo clippy "${CLIPPY_ARGS[@]}"
+
+  printf '\n=== summary (%s)\n' "$(since "$start")"
+  printf '%s\n' "${TIER_RESULTS[@]}"
+  printf 'stack test: %d passed, %d failed\n' "$TESTS_PASSED" "$TESTS_FAILED"
+  # shellcheck disable=SC2034 # read by on_exit (common.sh)
+  TEST_SUMMARY_PENDING=""
+  ((TESTS_FAILED == 0))
+}
