@@ -3,9 +3,7 @@ alter table public.coliseum_domain_strength enable row level security;
 revoke all on public.coliseum_domain_strength
   from anon, authenticated, service_role;
 
--- Strength: which rows each plan sees is the boards' policy
--- (20261122000700_coliseum_boards.sql); until a policy allows it the API
--- roles see no row.
+-- Which rows each plan sees is the policy below.
 grant select on public.coliseum_domain_strength to anon, authenticated, service_role;
 
 -- The artist always sees their own rows; other rows as the plan shows them.

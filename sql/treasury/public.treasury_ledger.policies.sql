@@ -5,9 +5,7 @@ revoke all on public.treasury_ledger from anon, authenticated, service_role;
 
 revoke all on sequence public.treasury_ledger_id_seq from anon, authenticated, service_role;
 
-grant select on
-  public.treasury_ledger
-  to authenticated, service_role;
+grant select on public.treasury_ledger to authenticated, service_role;
 
 drop policy if exists treasury_ledger_owner_reads on public.treasury_ledger;
 create policy treasury_ledger_owner_reads on public.treasury_ledger

@@ -1,8 +1,6 @@
 alter table treasury.account_balances enable row level security;
 
-grant select on
-  treasury.account_balances
-  to authenticated, service_role;
+grant select on treasury.account_balances to authenticated, service_role;
 
 drop policy if exists account_balances_owner_reads on treasury.account_balances;
 create policy account_balances_owner_reads on treasury.account_balances

@@ -1,8 +1,6 @@
 alter table treasury.accounts enable row level security;
 
-grant select on
-  treasury.accounts
-  to authenticated, service_role;
+grant select on treasury.accounts to authenticated, service_role;
 
 drop policy if exists accounts_owner_reads on treasury.accounts;
 create policy accounts_owner_reads on treasury.accounts

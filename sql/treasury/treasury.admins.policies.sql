@@ -1,8 +1,6 @@
 alter table treasury.admins enable row level security;
 
-grant select on
-  treasury.admins
-  to authenticated, service_role;
+grant select on treasury.admins to authenticated, service_role;
 
 -- service_role manages admins and what is sold.
 grant insert, update, delete on treasury.admins

@@ -16,6 +16,4 @@ comment on view treasury.balances is
   'Every account with its current balance: balance as stored (debits positive), normal_balance positive when '
   'the account is on its normal side (a payee''s payable of 700 reads 700). Row level security of the accounts applies.';
 
-grant select on
-  treasury.balances
-  to authenticated, service_role;
+grant select on treasury.balances to authenticated, service_role;

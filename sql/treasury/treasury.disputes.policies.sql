@@ -1,8 +1,6 @@
 alter table treasury.disputes enable row level security;
 
-grant select on
-  treasury.disputes
-  to authenticated, service_role;
+grant select on treasury.disputes to authenticated, service_role;
 
 drop policy if exists disputes_admin_reads on treasury.disputes;
 create policy disputes_admin_reads on treasury.disputes

@@ -1,8 +1,6 @@
 alter table treasury.split_rule_parties enable row level security;
 
-grant select on
-  treasury.split_rule_parties
-  to authenticated, service_role;
+grant select on treasury.split_rule_parties to authenticated, service_role;
 
 grant insert, update, delete on treasury.split_rule_parties
   to service_role;

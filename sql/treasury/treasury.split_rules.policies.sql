@@ -1,8 +1,6 @@
 alter table treasury.split_rules enable row level security;
 
-grant select on
-  treasury.split_rules
-  to authenticated, service_role;
+grant select on treasury.split_rules to authenticated, service_role;
 
 grant insert, update, delete on treasury.split_rules
   to service_role;

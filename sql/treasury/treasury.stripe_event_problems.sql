@@ -8,6 +8,4 @@ where e.status in ('failed', 'deferred');
 comment on view treasury.stripe_event_problems is
   'Stripe events that need an admin: failed ones (note says why) and deferred ones still waiting for their payment.';
 
-grant select on
-  treasury.stripe_event_problems
-  to authenticated, service_role;
+grant select on treasury.stripe_event_problems to authenticated, service_role;

@@ -368,181 +368,121 @@ grant execute on function coliseum.board(text, text) to anon, authenticated, ser
 create or replace view public.coliseum_leaderboard_a_7d with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('A', '7d') as b;
 
-revoke all on
-  public.coliseum_leaderboard_a_7d
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_a_7d from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_a_7d
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_a_7d to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_a_30d.sql
 create or replace view public.coliseum_leaderboard_a_30d with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('A', '30d') as b;
 
-revoke all on
-  public.coliseum_leaderboard_a_30d
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_a_30d from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_a_30d
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_a_30d to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_a_alltime.sql
 create or replace view public.coliseum_leaderboard_a_alltime with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('A', 'alltime') as b;
 
-revoke all on
-  public.coliseum_leaderboard_a_alltime
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_a_alltime from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_a_alltime
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_a_alltime to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_t_7d.sql
 create or replace view public.coliseum_leaderboard_t_7d with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('T', '7d') as b;
 
-revoke all on
-  public.coliseum_leaderboard_t_7d
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_t_7d from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_t_7d
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_t_7d to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_t_30d.sql
 create or replace view public.coliseum_leaderboard_t_30d with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('T', '30d') as b;
 
-revoke all on
-  public.coliseum_leaderboard_t_30d
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_t_30d from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_t_30d
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_t_30d to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_t_alltime.sql
 create or replace view public.coliseum_leaderboard_t_alltime with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('T', 'alltime') as b;
 
-revoke all on
-  public.coliseum_leaderboard_t_alltime
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_t_alltime from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_t_alltime
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_t_alltime to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_g_7d.sql
 create or replace view public.coliseum_leaderboard_g_7d with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('G', '7d') as b;
 
-revoke all on
-  public.coliseum_leaderboard_g_7d
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_g_7d from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_g_7d
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_g_7d to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_g_30d.sql
 create or replace view public.coliseum_leaderboard_g_30d with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('G', '30d') as b;
 
-revoke all on
-  public.coliseum_leaderboard_g_30d
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_g_30d from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_g_30d
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_g_30d to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_g_alltime.sql
 create or replace view public.coliseum_leaderboard_g_alltime with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('G', 'alltime') as b;
 
-revoke all on
-  public.coliseum_leaderboard_g_alltime
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_g_alltime from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_g_alltime
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_g_alltime to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_c_7d.sql
 create or replace view public.coliseum_leaderboard_c_7d with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('C', '7d') as b;
 
-revoke all on
-  public.coliseum_leaderboard_c_7d
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_c_7d from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_c_7d
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_c_7d to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_c_30d.sql
 create or replace view public.coliseum_leaderboard_c_30d with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('C', '30d') as b;
 
-revoke all on
-  public.coliseum_leaderboard_c_30d
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_c_30d from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_c_30d
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_c_30d to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_c_alltime.sql
 create or replace view public.coliseum_leaderboard_c_alltime with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('C', 'alltime') as b;
 
-revoke all on
-  public.coliseum_leaderboard_c_alltime
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_c_alltime from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_c_alltime
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_c_alltime to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_overall_7d.sql
 create or replace view public.coliseum_leaderboard_overall_7d with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('overall', '7d') as b;
 
-revoke all on
-  public.coliseum_leaderboard_overall_7d
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_overall_7d from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_overall_7d
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_overall_7d to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_overall_30d.sql
 create or replace view public.coliseum_leaderboard_overall_30d with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('overall', '30d') as b;
 
-revoke all on
-  public.coliseum_leaderboard_overall_30d
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_overall_30d from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_overall_30d
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_overall_30d to anon, authenticated, service_role;
 
 -- source: sql/coliseum/public.coliseum_leaderboard_overall_alltime.sql
 create or replace view public.coliseum_leaderboard_overall_alltime with (security_invoker, security_barrier) as
   select b.rank, b.artist_id, b.score, b.change, b.previous_rank from coliseum.board('overall', 'alltime') as b;
 
-revoke all on
-  public.coliseum_leaderboard_overall_alltime
-  from anon, authenticated, service_role;
+revoke all on public.coliseum_leaderboard_overall_alltime from anon, authenticated, service_role;
 
-grant select on
-  public.coliseum_leaderboard_overall_alltime
-  to anon, authenticated, service_role;
+grant select on public.coliseum_leaderboard_overall_alltime to anon, authenticated, service_role;
 
 -- source: sql/coliseum/coliseum.rows_shown.sql
 create or replace function coliseum.rows_shown()
@@ -610,9 +550,7 @@ alter table public.coliseum_domain_strength enable row level security;
 revoke all on public.coliseum_domain_strength
   from anon, authenticated, service_role;
 
--- Strength: which rows each plan sees is the boards' policy
--- (20261122000700_coliseum_boards.sql); until a policy allows it the API
--- roles see no row.
+-- Which rows each plan sees is the policy below.
 grant select on public.coliseum_domain_strength to anon, authenticated, service_role;
 
 -- The artist always sees their own rows; other rows as the plan shows them.

@@ -300,9 +300,7 @@ comment on view treasury.balances is
   'Every account with its current balance: balance as stored (debits positive), normal_balance positive when '
   'the account is on its normal side (a payee''s payable of 700 reads 700). Row level security of the accounts applies.';
 
-grant select on
-  treasury.balances
-  to authenticated, service_role;
+grant select on treasury.balances to authenticated, service_role;
 
 -- source: sql/treasury/treasury_private.post.sql
 -- Posts one balanced ledger transaction: lines is a JSON array of
@@ -678,9 +676,7 @@ where e.status in ('failed', 'deferred');
 comment on view treasury.stripe_event_problems is
   'Stripe events that need an admin: failed ones (note says why) and deferred ones still waiting for their payment.';
 
-grant select on
-  treasury.stripe_event_problems
-  to authenticated, service_role;
+grant select on treasury.stripe_event_problems to authenticated, service_role;
 
 -- source: sql/treasury/treasury.log_webhook_rejection.sql
 create or replace function treasury.log_webhook_rejection(code text, message text, detail jsonb default '{}')
@@ -1521,9 +1517,7 @@ grant execute on function treasury.check_invariants() to service_role;
 -- source: sql/treasury/treasury.admins.policies.sql
 alter table treasury.admins enable row level security;
 
-grant select on
-  treasury.admins
-  to authenticated, service_role;
+grant select on treasury.admins to authenticated, service_role;
 
 -- service_role manages admins and what is sold.
 grant insert, update, delete on treasury.admins
@@ -1545,9 +1539,7 @@ create policy account_purposes_are_public on treasury.account_purposes
 -- source: sql/treasury/treasury.accounts.policies.sql
 alter table treasury.accounts enable row level security;
 
-grant select on
-  treasury.accounts
-  to authenticated, service_role;
+grant select on treasury.accounts to authenticated, service_role;
 
 drop policy if exists accounts_owner_reads on treasury.accounts;
 create policy accounts_owner_reads on treasury.accounts
@@ -1556,9 +1548,7 @@ create policy accounts_owner_reads on treasury.accounts
 -- source: sql/treasury/treasury.ledger_transactions.policies.sql
 alter table treasury.ledger_transactions enable row level security;
 
-grant select on
-  treasury.ledger_transactions
-  to authenticated, service_role;
+grant select on treasury.ledger_transactions to authenticated, service_role;
 
 drop policy if exists ledger_transactions_admin_reads on treasury.ledger_transactions;
 create policy ledger_transactions_admin_reads on treasury.ledger_transactions
@@ -1572,9 +1562,7 @@ revoke all on public.treasury_ledger from anon, authenticated, service_role;
 
 revoke all on sequence public.treasury_ledger_id_seq from anon, authenticated, service_role;
 
-grant select on
-  public.treasury_ledger
-  to authenticated, service_role;
+grant select on public.treasury_ledger to authenticated, service_role;
 
 drop policy if exists treasury_ledger_owner_reads on public.treasury_ledger;
 create policy treasury_ledger_owner_reads on public.treasury_ledger
@@ -1585,9 +1573,7 @@ create policy treasury_ledger_owner_reads on public.treasury_ledger
 -- source: sql/treasury/treasury.account_balances.policies.sql
 alter table treasury.account_balances enable row level security;
 
-grant select on
-  treasury.account_balances
-  to authenticated, service_role;
+grant select on treasury.account_balances to authenticated, service_role;
 
 drop policy if exists account_balances_owner_reads on treasury.account_balances;
 create policy account_balances_owner_reads on treasury.account_balances
@@ -1598,9 +1584,7 @@ create policy account_balances_owner_reads on treasury.account_balances
 -- source: sql/treasury/treasury.split_rules.policies.sql
 alter table treasury.split_rules enable row level security;
 
-grant select on
-  treasury.split_rules
-  to authenticated, service_role;
+grant select on treasury.split_rules to authenticated, service_role;
 
 grant insert, update, delete on treasury.split_rules
   to service_role;
@@ -1612,9 +1596,7 @@ create policy split_rules_admin_reads on treasury.split_rules
 -- source: sql/treasury/treasury.split_rule_parties.policies.sql
 alter table treasury.split_rule_parties enable row level security;
 
-grant select on
-  treasury.split_rule_parties
-  to authenticated, service_role;
+grant select on treasury.split_rule_parties to authenticated, service_role;
 
 grant insert, update, delete on treasury.split_rule_parties
   to service_role;
@@ -1638,9 +1620,7 @@ grant insert, update, delete on treasury.products
 -- source: sql/treasury/treasury.payments.policies.sql
 alter table treasury.payments enable row level security;
 
-grant select on
-  treasury.payments
-  to authenticated, service_role;
+grant select on treasury.payments to authenticated, service_role;
 
 drop policy if exists payments_buyer_reads on treasury.payments;
 create policy payments_buyer_reads on treasury.payments
@@ -1653,9 +1633,7 @@ revoke all on public.treasury_splits from anon, authenticated, service_role;
 
 revoke all on sequence public.treasury_splits_id_seq from anon, authenticated, service_role;
 
-grant select on
-  public.treasury_splits
-  to authenticated, service_role;
+grant select on public.treasury_splits to authenticated, service_role;
 
 drop policy if exists treasury_splits_party_reads on public.treasury_splits;
 create policy treasury_splits_party_reads on public.treasury_splits
@@ -1664,9 +1642,7 @@ create policy treasury_splits_party_reads on public.treasury_splits
 -- source: sql/treasury/treasury.disputes.policies.sql
 alter table treasury.disputes enable row level security;
 
-grant select on
-  treasury.disputes
-  to authenticated, service_role;
+grant select on treasury.disputes to authenticated, service_role;
 
 drop policy if exists disputes_admin_reads on treasury.disputes;
 create policy disputes_admin_reads on treasury.disputes
@@ -1675,9 +1651,7 @@ create policy disputes_admin_reads on treasury.disputes
 -- source: sql/treasury/treasury.stripe_events.policies.sql
 alter table treasury.stripe_events enable row level security;
 
-grant select on
-  treasury.stripe_events
-  to authenticated, service_role;
+grant select on treasury.stripe_events to authenticated, service_role;
 
 drop policy if exists stripe_events_admin_reads on treasury.stripe_events;
 create policy stripe_events_admin_reads on treasury.stripe_events
@@ -1686,9 +1660,7 @@ create policy stripe_events_admin_reads on treasury.stripe_events
 -- source: sql/treasury/treasury.webhook_rejections.policies.sql
 alter table treasury.webhook_rejections enable row level security;
 
-grant select on
-  treasury.webhook_rejections
-  to authenticated, service_role;
+grant select on treasury.webhook_rejections to authenticated, service_role;
 
 drop policy if exists webhook_rejections_admin_reads on treasury.webhook_rejections;
 create policy webhook_rejections_admin_reads on treasury.webhook_rejections
