@@ -78,7 +78,9 @@ select cron.schedule(
   'passport-prune-rejections',
   '*/10 * * * *',
   'select passport_private.prune_rejections()'
-);------------------------------------------------------------------------------
+);
+
+------------------------------------------------------------------------------
 -- Aliases: other spellings of catalog kinds (passport.event_kind_aliases)
 ------------------------------------------------------------------------------
 
@@ -98,16 +100,4 @@ create table passport.alias_use (
 
 comment on table passport.alias_use is
   'Per UTC day, alias and source: events received under an alias of a catalog kind, and how many were stored '
-  '(as the kind). An alias can be retired once its rows stop growing.';------------------------------------------------------------------------------
--- The catalog check
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Writers
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Reading
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Who may call what. Functions in these schemas start with no grant at all
--- (see the foundation migration); the table owner runs the cron job.
-------------------------------------------------------------------------------
+  '(as the kind). An alias can be retired once its rows stop growing.';

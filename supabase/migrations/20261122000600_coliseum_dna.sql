@@ -293,25 +293,16 @@ create table coliseum.notifications (
 comment on table coliseum.notifications is
   'One row when an artist''s 30d score in a domain rises by at least 0.5 in one refresh. Only the artist reads it.';
 
-create index notifications_artist_idx on coliseum.notifications (artist_id, created_at desc);------------------------------------------------------------------------------
--- Privileges and row level security. Only the refresh and the processor
--- (security definer) write; the API roles read under RLS.
+create index notifications_artist_idx on coliseum.notifications (artist_id, created_at desc);
+
+------------------------------------------------------------------------------
+-- Live updates. Only the refresh and the processor (security definer)
+-- write; the API roles read under row level security (sql/coliseum/*.policies.sql).
 ------------------------------------------------------------------------------
 
 -- Live updates: Supabase Realtime streams row changes of these tables, each
 -- subscriber seeing the rows its RLS allows.
-alter publication supabase_realtime add table public.coliseum_domain_strength, coliseum.notifications;------------------------------------------------------------------------------
--- Deriving mutations from entries
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Scoring
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Entry points
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Who may call what (functions in these schemas start with no grant)
-------------------------------------------------------------------------------
+alter publication supabase_realtime add table public.coliseum_domain_strength, coliseum.notifications;
 
 ------------------------------------------------------------------------------
 -- Freshness: what drives the processor (docs/coliseum-dna.md, "Freshness")

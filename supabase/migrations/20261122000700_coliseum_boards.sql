@@ -53,31 +53,12 @@ create table coliseum.user_plans (
 
 comment on table coliseum.user_plans is
   'A user''s paid plan (user_id = auth.users.id). Written only by coliseum.set_plan (service role); '
-  'a user reads their own row.';------------------------------------------------------------------------------
+  'a user reads their own row.';
+
+------------------------------------------------------------------------------
 -- Boards: naming, access, ranking
 ------------------------------------------------------------------------------
 
 -- previous_rank ranks a past day's board in order.
 create index strength_history_board_idx
-  on coliseum.strength_history (domain, period, day, score desc, artist_id);------------------------------------------------------------------------------
--- The app's API
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- The 15 views the app reads. Each is coliseum.board for one board, so the
--- view itself holds no logic and no privilege: security_invoker, because it
--- reads no relation, only calls a function that applies the caller's plan
--- (a definer view would add nothing and would hide the caller from anything
--- added to it later); security_barrier, so that no predicate of a query on
--- the view can ever be evaluated ahead of what the view returns. Supabase
--- grants ALL on new relations in public; the views are read-only, and say so.
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- The table path: row level security on coliseum_domain_strength
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- The artist profile
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Who may call what. Functions in these schemas start with no grant at all
--- (see the foundation migration).
-------------------------------------------------------------------------------
+  on coliseum.strength_history (domain, period, day, score desc, artist_id);

@@ -334,6 +334,15 @@ comment on function coliseum.leaderboard(text, text, int, int) is
 grant execute on function coliseum.leaderboard(text, text, int, int) to anon, authenticated, service_role;
 
 -- source: sql/coliseum/coliseum.board.sql
+-- The 15 views the app reads, public.coliseum_leaderboard_<a|t|g|c|overall>_<7d|30d|alltime>,
+-- are each this function for one board, so a view holds no logic and no
+-- privilege: security_invoker, because it reads no relation, only calls a
+-- function that applies the caller's plan (a definer view would add nothing
+-- and would hide the caller from anything added to it later);
+-- security_barrier, so that no predicate of a query on the view can ever be
+-- evaluated ahead of what the view returns. Supabase grants ALL on new
+-- relations in public; the views are read-only, and say so.
+
 -- Everything of one board that the caller's plan shows: its top `depth`
 -- ranks, or no row when the plan does not include the board. Never raises
 -- for the plan, so that the views can be read by generic tools; the RPC is

@@ -28,6 +28,10 @@
 -- SQLSTATE: 22023 bad argument, 23505/23514 integrity, 42501 privilege, P0002 not found,
 -- 55000 wrong state.
 
+-- Money moves only through functions; the API roles read under row level
+-- security: a user sees their own money, admins (treasury.admins) see all,
+-- service_role bypasses RLS.
+
 -- This step holds tables, types, indexes, data and cron jobs. Its functions, views, triggers,
 -- policies and grants live in sql/treasury/, one file per object (docs/database-sources.md),
 -- and the generated steps install them, as sql/manifest.txt lists:
@@ -44,9 +48,7 @@ create table treasury.admins (
 );
 
 comment on table treasury.admins is
-  'Treasury admins: users who read every money table and call the admin RPCs. Rows are set by service_role only.';------------------------------------------------------------------------------
--- Small helpers
-------------------------------------------------------------------------------
+  'Treasury admins: users who read every money table and call the admin RPCs. Rows are set by service_role only.';
 
 ------------------------------------------------------------------------------
 -- Accounts
@@ -365,14 +367,4 @@ select cron.schedule(
   'treasury-prune-webhook-rejections',
   '*/10 * * * *',
   'select treasury_private.prune_webhook_rejections()'
-);------------------------------------------------------------------------------
--- Applying Stripe events
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Invariants
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Who may read and call what. Money moves only through the functions above;
--- the API roles read under row level security: a user sees their own money,
--- admins (treasury.admins) see all, service_role bypasses RLS.
-------------------------------------------------------------------------------
+);

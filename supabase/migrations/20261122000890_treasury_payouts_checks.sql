@@ -28,6 +28,15 @@ end
 $$;
 
 -- source: sql/treasury/treasury.wallet_id_valid.sql
+-- Wallet ids: BKT-XXXX-XXXX-C
+--
+-- Eight symbols of Crockford's base32 (0-9 A-Z without I L O U: nothing to
+-- confuse) carry 40 random bits; the ninth is a Damm check symbol over the
+-- quasigroup x * d = 2x + d in GF(32) (polynomial x^5 + x^2 + 1, + is XOR).
+-- It is totally anti-symmetric because 2 - 1 = 3 is invertible, so every
+-- single-symbol error and every transposition of adjacent symbols, check
+-- symbol included, leaves a non-zero result: the id is refused.
+
 create or replace function treasury.wallet_id_valid(wallet_id text)
 returns boolean
 language sql

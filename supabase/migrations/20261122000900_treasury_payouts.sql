@@ -48,19 +48,7 @@ comment on table treasury.payout_settings is
   'least(retry_max, retry_base * 2^(n-1)). Managed by service_role; readable by everybody.';
 
 insert into treasury.payout_settings (currency, minimum_minor, max_attempts, retry_base, retry_max)
-values ('*', 1000, 5, interval '5 minutes', interval '6 hours');------------------------------------------------------------------------------
--- Who is calling
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Wallet ids: BKT-XXXX-XXXX-C
---
--- Eight symbols of Crockford's base32 (0-9 A-Z without I L O U: nothing to
--- confuse) carry 40 random bits; the ninth is a Damm check symbol over the
--- quasigroup x * d = 2x + d in GF(32) (polynomial x^5 + x^2 + 1, + is XOR).
--- It is totally anti-symmetric because 2 - 1 = 3 is invertible, so every
--- single-symbol error and every transposition of adjacent symbols, check
--- symbol included, leaves a non-zero result: the id is refused.
-------------------------------------------------------------------------------
+values ('*', 1000, 5, interval '5 minutes', interval '6 hours');
 
 ------------------------------------------------------------------------------
 -- Wallets
@@ -191,31 +179,12 @@ create table treasury.payout_transitions (
 comment on table treasury.payout_transitions is
   'Every state change of every payout, in order (seq), with who made it, why, and the ledger transaction that '
   'moved its money (kind payout_request | payout_<to_state>, reference <payout id>:<seq>). Append-only.';
-comment on column treasury.payout_transitions.retrying is 'For to_state failed: whether it will be retried.';------------------------------------------------------------------------------
--- Requesting, holding, releasing, cancelling
+comment on column treasury.payout_transitions.retrying is 'For to_state failed: whether it will be retried.';
+
 ------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- The queue
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Stripe events: transfer.* and payout.*
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Invariants of the payouts
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- What fans read
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- What artists and hosts read
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- What admins read
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Who may read and call what. Money moves only through the functions above;
--- users read their own wallet and payouts, admins everything, service_role
--- bypasses row level security.
+-- Jobs. Money moves only through functions; users read their own wallet and
+-- payouts, admins everything, service_role bypasses row level security
+-- (sql/treasury/*.policies.sql).
 ------------------------------------------------------------------------------
 
 -- The queue: pending payouts go out, failed ones are retried once their

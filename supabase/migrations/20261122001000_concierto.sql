@@ -23,6 +23,10 @@
 -- Errors carry a SQLSTATE: 22023 bad argument, 42501 privilege, P0002 not found, 55000 wrong state
 -- (sold out, sale closed, void ticket); DETAIL holds a stable code where the app needs one.
 
+-- Everything changes through functions; the API roles read under row level
+-- security: events, lineups and tiers are public, a ticket is read by its
+-- owner and the event's staff, an order by its buyer; service_role bypasses RLS.
+
 -- This step holds tables, types, indexes, data and cron jobs. Its functions, views, triggers,
 -- policies and grants live in sql/concierto/, one file per object (docs/database-sources.md),
 -- and the generated steps install them, as sql/manifest.txt lists:
@@ -229,31 +233,10 @@ comment on table concierto.refunds_due is
   'already paid order, metadata that contradicts the order). No ticket was issued: refund them in Stripe. '
   'refunded_minor follows Stripe''s refunds; resolved_at is set once the whole payment is refunded.';
 
-create index refunds_due_open_idx on concierto.refunds_due (created_at) where resolved_at is null;------------------------------------------------------------------------------
--- Who is calling
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Creating events, tiers and staff
-------------------------------------------------------------------------------
+create index refunds_due_open_idx on concierto.refunds_due (created_at) where resolved_at is null;
+
 ------------------------------------------------------------------------------
 -- Reservations
 ------------------------------------------------------------------------------
 
-select cron.schedule('concierto-expire-orders', '* * * * *', 'select concierto_private.expire_orders()');------------------------------------------------------------------------------
--- Payments and refunds (Treasury's hooks)
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Tokens and the door
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Transfers
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Host stats
-------------------------------------------------------------------------------
-------------------------------------------------------------------------------
--- Who may read and call what. Everything changes through the functions
--- above; the API roles read under row level security: events, lineups and
--- tiers are public, a ticket is read by its owner and the event's staff, an
--- order by its buyer; service_role bypasses RLS.
-------------------------------------------------------------------------------
+select cron.schedule('concierto-expire-orders', '* * * * *', 'select concierto_private.expire_orders()');
