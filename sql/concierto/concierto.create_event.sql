@@ -74,6 +74,6 @@ comment on function concierto.create_event(uuid, text, text, text, text, timesta
   'points summing to 10000); returns its id. For the platform (service_role): the split is agreed with the host. '
   '22023 names the first bad argument.';
 
--- Functions in this schema start with no grant (foundation migration).
+-- Functions in this schema start with no grant (sql/foundation/privileges.sql).
 grant execute on function concierto.create_event(uuid, text, text, text, text, timestamptz, timestamptz, text, int, int, int, uuid[])
   to service_role;

@@ -3,7 +3,8 @@
 -- privileges that are never granted by accident.
 
 -- This step holds tables, types, indexes, data and cron jobs. Its functions, views, triggers,
--- policies and grants live in sql/foundation/, one file per object (docs/database-sources.md),
+-- policies and grants (the schemas' grants and the default privileges: sql/foundation/privileges.sql)
+-- live in sql/foundation/, one file per object (docs/database-sources.md),
 -- and the generated steps install them, as sql/manifest.txt lists:
 -- 20261122000110_foundation_code.sql                   after it
 
@@ -34,22 +35,6 @@ comment on schema coliseum_private is 'Internal helpers of Coliseum. Not reachab
 comment on schema treasury_private is 'Internal helpers of Treasury. Not reachable by the API roles.';
 comment on schema concierto_private is 'Internal helpers of Concierto. Not reachable by the API roles.';
 comment on schema companon_private is 'Internal helpers of Companon. Not reachable by the API roles.';
-
--- The API roles may look into the system schemas; what they may do there is
--- granted object by object. The _private schemas get no grant at all, so
--- their functions run only inside security definer functions and jobs.
-grant usage on schema passport, coliseum, treasury, concierto, companon
-  to anon, authenticated, service_role;
-
--- Postgres lets every role execute a new function unless told otherwise, and
--- per-schema default privileges can only add to the global ones, never take
--- away. So the default is turned off globally for functions this role
--- creates, and turned back on for `public` and `extensions`, where Supabase's
--- convention (and tools such as pgTAP) expect it. In the system schemas every
--- function therefore carries the grants its migration gives it, and no more.
-alter default privileges revoke execute on functions from public;
-alter default privileges in schema public grant execute on functions to public;
-alter default privileges in schema extensions grant execute on functions to public;
 
 select cron.schedule(
   'buckets-prune-cron-history',

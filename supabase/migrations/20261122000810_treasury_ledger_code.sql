@@ -15,7 +15,7 @@ $$;
 comment on function treasury.is_admin() is
   'Whether the signed-in user is a Treasury admin (a row of treasury.admins). False for anon and service_role.';
 
--- Functions in this schema start with no grant (foundation migration).
+-- Functions in this schema start with no grant (sql/foundation/privileges.sql).
 grant execute on function treasury.is_admin() to anon, authenticated, service_role;
 
 -- source: sql/treasury/treasury_private.json_bigint.sql
