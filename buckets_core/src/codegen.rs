@@ -5,6 +5,11 @@
 //!
 //! `cargo run -p buckets_core --bin buckets-codegen -- write` rewrites them;
 //! the test `generated_files_are_current` fails when someone forgets.
+//!
+//! [`sources`] does the same for the database code in `sql/<system>/`: it
+//! writes the migrations that carry it.
+
+pub mod sources;
 
 use crate::coliseum::Tier;
 use crate::passport::{EventKind, FieldType, ALIASES, ARTIST_ID, KINDS};

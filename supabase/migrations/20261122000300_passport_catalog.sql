@@ -4,42 +4,11 @@
 -- buckets_core::passport::KINDS, the single source of truth that the edge
 -- validator reads as well. Edit the Rust catalog, never these rows.
 
--- The shape check_event relies on: an array of distinct field objects, each
--- {"name": text, "type": one of the eight types, "required": bool, "min": int|null},
--- with a min only on integer and number fields.
-create function passport_private.field_is_valid(field jsonb)
-returns boolean
-language sql
-immutable
-parallel safe
-as $$
-  select case
-    when jsonb_typeof(field) is distinct from 'object' then false
-    when not field ?& array['name', 'type', 'required'] then false
-    when exists (select from jsonb_object_keys(field) as k where k not in ('name', 'type', 'required', 'min')) then false
-    when jsonb_typeof(field -> 'name') <> 'string' or field ->> 'name' = '' then false
-    when field ->> 'type' not in ('string', 'integer', 'number', 'boolean', 'uuid', 'timestamp', 'currency', 'country') then false
-    when jsonb_typeof(field -> 'required') <> 'boolean' then false
-    when coalesce(jsonb_typeof(field -> 'min'), 'null') = 'null' then true
-    when jsonb_typeof(field -> 'min') <> 'number' or field ->> 'type' not in ('integer', 'number') then false
-    else scale((field -> 'min')::numeric) = 0
-         and (field -> 'min')::numeric between -9223372036854775808 and 9223372036854775807
-  end
-$$;
-
-create function passport_private.fields_are_valid(fields jsonb)
-returns boolean
-language sql
-immutable
-parallel safe
-as $$
-  select case
-    when jsonb_typeof(fields) is distinct from 'array' then false
-    else (select count(distinct f ->> 'name') = count(*)
-                 and coalesce(bool_and(passport_private.field_is_valid(f)), true)
-          from jsonb_array_elements(fields) as f)
-  end
-$$;
+-- This step holds tables, types, indexes, data and cron jobs. Its functions, views, triggers,
+-- policies and grants live in sql/passport/, one file per object (docs/database-sources.md),
+-- and the generated steps install them, as sql/manifest.txt lists:
+-- 20261122000290_passport_catalog_checks.sql           before it (what its tables' checks call)
+-- 20261122000310_passport_catalog_code.sql             after it
 
 create table passport.event_kinds (
   name text primary key
@@ -76,14 +45,6 @@ comment on column passport.event_kinds.fields is
   'Payload fields in declared order: [{"name","type","required","min"}]. Types: string, integer, number, boolean, uuid, timestamp, currency, country.';
 comment on column passport.event_kinds.dna_threshold_field is 'Integer field whose value must reach dna_threshold_min for the event to count for DNA.';
 
-alter table passport.event_kinds enable row level security;
-
-create policy event_kinds_are_public on passport.event_kinds
-  for select to anon, authenticated, service_role
-  using (true);
-
-grant select on passport.event_kinds to anon, authenticated, service_role;
-
 -- Other spellings of catalog kinds that producers written before the catalog
 -- still send (the existing app's audio_play, ticket.issued, ...). Its rows are
 -- written by the same generated migration from buckets_core::passport::ALIASES.
@@ -104,11 +65,3 @@ comment on table passport.event_kind_aliases is
 comment on column passport.event_kind_aliases.renames is
   'Payload keys producers of the alias send, each with the field it stands for: {"artistId": "artist_id", "trackId": "track_id"}. '
   'A key moves only when its field is not given already.';
-
-alter table passport.event_kind_aliases enable row level security;
-
-create policy event_kind_aliases_are_public on passport.event_kind_aliases
-  for select to anon, authenticated, service_role
-  using (true);
-
-grant select on passport.event_kind_aliases to anon, authenticated, service_role;

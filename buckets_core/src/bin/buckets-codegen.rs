@@ -1,6 +1,10 @@
 //! `buckets-codegen write` regenerates the catalog migration, the math
-//! migration and the catalog doc; `buckets-codegen check` fails if any is stale.
+//! migration and the catalog doc, and writes the migrations that carry the
+//! database sources (`sql/manifest.txt`): a step not written yet, and a
+//! `<UTC now>_sources.sql` when a source changed. `buckets-codegen check`
+//! fails, naming each, if any of that is due.
 
+use buckets_core::codegen::sources::{self, version_at};
 use buckets_core::codegen::{generated_files, read_twins};
 use std::path::Path;
 use std::process::ExitCode;
@@ -34,6 +38,36 @@ fn main() -> ExitCode {
             eprintln!("wrote {rel}");
         } else {
             eprintln!("stale: {rel} (run `cargo run -p buckets_core --bin buckets-codegen -- write`)");
+            stale += 1;
+        }
+    }
+    let plan = match sources::plan(&root) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("buckets-codegen: cannot read the sources or migrations: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for error in &plan.errors {
+        eprintln!("error: {error}");
+    }
+    if !plan.errors.is_empty() {
+        return ExitCode::FAILURE;
+    }
+    if mode == "write" {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        match sources::write(&root, &plan, &version_at(now)) {
+            Ok(written) => written.iter().for_each(|p| eprintln!("wrote {p}")),
+            Err(e) => {
+                eprintln!("buckets-codegen: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        for problem in plan.problems() {
+            eprintln!("stale: {problem} (run `cargo run -p buckets_core --bin buckets-codegen -- write`)");
             stale += 1;
         }
     }

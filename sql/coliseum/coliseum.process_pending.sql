@@ -1,0 +1,56 @@
+-- Claims up to max_entries pending entries (oldest first, skipping those
+-- another processor holds), folds them, marks them processed and refreshes
+-- the artists they touched, all in the caller's transaction. Returns how many
+-- entries it processed (0: nothing was pending).
+create or replace function coliseum.process_pending(max_entries int default 5000)
+returns int
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  batch bigint[];
+  touched uuid[];
+begin
+  if max_entries is null or max_entries < 1 then
+    raise exception using
+      errcode = '22023',
+      message = format('max_entries must be at least 1, got %s', coalesce(max_entries::text, 'null'));
+  end if;
+  -- The refresh must see what other processors committed after this
+  -- transaction began.
+  perform coliseum_private.require_read_committed('coliseum.process_pending');
+
+  -- Claim and mark in one statement: the oldest pending entries that no
+  -- other processor holds. The marks commit with the mutations or not at all.
+  with claimed as (
+    update public.passport_entries as p
+    set coliseum_processed_at = now()
+    where p.id in (select q.id
+                   from public.passport_entries as q
+                   where q.coliseum_processed_at is null
+                   order by q.id
+                   limit max_entries
+                   for update skip locked)
+    returning p.id
+  )
+  select array_agg(c.id order by c.id) into batch from claimed as c;
+  if batch is null then
+    return 0;
+  end if;
+
+  -- Folds and refreshes run one at a time: the aggregates take one writer,
+  -- and the statements after the lock see what earlier holders committed.
+  -- 'Coli' 'Rfsh'
+  perform pg_advisory_xact_lock(1131375721, 1382446952);
+  touched := coliseum_private.fold_entries(batch);
+  perform coliseum_private.refresh_artists(touched, now());
+  return cardinality(batch);
+end
+$$;
+
+comment on function coliseum.process_pending(int) is
+  'Folds up to max_entries pending Passport entries into DNA (exactly once) and refreshes the artists they touched; returns how many.';
+
+grant execute on function coliseum.process_pending(int) to service_role;

@@ -1,0 +1,15 @@
+-- Only an UPDATE that names another column runs the check: the processor's
+-- marks (SET coliseum_processed_at only) cost no trigger call. The column
+-- list is every column but coliseum_processed_at (a pgTAP test keeps it so).
+create or replace trigger passport_entries_append_only_update
+  before update of id, user_id, kind, artist_id, payload, occurred_at, received_at, client_event_id, source
+  on public.passport_entries
+  for each row execute function passport_private.guard_passport_entries();
+
+create or replace trigger passport_entries_append_only_delete
+  before delete or truncate on public.passport_entries
+  for each statement execute function passport_private.guard_passport_entries();
+
+alter table public.passport_entries enable always trigger passport_entries_append_only_update;
+
+alter table public.passport_entries enable always trigger passport_entries_append_only_delete;

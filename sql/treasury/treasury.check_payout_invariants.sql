@@ -1,0 +1,81 @@
+create or replace function treasury.check_payout_invariants()
+returns table (invariant text, reference text, detail text)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  with located as (
+    select p.id, p.payee_id, p.currency, p.amount_minor, p.state, p.transitions,
+           treasury_private.payout_location(p.state, p.due_at) as location
+    from treasury.payouts as p
+  ),
+  expected as (
+    select l.currency, l.location as purpose, sum(l.amount_minor) as amount
+    from located as l
+    where l.location in ('payouts_held', 'payouts_queued', 'payouts_in_transit')
+    group by 1, 2
+  ),
+  actual as (
+    select a.currency, a.purpose, -coalesce(b.balance, 0) as amount
+    from treasury.accounts as a
+    left join treasury.account_balances as b on b.account_id = a.id
+    where a.owner_id is null and a.purpose in ('payouts_held', 'payouts_queued', 'payouts_in_transit')
+  ),
+  moved as (
+    select t.payout_id, count(*) as transitions, max(t.seq) as last_seq,
+           sum((select coalesce(sum(l.amount), 0) from public.treasury_ledger as l
+                join treasury.accounts as a on a.id = l.account_id
+                where l.txn_id = t.ledger_txn_id and a.purpose = 'payable')) as out_of_payable
+    from treasury.payout_transitions as t
+    group by t.payout_id
+  ),
+  last_state as (
+    select distinct on (t.payout_id) t.payout_id, t.to_state
+    from treasury.payout_transitions as t
+    order by t.payout_id, t.seq desc
+  ),
+  payees as (
+    select distinct a.owner_id, a.currency from treasury.accounts as a where a.purpose = 'payable' and a.owner_id is not null
+  )
+  select v.invariant, v.reference, v.detail
+  from (
+    select 'payout_account_mismatch' as invariant, coalesce(e.purpose, x.purpose) || ' ' || coalesce(e.currency, x.currency) as reference,
+           format('the payouts kept there sum to %s, the account holds %s', coalesce(e.amount, 0), coalesce(x.amount, 0)) as detail
+    from expected as e
+    full join actual as x on x.currency = e.currency and x.purpose = e.purpose
+    where coalesce(e.amount, 0) <> coalesce(x.amount, 0)
+    union all
+    select 'payout_posting_mismatch', l.id::text,
+           format('%s: its transactions took %s out of payable, expected %s', l.state, coalesce(m.out_of_payable, 0),
+                  case when l.location = 'payable' then 0 else l.amount_minor end)
+    from located as l
+    left join moved as m on m.payout_id = l.id
+    where coalesce(m.out_of_payable, 0) <> case when l.location = 'payable' then 0 else l.amount_minor end
+    union all
+    select 'payout_transition_chain', l.id::text,
+           format('state %s after %s transitions; logged: %s transitions, the last to %s', l.state, l.transitions,
+                  coalesce(m.transitions, 0), coalesce(s.to_state, 'none'))
+    from located as l
+    left join moved as m on m.payout_id = l.id
+    left join last_state as s on s.payout_id = l.id
+    where m.transitions is distinct from l.transitions::bigint or m.last_seq is distinct from l.transitions
+       or s.to_state is distinct from l.state
+    union all
+    select 'untraced_payable', p.owner_id::text || ' ' || p.currency,
+           format('payable %s, explained by recorded payments %s (split lines %s - held %s - payouts %s)', t.payable,
+                  t.payable - t.untraced, t.split_lines, t.held, t.outstanding)
+    from payees as p
+    cross join lateral treasury_private.payee_trace(p.owner_id, p.currency) as t
+    where t.untraced <> 0
+  ) as v
+  order by v.invariant, v.reference
+$$;
+
+comment on function treasury.check_payout_invariants() is
+  'One row per violated payout invariant, none when all is well: payout_account_mismatch (payouts_held, '
+  'payouts_queued, payouts_in_transit vs the payouts in those states), payout_posting_mismatch (a payout''s '
+  'transactions vs its state), payout_transition_chain (the log vs the row), untraced_payable (a payee''s payable '
+  'vs split lines - held - outstanding payouts). For checks and tests, next to treasury.check_invariants().';
+
+grant execute on function treasury.check_payout_invariants() to service_role;

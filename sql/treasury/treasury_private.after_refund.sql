@@ -1,0 +1,17 @@
+-- A hook for the modules that sell through Treasury, called inside the
+-- event's transaction after a refund total grows: Concierto voids the tickets a refund takes back.
+-- A hook must not raise for a problem with the data (that would make Stripe
+-- retry forever): it records the problem and returns.
+create or replace function treasury_private.after_refund(payment_id text, refunded_total bigint)
+returns void
+language plpgsql
+volatile
+as $$
+begin
+  perform concierto_private.refund_order(payment_id, refunded_total);
+end
+$$;
+
+comment on function treasury_private.after_refund(text, bigint) is
+  'Hook: runs after a payment''s refunded total grows to refunded_total, in its transaction. Concierto voids the '
+  'refunded tickets (concierto_private.refund_order).';

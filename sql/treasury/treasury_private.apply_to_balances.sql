@@ -1,0 +1,22 @@
+-- Keeps account_balances for every INSERT into the ledger, whoever makes it:
+-- one upsert per statement, in account order, under the currencies' locks.
+create or replace function treasury_private.apply_to_balances()
+returns trigger
+language plpgsql
+as $$
+begin
+  perform treasury_private.lock_currency(c.currency)
+  from (select distinct n.currency from new_postings as n order by n.currency) as c;
+
+  insert into treasury.account_balances as b (account_id, currency, balance, entries, updated_at)
+  select n.account_id, n.currency, sum(n.amount)::bigint, count(*), now()
+  from new_postings as n
+  group by n.account_id, n.currency
+  order by n.account_id
+  on conflict (account_id) do update
+    set balance = b.balance + excluded.balance,
+        entries = b.entries + excluded.entries,
+        updated_at = excluded.updated_at;
+  return null;
+end
+$$;
