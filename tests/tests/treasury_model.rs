@@ -68,6 +68,37 @@ struct Payment {
     refunded_during_dispute: bool,
 }
 
+impl Payment {
+    /// Opens a dispute of `disputed`: it holds the disputed amount, allocated after everything
+    /// refunded or lost before, like one more refund.
+    fn hold_dispute(&mut self, shares: &[Option<i32>]) {
+        let x = self.refunded + self.lost;
+        self.hold = allocate_refund(self.amount, shares, x, x + self.disputed).unwrap();
+        self.dispute = Dispute::Open;
+    }
+
+    /// Closes the open dispute: won releases the hold, lost writes it off.
+    fn close_dispute(&mut self, won: bool) {
+        if won {
+            self.dispute = Dispute::Won;
+        } else {
+            for (e, h) in self.earned.iter_mut().zip(&self.hold) {
+                *e -= h;
+            }
+            self.lost += self.disputed;
+            self.dispute = Dispute::Lost;
+        }
+        self.hold.iter_mut().for_each(|h| *h = 0);
+    }
+}
+
+/// The payments that may be disputed: never disputed, something left.
+fn undisputed(payments: &[Payment]) -> Vec<usize> {
+    (0..payments.len())
+        .filter(|&i| payments[i].dispute == Dispute::None && payments[i].amount > payments[i].refunded)
+        .collect()
+}
+
 struct Payout {
     id: Uuid,
     payee: Uuid,
@@ -389,9 +420,7 @@ async fn run(var: &str, steps: usize, tag: &str) {
                 "refund"
             }
             "dispute_open" => {
-                let can: Vec<usize> = (0..m.payments.len())
-                    .filter(|&i| m.payments[i].dispute == Dispute::None && m.payments[i].amount > m.payments[i].refunded)
-                    .collect();
+                let can = undisputed(&m.payments);
                 if can.is_empty() {
                     continue;
                 }
@@ -404,15 +433,11 @@ async fn run(var: &str, steps: usize, tag: &str) {
                 )
                 .await;
                 assert_eq!(answer["status"], "applied", "{}: {answer}", at("dispute created"));
-                let x = p.refunded + p.lost;
-                p.hold = allocate_refund(p.amount, &products[p.product].shares, x, x + p.disputed).unwrap();
-                p.dispute = Dispute::Open;
+                p.hold_dispute(&products[p.product].shares);
                 "dispute_open"
             }
             "dispute_shuffled" => {
-                let can: Vec<usize> = (0..m.payments.len())
-                    .filter(|&i| m.payments[i].dispute == Dispute::None && m.payments[i].amount > m.payments[i].refunded)
-                    .collect();
+                let can = undisputed(&m.payments);
                 if can.is_empty() {
                     continue;
                 }
@@ -428,16 +453,9 @@ async fn run(var: &str, steps: usize, tag: &str) {
                     let answer = receive(&client, event).await;
                     assert_eq!(answer["status"], "applied", "{}: {answer}", at(&what));
                 }
-                if won {
-                    p.dispute = Dispute::Won;
-                } else {
-                    let x = p.refunded + p.lost;
-                    let hold = allocate_refund(p.amount, &products[p.product].shares, x, x + p.disputed).unwrap();
-                    for (e, h) in p.earned.iter_mut().zip(&hold) {
-                        *e -= h;
-                    }
-                    p.lost += p.disputed;
-                    p.dispute = Dispute::Lost;
+                p.hold_dispute(&products[p.product].shares);
+                p.close_dispute(won);
+                if !won {
                     m.dispute_fees += DISPUTE_FEE;
                 }
                 "dispute_shuffled"
@@ -453,16 +471,7 @@ async fn run(var: &str, steps: usize, tag: &str) {
                 )
                 .await;
                 assert_eq!(answer["status"], "applied", "{}: {answer}", at(kind));
-                if won {
-                    p.dispute = Dispute::Won;
-                } else {
-                    for (e, h) in p.earned.iter_mut().zip(&p.hold) {
-                        *e -= h;
-                    }
-                    p.lost += p.disputed;
-                    p.dispute = Dispute::Lost;
-                }
-                p.hold.iter_mut().for_each(|h| *h = 0);
+                p.close_dispute(won);
                 kind
             }
             "payout" => {
