@@ -30,8 +30,9 @@ declare
                           then jsonb_array_length(dispute -> 'balance_transactions') end;
   newest boolean;
 begin
-  if dispute_ref is null then
-    return treasury_private.outcome('failed', 'data.object.id (the dispute id) is required');
+  -- 200: its ledger references (dp_...:fees:<total>) must fit their 255 characters.
+  if dispute_ref is null or char_length(dispute_ref) > 200 then
+    return treasury_private.outcome('failed', 'data.object.id must be the dispute id, of at most 200 characters');
   end if;
   if payment_intent is null and charge_ref is null then
     return treasury_private.outcome('failed', 'the dispute names neither a payment_intent nor a charge');

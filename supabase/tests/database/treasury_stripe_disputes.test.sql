@@ -9,7 +9,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(47);
+select plan(48);
 \ir treasury_helpers.psql
 
 select pg_temp.balance(null, 'stripe_balance') as stripe_before,
@@ -226,6 +226,12 @@ select is(
                   pg_temp.dispute('dp_pgtap_part', 'pi_pgtap_part', 668, 'needs_response')) ->> 'note',
   'a closed dispute must be won, lost or warning_closed, got needs_response',
   'a closed event with an open status fails'
+);
+select is(
+  pg_temp.receive('evt_pgtap_part_long', 'charge.dispute.created', 1763801002,
+                  pg_temp.dispute('dp_' || repeat('x', 198), 'pi_pgtap_part', 1, 'needs_response')) ->> 'note',
+  'data.object.id must be the dispute id, of at most 200 characters',
+  'a dispute id too long for its ledger references fails (answered, never raised)'
 );
 select pg_temp.receive('evt_pgtap_part_lost', 'charge.dispute.closed', 1763802001,
                        pg_temp.dispute('dp_pgtap_part', 'pi_pgtap_part', 668, 'lost')) ->> 'status' as lost \gset
