@@ -67,6 +67,10 @@ pub struct Env {
     /// The same secret as the local stack and older setups name it.
     #[serde(rename = "SUPABASE_JWT_SECRET")]
     pub supabase_jwt_secret: Option<String>,
+    /// Whether this deployment books Stripe's live-mode events (`true`) or
+    /// its test-mode ones (`false`, the default); the other mode is refused.
+    #[serde(rename = "STRIPE_LIVEMODE")]
+    pub stripe_livemode: Option<String>,
     /// The Stripe webhook signing secret, or several comma-separated while one is rolled.
     #[serde(rename = "STRIPE_WEBHOOK_SECRET")]
     pub stripe_webhook_secret: Option<String>,

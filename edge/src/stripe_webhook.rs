@@ -12,6 +12,16 @@
 //! not apply must never be answered 2xx, and a verified one that is applied,
 //! ignored or a duplicate always is.
 //!
+//! A verified body that can never be recorded (not JSON, not an event, an id
+//! longer than the events table keeps, an event of the other Stripe mode) is
+//! answered 400 and recorded as a rejection too: a 5xx would have Stripe send
+//! it again for three days to no end.
+//!
+//! Postgres' `jsonb` refuses U+0000 in text, so every U+0000 in the event's
+//! strings and keys is replaced with U+FFFD before it is handed to SQL. Stripe's
+//! ids never contain it, so matching is unaffected, and only free text a person
+//! typed (a description, metadata) can lose that character.
+//!
 //! Stripe's signature, not a Supabase token, says who is calling: both
 //! statements run as `service_role`, with the claims `{"role":"service_role"}`.
 
@@ -25,11 +35,11 @@ use sha2::{Digest, Sha256};
 /// How far the signature's timestamp may be from our clock, either way,
 /// unless `STRIPE_WEBHOOK_TOLERANCE_S` says otherwise: Stripe's own default.
 pub const DEFAULT_TOLERANCE_S: i64 = 300;
-/// The longest event id kept from an unverified body, for the rejection log.
-const MAX_LOGGED_ID_CHARS: usize = 255;
+/// The longest event id and type `treasury.stripe_events` keeps.
+const MAX_ID_CHARS: usize = 255;
 const SIGNATURE_BYTES: usize = 32;
 
-const RECEIVE_SQL: &str = "select treasury.receive_stripe_event($1::jsonb) as result";
+const RECEIVE_SQL: &str = "select treasury.receive_stripe_event($1::jsonb, $2::text) as result";
 const REJECTION_SQL: &str = "select treasury.log_webhook_rejection($1::text, $2::text, $3::jsonb)";
 
 pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
@@ -37,15 +47,17 @@ pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
     http::expect_json(request)?;
     let config = Config::from_env(&ctx.env)?;
     let header = request.header("stripe-signature");
-    if let Err(refusal) = verify(header, request.body, &config, ctx.now_micros) {
-        return Ok(log_rejection(refusal, header.is_some(), request.body, ctx.now_micros));
-    }
-    let event = parse_event(request.body)?;
+    let event =
+        verify(header, request.body, &config, ctx.now_micros).and_then(|timestamp| parse_event(request.body, config.livemode, timestamp));
+    let event = match event {
+        Ok(event) => event,
+        Err(refusal) => return Ok(log_rejection(refusal, header.is_some(), request.body, ctx.now_micros)),
+    };
     let event_id = event["id"].clone();
     Ok(Action::query(
         Session::service(),
         RECEIVE_SQL,
-        vec![event],
+        vec![event, json!(hex::encode(Sha256::digest(request.body)))],
         json!({ "event_id": event_id }),
     ))
 }
@@ -80,12 +92,14 @@ pub fn fail(state: &Value, error: &DbError) -> Response {
     )
 }
 
-/// The signing secrets and tolerance, from the function's environment.
+/// The signing secrets, tolerance and Stripe mode, from the function's environment.
 #[derive(Debug)]
 struct Config {
     /// Every secret that is accepted: two while a secret is being rolled.
     secrets: Vec<String>,
     tolerance_s: i64,
+    /// The mode of the events this deployment books: live, or test.
+    livemode: bool,
 }
 
 impl Config {
@@ -110,7 +124,20 @@ impl Config {
                 .filter(|&s| s > 0)
                 .ok_or_else(|| not_configured("STRIPE_WEBHOOK_TOLERANCE_S must be a whole number of seconds, 1 or more"))?,
         };
-        Ok(Config { secrets, tolerance_s })
+        let livemode = match env.stripe_livemode.as_deref().map(str::trim) {
+            None | Some("") | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(not_configured(
+                    "STRIPE_LIVEMODE must be true (live-mode events) or false (test mode, the default)",
+                ))
+            }
+        };
+        Ok(Config {
+            secrets,
+            tolerance_s,
+            livemode,
+        })
     }
 }
 
@@ -131,7 +158,8 @@ struct SignatureHeader {
 
 /// Checks the signature first, then the timestamp, as Stripe's libraries do:
 /// `stale_timestamp` then only ever describes a genuine, replayed delivery.
-fn verify(header: Option<&str>, body: &[u8], config: &Config, now_micros: i64) -> Result<(), Refusal> {
+/// Answers the signed timestamp.
+fn verify(header: Option<&str>, body: &[u8], config: &Config, now_micros: i64) -> Result<i64, Refusal> {
     let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or_else(|| Refusal {
         code: "missing_signature",
         message: "the Stripe-Signature header is missing: only Stripe's signed deliveries are accepted".into(),
@@ -162,7 +190,7 @@ fn verify(header: Option<&str>, body: &[u8], config: &Config, now_micros: i64) -
             timestamp,
         });
     }
-    Ok(())
+    Ok(signed.timestamp)
 }
 
 /// `t=<seconds>` exactly once, any number of `v1=<hex>`, of which at least
@@ -215,7 +243,7 @@ fn log_rejection(refusal: Refusal, header_present: bool, body: &[u8], now_micros
     let event_id = serde_json::from_slice::<Map<String, Value>>(body)
         .ok()
         .and_then(|event| event.get("id").and_then(Value::as_str).map(str::to_owned))
-        .filter(|id| !id.contains('\0') && id.chars().count() <= MAX_LOGGED_ID_CHARS);
+        .filter(|id| !id.contains('\0') && id.chars().count() <= MAX_ID_CHARS);
     let detail = json!({
         "signature_header": header_present,
         "timestamp": refusal.timestamp,
@@ -238,20 +266,66 @@ fn rejection_answer(state: &Value) -> Option<Response> {
 }
 
 /// A verified body as the event to record: an object with a string `id` and
-/// `type` and an object `data.object`, as every Stripe event has.
-fn parse_event(body: &[u8]) -> Result<Value, Response> {
-    let event: Value =
-        serde_json::from_slice(body).map_err(|e| Response::error(400, "invalid_json", format!("the body is not valid JSON: {e}")))?;
-    let text = |name: &str| event.get(name).and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+/// `type` of 1 to 255 characters, an object `data.object` and a boolean (or
+/// no) `livemode` of this deployment's mode, as every Stripe event has, with
+/// U+0000 replaced. Everything `treasury.receive_stripe_event` would refuse is
+/// refused here, where it can be answered 400 and recorded.
+fn parse_event(body: &[u8], livemode: bool, timestamp: i64) -> Result<Value, Refusal> {
+    let refusal = |code: &'static str, message: String| Refusal {
+        code,
+        message,
+        timestamp: Some(timestamp),
+    };
+    let event: Value = serde_json::from_slice(body).map_err(|e| refusal("invalid_json", format!("the body is not valid JSON: {e}")))?;
+    let text = |name: &str| {
+        event
+            .get(name)
+            .and_then(Value::as_str)
+            .is_some_and(|s| (1..=MAX_ID_CHARS).contains(&s.chars().count()))
+    };
     let data_object = event.get("data").and_then(|data| data.get("object")).is_some_and(Value::is_object);
-    if !(event.is_object() && text("id") && text("type") && data_object) {
-        return Err(Response::error(
-            400,
+    let mode = match event.get("livemode") {
+        None | Some(Value::Null) => Some(false),
+        Some(mode) => mode.as_bool(),
+    };
+    let Some(mode) = mode.filter(|_| event.is_object() && text("id") && text("type") && data_object) else {
+        return Err(refusal(
             "invalid_event",
-            "the body is not a Stripe event: it needs a string id and type and an object data.object",
+            format!(
+                "the body is not a Stripe event: it needs a string id and type of 1 to {MAX_ID_CHARS} characters, \
+                 an object data.object and a boolean livemode"
+            ),
+        ));
+    };
+    if mode != livemode {
+        let (is, takes) = if mode { ("live", "test") } else { ("test", "live") };
+        return Err(refusal(
+            "livemode_mismatch",
+            format!(
+                "a {is}-mode event, and this deployment books {takes}-mode events only (STRIPE_LIVEMODE): \
+                 point the {is}-mode endpoint at the {is} deployment"
+            ),
         ));
     }
-    Ok(event)
+    Ok(without_nul(event))
+}
+
+/// The value with U+0000 replaced by U+FFFD in every string and key: `jsonb`
+/// refuses U+0000, and no id or amount Stripe sends contains it.
+fn without_nul(value: Value) -> Value {
+    let clean = |text: String| {
+        if text.contains('\0') {
+            text.replace('\0', "\u{fffd}")
+        } else {
+            text
+        }
+    };
+    match value {
+        Value::String(text) => Value::String(clean(text)),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nul).collect()),
+        Value::Object(fields) => Value::Object(fields.into_iter().map(|(key, value)| (clean(key), without_nul(value))).collect()),
+        other => other,
+    }
 }
 
 fn not_configured(message: &str) -> Response {

@@ -1,8 +1,10 @@
 -- Records a verified Stripe event and applies it, in one transaction. The
 -- INSERT is the exactly-once gate: a redelivery (also one that arrives while
 -- the first is still being applied: it waits on the unique index) finds the
--- row and is answered as a duplicate, never applied again.
-create or replace function treasury.receive_stripe_event(event jsonb)
+-- row and is answered as a duplicate, never applied again. body_sha256: the
+-- hash of the body as signed, which the webhook passes because the payload
+-- may differ from it (U+0000 replaced).
+create or replace function treasury.receive_stripe_event(event jsonb, body_sha256 text default null)
 returns jsonb
 language plpgsql
 volatile
@@ -25,18 +27,19 @@ begin
   end if;
 
   insert into treasury.stripe_events
-    (event_id, type, livemode, api_version, stripe_created, payment_intent_id, charge_id, payload, status)
+    (event_id, type, livemode, api_version, stripe_created, payment_intent_id, charge_id, payload, body_sha256, status)
   values (
     evt_id,
     event_type,
     coalesce((event ->> 'livemode')::boolean, false),
     left(event ->> 'api_version', 50),
-    to_timestamp(treasury_private.json_bigint(event -> 'created')),
+    treasury_private.event_created(event),
     case when event_type like 'payment\_intent.%' then treasury_private.stripe_id(obj -> 'id')
          else treasury_private.stripe_id(obj -> 'payment_intent') end,
     case when event_type like 'charge.%' and event_type not like 'charge.dispute.%' then treasury_private.stripe_id(obj -> 'id')
          else treasury_private.stripe_id(obj -> 'charge') end,
     event,
+    lower(receive_stripe_event.body_sha256),
     'received')
   on conflict on constraint stripe_events_pkey do nothing;
   if not found then
@@ -54,9 +57,10 @@ begin
 end
 $$;
 
-comment on function treasury.receive_stripe_event(jsonb) is
+comment on function treasury.receive_stripe_event(jsonb, text) is
   'Records and applies one verified Stripe event in one transaction; returns {"received": true, "status": '
   'applied|ignored|deferred|failed|duplicate, "event_id", "note"?, "payment_id"?, ...}. A redelivered event id is '
-  'a duplicate and changes nothing. 22023 when the event lacks id, type, created or data.object.';
+  'a duplicate and changes nothing. 22023 when the event lacks id, type or data.object; without a usable created '
+  'it is recorded and applied as created when received. body_sha256 (optional): the SHA-256 of the body as signed.';
 
-grant execute on function treasury.receive_stripe_event(jsonb) to service_role;
+grant execute on function treasury.receive_stripe_event(jsonb, text) to service_role;

@@ -1,9 +1,11 @@
--- charge.dispute.created / charge.dispute.closed. Opening holds each party's
--- share of the disputed amount (payable -> held; the platform's revenue ->
--- dispute_reserve). Won (or an inquiry closed) releases it; lost writes the
--- held shares off against the Stripe balance, like a refund. A closed event
--- for a dispute never seen opens it first. Dispute fees come from the
--- dispute's balance_transactions when the event carries them.
+-- charge.dispute.created / updated / funds_withdrawn / funds_reinstated /
+-- closed. Opening holds each party's share of the disputed amount (payable ->
+-- held; the platform's revenue -> dispute_reserve). Won (or an inquiry
+-- closed) releases it; lost writes the held shares off against the Stripe
+-- balance, like a refund. Any event of a dispute never seen opens it first.
+-- Dispute fees and status come from the dispute object of the newest event
+-- by Stripe's created (then by how many balance_transactions it lists), so a
+-- late, older event changes neither.
 create or replace function treasury_private.apply_dispute(event_id text, occurred timestamptz, event_type text, dispute jsonb)
 returns jsonb
 language plpgsql
@@ -24,9 +26,13 @@ declare
   open_disputes bigint;
   fees bigint;
   hold bigint[];
+  transactions int := case when jsonb_typeof(dispute -> 'balance_transactions') = 'array'
+                          then jsonb_array_length(dispute -> 'balance_transactions') end;
+  newest boolean;
 begin
-  if dispute_ref is null then
-    return treasury_private.outcome('failed', 'data.object.id (the dispute id) is required');
+  -- 200: its ledger references (dp_...:fees:<total>) must fit their 255 characters.
+  if dispute_ref is null or char_length(dispute_ref) > 200 then
+    return treasury_private.outcome('failed', 'data.object.id must be the dispute id, of at most 200 characters');
   end if;
   if payment_intent is null and charge_ref is null then
     return treasury_private.outcome('failed', 'the dispute names neither a payment_intent nor a charge');
@@ -83,8 +89,12 @@ begin
   end if;
 
   -- Fees: the net of the fees of the dispute's balance transactions in the
-  -- payment's currency, against what is recorded.
-  if jsonb_typeof(dispute -> 'balance_transactions') = 'array' then
+  -- payment's currency, against what is recorded, when this event shows a
+  -- newer state than the one recorded.
+  newest := held.state_created is null
+            or (occurred, coalesce(transactions, 0)) > (held.state_created, held.state_transactions);
+  if transactions is not null and newest then
+    update treasury.disputes as d set state_created = occurred, state_transactions = transactions where d.id = dispute_ref;
     select coalesce(sum(treasury_private.json_bigint(b.tx -> 'fee')), 0)::bigint into fees
     from jsonb_array_elements(dispute -> 'balance_transactions') as b(tx)
     where coalesce(treasury_private.currency_of(b.tx -> 'currency'), dispute_currency) = dispute_currency;
@@ -132,7 +142,7 @@ begin
     update treasury.disputes as d
     set outcome = case when stripe_status = 'lost' then 'lost' else 'won' end, status = stripe_status, closed_at = occurred
     where d.id = dispute_ref;
-  elsif stripe_status is distinct from held.status and held.outcome is null and stripe_status is not null then
+  elsif newest and stripe_status is distinct from held.status and held.outcome is null and stripe_status is not null then
     update treasury.disputes as d set status = stripe_status where d.id = dispute_ref;
   end if;
 

@@ -9,7 +9,7 @@ declare
   event_type text := event ->> 'type';
   obj jsonb := event -> 'data' -> 'object';
   evt_id text := event ->> 'id';
-  occurred timestamptz := to_timestamp(treasury_private.json_bigint(event -> 'created'));
+  occurred timestamptz := treasury_private.event_created(event);
   live boolean := coalesce((event ->> 'livemode')::boolean, false);
   paid_currency text := treasury_private.currency_of(obj -> 'currency');
   result jsonb;
@@ -36,7 +36,8 @@ begin
       treasury_private.stripe_id(obj -> 'latest_charge'), treasury_private.charge_fee(obj -> 'latest_charge', paid_currency));
   elsif event_type = 'charge.refunded' then
     return treasury_private.apply_refund(evt_id, occurred, obj);
-  elsif event_type in ('charge.dispute.created', 'charge.dispute.closed') then
+  elsif event_type in ('charge.dispute.created', 'charge.dispute.updated', 'charge.dispute.funds_withdrawn',
+                       'charge.dispute.funds_reinstated', 'charge.dispute.closed') then
     return treasury_private.apply_dispute(evt_id, occurred, event_type, obj);
   elsif event_type like 'payout.%' or event_type like 'transfer.%' then
     result := treasury_private.apply_payout_event(event);

@@ -19,7 +19,7 @@ declare
   event_type text := event ->> 'type';
   evt_id text := event ->> 'id';
   obj jsonb := event -> 'data' -> 'object';
-  occurred timestamptz := to_timestamp(treasury_private.json_bigint(event -> 'created'));
+  occurred timestamptz := treasury_private.event_created(event);
   connected text := case when jsonb_typeof(event -> 'account') = 'string' then event ->> 'account' end;
   object_id text := treasury_private.stripe_id(obj -> 'id');
   meta_payout uuid := treasury_private.as_uuid(obj -> 'metadata' ->> 'payout_id');

@@ -1,4 +1,6 @@
 -- The shape every event must have before it is recorded; null when it has it.
+-- No created is not a problem: treasury_private.event_created falls back to
+-- the time received.
 create or replace function treasury_private.event_problem(event jsonb)
 returns text
 language sql
@@ -10,9 +12,6 @@ as $$
       'event.id must be a string of 1 to 255 characters'
     when jsonb_typeof(event -> 'type') is distinct from 'string' or char_length(event ->> 'type') not between 1 and 255 then
       'event.type must be a string of 1 to 255 characters'
-    when treasury_private.json_bigint(event -> 'created') is null
-         or treasury_private.json_bigint(event -> 'created') not between 0 and 253402300799 then
-      'event.created must be a Unix time in seconds'
     when coalesce(jsonb_typeof(event -> 'livemode'), 'null') not in ('boolean', 'null') then
       'event.livemode must be true or false'
     when jsonb_typeof(event -> 'data' -> 'object') is distinct from 'object' then

@@ -273,12 +273,77 @@ Deno.test("a missing or malformed Stripe-Signature header is refused: 400, the r
   }
 });
 
-Deno.test("signed but not a Stripe event: 400 invalid_json / invalid_event, nothing recorded", async () => {
-  for (const [payload, code] of [["{not json", "invalid_json"], [`{"id":"evt_x","type":"charge.refunded"}`, "invalid_event"]]) {
+Deno.test("signed but not a Stripe event: 400 invalid_json / invalid_event, logged, nothing recorded", async () => {
+  const suffix = crypto.randomUUID();
+  for (const [payload, code] of [[`{not json ${suffix}`, "invalid_json"], [`{"id":"evt_${suffix}","type":"charge.refunded"}`, "invalid_event"]]) {
     const res = await post(payload);
     assertEquals([res.status, res.body.code], [400, code], JSON.stringify(res.body));
-    assertEquals((await rejectionFor(payload)).length, 0);
+    const rows = await rejectionFor(payload);
+    assertEquals(rows.map((r: any) => r.code), [code]);
+    assertEquals(rows[0].detail.signature_header, true);
   }
+});
+
+Deno.test("an event id longer than 255 characters: 400 invalid_event, logged, never a 500", async () => {
+  const { product, buyer } = await world();
+  const s = sale(product, buyer, 1500);
+  const evt = { ...checkoutSessionCompleted(s), id: stripeId("evt") + "x".repeat(256) };
+  for (let delivery = 0; delivery < 2; delivery++) {
+    const res = await post(payloadOf(evt));
+    assertEquals([res.status, res.body.code], [400, "invalid_event"], JSON.stringify(res.body));
+    assert(!JSON.stringify(res.body).includes("char_length"), "no database text in the answer");
+  }
+  const rows = await rejectionFor(payloadOf(evt));
+  assertEquals(rows.map((r: any) => [r.code, r.detail.event_id]), [["invalid_event", null], ["invalid_event", null]]);
+  assertEquals(await paymentRow(s.paymentIntent), undefined, "nothing is applied");
+});
+
+Deno.test("an event of the other Stripe mode: 400 livemode_mismatch, logged, nothing recorded or booked", async () => {
+  const { product, buyer } = await world();
+  const s = sale(product, buyer, 1500);
+  const evt = { ...checkoutSessionCompleted(s), livemode: true };
+  // The local stack runs in test mode (STRIPE_LIVEMODE unset).
+  await assertRefused(payloadOf(evt), evt, s.paymentIntent, {}, "livemode_mismatch", { event_id: evt.id, signature_header: true });
+  assertApplied(await deliver(checkoutSessionCompleted(s)), undefined);
+});
+
+// ---------------------------------------------------------------------------
+// Events the database could not store as sent are recorded and applied
+
+Deno.test("U+0000 in a signed event's text: recorded with U+FFFD, the raw body's hash kept, the payment applied", async () => {
+  const { product, buyer } = await world();
+  const s = sale(product, buyer, 2500);
+  const evt = checkoutSessionCompleted(s);
+  evt.data.object.customer_details.name = "A\u0000Fan";
+  evt.data.object["gift\u0000note"] = "for\u0000you";
+  const payload = payloadOf(evt);
+  assert(payload.includes("\\u0000"), "the body carries \\u0000 as Stripe would send it");
+  for (let delivery = 0; delivery < 2; delivery++) {
+    const res = await deliver(evt);
+    assertEquals(res.status, 200, JSON.stringify(res.body));
+    assertEquals(res.body.status, delivery === 0 ? "applied" : "duplicate", JSON.stringify(res.body));
+  }
+  const [row] = await sql`select status, payload, body_sha256 from treasury.stripe_events where event_id = ${evt.id}`;
+  assertEquals(row.status, "applied");
+  assertEquals(row.payload.data.object.customer_details.name, "A\uFFFDFan");
+  assertEquals(row.payload.data.object["gift\uFFFDnote"], "for\uFFFDyou");
+  assertEquals(row.body_sha256, await sha256Hex(payload));
+  const p = await paymentRow(s.paymentIntent);
+  assertEquals([Number(p.amount_minor), p.buyer_id], [2500, buyer]);
+  await assertNoViolations();
+});
+
+Deno.test("an event without created is recorded and applied, as created when received", async () => {
+  const { product, buyer } = await world();
+  const s = sale(product, buyer, 1800);
+  const { created: _created, ...evt } = checkoutSessionCompleted(s);
+  const before = Date.now();
+  const res = await post(payloadOf(evt));
+  assertApplied(res);
+  const [row] = await sql`select stripe_created from treasury.stripe_events where event_id = ${evt.id}`;
+  const at = new Date(row.stripe_created).getTime();
+  assert(at >= before - 5000 && at <= Date.now() + 5000, `stripe_created ${row.stripe_created}`);
+  assertEquals(Number((await paymentRow(s.paymentIntent)).amount_minor), 1800);
 });
 
 // ---------------------------------------------------------------------------
@@ -516,6 +581,29 @@ Deno.test("a won dispute releases exactly what it held, and the returned fee is 
   const txns = await ledgerTransactions(s.paymentIntent);
   assertEquals(txns.map((t: any) => t.kind), ["payment", "refund", "dispute_hold", "dispute_fee", "dispute_fee", "dispute_release"]);
   assertEquals((await splitTotals(s.paymentIntent)).dispute, undefined);
+  await assertNoViolations();
+});
+
+Deno.test("a won dispute closed before it was created ends with no fee: the late, older created changes nothing", async () => {
+  const { product, buyer } = await world();
+  const s = sale(product, buyer, 5000);
+  assertApplied(await deliver(paymentIntentSucceeded(s)));
+  const losses = async () => {
+    const [r] = await sql`select coalesce(sum(normal_balance), 0)::bigint as v from treasury.balances
+                           where owner_id is null and purpose = 'dispute_losses' and currency = 'EUR'`;
+    return Number(r.v);
+  };
+  const dp = stripeId("dp");
+  const t = nowSeconds();
+  const created = disputeCreated(s, dp, 5000, t - 600);
+  const closed = disputeClosed(s, dp, 5000, "won", t - 60);
+  const lossesBefore = await losses();
+  assertApplied(await deliver(closed));
+  assertApplied(await deliver(created), "already_recorded");
+  const [d] = await sql`select outcome, status, fee_minor from treasury.disputes where id = ${dp}`;
+  assertEquals([d.outcome, d.status, Number(d.fee_minor)], ["won", "won", 0]);
+  assertEquals(await losses(), lossesBefore, "no dispute fee is booked");
+  assertEquals(await payeeBalances(sql, product.artist), { payable: 3500, held: 0 });
   await assertNoViolations();
 });
 

@@ -13,7 +13,11 @@
 //! a payment credits `allocate_split(A)`; a refund to the cumulative total T reverses
 //! `allocate_refund(A, shares, R', R' + T − R)` with R' = R + lost; a dispute of D holds
 //! `allocate_refund(A, shares, X, X + D)` with X what was refunded, lost or held before; won
-//! releases the hold, lost writes it off. It also keeps the closed form the docs promise,
+//! releases the hold, lost writes it off. Some disputes arrive as Stripe sends them, out of order:
+//! created, funds_withdrawn, updated, then funds_reinstated and closed (won) or closed (lost),
+//! shuffled, each with the dispute's balance transactions as they were then; the platform's
+//! `dispute_losses` must end with the fee of the newest state (none when won). It also keeps the
+//! closed form the docs promise,
 //! `allocate_split(A − refunded − lost)` per party, and reports how often the two differ.
 //!
 //! Inputs come from a seeded generator; a failure prints the seed, `BUCKETS_SEED=<n>` replays it.
@@ -24,12 +28,15 @@ use std::time::Instant;
 use buckets_core::treasury::{allocate_refund, allocate_split};
 use buckets_e2e::{connect, hosted_url_var, seeded_rng, MAIN_URL_VAR};
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::{json, Value};
 use tokio_postgres::Client;
 use uuid::Uuid;
 
 const MIN_PAYOUT: i64 = 1000;
+/// What Stripe takes for a dispute, and gives back when it is won.
+const DISPUTE_FEE: i64 = 1500;
 
 struct Product {
     id: Uuid,
@@ -61,6 +68,37 @@ struct Payment {
     refunded_during_dispute: bool,
 }
 
+impl Payment {
+    /// Opens a dispute of `disputed`: it holds the disputed amount, allocated after everything
+    /// refunded or lost before, like one more refund.
+    fn hold_dispute(&mut self, shares: &[Option<i32>]) {
+        let x = self.refunded + self.lost;
+        self.hold = allocate_refund(self.amount, shares, x, x + self.disputed).unwrap();
+        self.dispute = Dispute::Open;
+    }
+
+    /// Closes the open dispute: won releases the hold, lost writes it off.
+    fn close_dispute(&mut self, won: bool) {
+        if won {
+            self.dispute = Dispute::Won;
+        } else {
+            for (e, h) in self.earned.iter_mut().zip(&self.hold) {
+                *e -= h;
+            }
+            self.lost += self.disputed;
+            self.dispute = Dispute::Lost;
+        }
+        self.hold.iter_mut().for_each(|h| *h = 0);
+    }
+}
+
+/// The payments that may be disputed: never disputed, something left.
+fn undisputed(payments: &[Payment]) -> Vec<usize> {
+    (0..payments.len())
+        .filter(|&i| payments[i].dispute == Dispute::None && payments[i].amount > payments[i].refunded)
+        .collect()
+}
+
 struct Payout {
     id: Uuid,
     payee: Uuid,
@@ -74,6 +112,8 @@ struct Model {
     payouts: Vec<Payout>,
     /// Per payee: payouts requested and not failed for good.
     paid_out: BTreeMap<Uuid, i64>,
+    /// The dispute fees the platform has lost: the fee of every lost shuffled dispute.
+    dispute_fees: i64,
 }
 
 impl Model {
@@ -120,6 +160,50 @@ fn dispute(pay: &Payment, status: &str) -> Value {
     let rest = &pay.pi[3..];
     json!({"id": format!("dp_{rest}"), "object": "dispute", "charge": format!("ch_{rest}"), "payment_intent": pay.pi,
            "amount": pay.disputed, "currency": "eur", "status": status, "reason": "fraudulent", "created": 1763900000})
+}
+
+/// The events of a dispute of `pay` as Stripe sends them, in Stripe's order, each with the dispute
+/// object as it was then: opened with its fee withdrawn (created and funds_withdrawn in the same
+/// second), under review, then won (funds and fee reinstated, closed, in the same second) or lost.
+fn dispute_events(pay: &Payment, won: bool) -> Vec<Value> {
+    let opened = chrono::Utc::now().timestamp() - 600;
+    let withdrawal = json!({"amount": -pay.disputed, "fee": DISPUTE_FEE, "currency": "eur"});
+    let withdrawn = json!([withdrawal]);
+    let reinstated = json!([withdrawal, {"amount": pay.disputed, "fee": -DISPUTE_FEE, "currency": "eur"}]);
+    let mut states = vec![
+        ("created", opened, "needs_response", &withdrawn),
+        ("funds_withdrawn", opened, "needs_response", &withdrawn),
+        ("updated", opened + 100, "under_review", &withdrawn),
+    ];
+    if won {
+        states.push(("funds_reinstated", opened + 200, "won", &reinstated));
+        states.push(("closed", opened + 200, "won", &reinstated));
+    } else {
+        states.push(("closed", opened + 200, "lost", &withdrawn));
+    }
+    states
+        .into_iter()
+        .map(|(kind, created, status, transactions)| {
+            let mut object = dispute(pay, status);
+            object["balance_transactions"] = transactions.clone();
+            let mut event = event(&format!("evt_{}_d{kind}", pay.pi), &format!("charge.dispute.{kind}"), object);
+            event["created"] = json!(created);
+            event
+        })
+        .collect()
+}
+
+/// The platform's `dispute_losses` balance in EUR.
+async fn dispute_losses(client: &Client) -> i64 {
+    client
+        .query_one(
+            "select coalesce(sum(normal_balance), 0)::bigint from treasury.balances
+             where owner_id is null and purpose = 'dispute_losses' and currency = 'EUR'",
+            &[],
+        )
+        .await
+        .expect("dispute losses")
+        .get(0)
 }
 
 /// A random amount in 1..=max, often small, sometimes all of it.
@@ -231,10 +315,11 @@ async fn db_balances(client: &Client, payees: &[Uuid]) -> BTreeMap<Uuid, (i64, i
     b
 }
 
-const KINDS: [&str; 9] = [
+const KINDS: [&str; 10] = [
     "payment",
     "refund",
     "dispute_open",
+    "dispute_shuffled",
     "dispute_won",
     "dispute_lost",
     "payout_ok",
@@ -254,6 +339,7 @@ async fn run(var: &str, steps: usize, tag: &str) {
     let (mut refused_min, mut refused_funds) = (0, 0);
     let started = Instant::now();
 
+    let losses_before = dispute_losses(&client).await;
     let before = violations(&client).await;
     assert!(before.is_empty(), "{tag}: invariants violated before the run: {before:?}");
 
@@ -262,7 +348,8 @@ async fn run(var: &str, steps: usize, tag: &str) {
         let at = |what: &str| format!("{tag} step {step} ({what})");
         let open: Vec<usize> = (0..m.payments.len()).filter(|&i| m.payments[i].dispute == Dispute::Open).collect();
         let kind = match roll {
-            0..=29 => "payment",
+            0..=25 => "payment",
+            26..=29 => "dispute_shuffled",
             30..=46 => "refund",
             47..=54 => "dispute_open",
             55..=59 if !open.is_empty() => "dispute_won",
@@ -333,9 +420,7 @@ async fn run(var: &str, steps: usize, tag: &str) {
                 "refund"
             }
             "dispute_open" => {
-                let can: Vec<usize> = (0..m.payments.len())
-                    .filter(|&i| m.payments[i].dispute == Dispute::None && m.payments[i].amount > m.payments[i].refunded)
-                    .collect();
+                let can = undisputed(&m.payments);
                 if can.is_empty() {
                     continue;
                 }
@@ -348,10 +433,32 @@ async fn run(var: &str, steps: usize, tag: &str) {
                 )
                 .await;
                 assert_eq!(answer["status"], "applied", "{}: {answer}", at("dispute created"));
-                let x = p.refunded + p.lost;
-                p.hold = allocate_refund(p.amount, &products[p.product].shares, x, x + p.disputed).unwrap();
-                p.dispute = Dispute::Open;
+                p.hold_dispute(&products[p.product].shares);
                 "dispute_open"
+            }
+            "dispute_shuffled" => {
+                let can = undisputed(&m.payments);
+                if can.is_empty() {
+                    continue;
+                }
+                let i = can[rng.random_range(0..can.len())];
+                let won = rng.random_bool(0.5);
+                let p = &mut m.payments[i];
+                p.disputed = part(&mut rng, p.amount - p.refunded - p.lost);
+                let mut events = dispute_events(p, won);
+                events.shuffle(&mut rng);
+                let order: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+                let what = format!("shuffled dispute, {}: {order:?}", if won { "won" } else { "lost" });
+                for event in events.iter().cloned() {
+                    let answer = receive(&client, event).await;
+                    assert_eq!(answer["status"], "applied", "{}: {answer}", at(&what));
+                }
+                p.hold_dispute(&products[p.product].shares);
+                p.close_dispute(won);
+                if !won {
+                    m.dispute_fees += DISPUTE_FEE;
+                }
+                "dispute_shuffled"
             }
             "dispute_won" | "dispute_lost" => {
                 let i = open[rng.random_range(0..open.len())];
@@ -364,16 +471,7 @@ async fn run(var: &str, steps: usize, tag: &str) {
                 )
                 .await;
                 assert_eq!(answer["status"], "applied", "{}: {answer}", at(kind));
-                if won {
-                    p.dispute = Dispute::Won;
-                } else {
-                    for (e, h) in p.earned.iter_mut().zip(&p.hold) {
-                        *e -= h;
-                    }
-                    p.lost += p.disputed;
-                    p.dispute = Dispute::Lost;
-                }
-                p.hold.iter_mut().for_each(|h| *h = 0);
+                p.close_dispute(won);
                 kind
             }
             "payout" => {
@@ -541,6 +639,13 @@ async fn run(var: &str, steps: usize, tag: &str) {
         assert_eq!(got, expected, "{}: invariant rows (left: database, right: model)", at(done));
         let db = db_balances(&client, &payees).await;
         assert_eq!(db, model, "{}: (payable, held) per payee (left: database, right: model)", at(done));
+        let fees = dispute_losses(&client).await - losses_before;
+        assert_eq!(
+            fees,
+            m.dispute_fees,
+            "{}: the platform's dispute losses (left: database, right: model)",
+            at(done)
+        );
     }
     let elapsed = started.elapsed();
 

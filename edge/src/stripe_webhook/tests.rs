@@ -55,10 +55,10 @@ fn deliver(signature: Option<&str>, body: &[u8]) -> Value {
 /// The event a verified delivery passes to `treasury.receive_stripe_event`.
 fn received(action: &Value) -> &Value {
     assert_eq!(
-        action["query"]["sql"], "select treasury.receive_stripe_event($1::jsonb) as result",
+        action["query"]["sql"], "select treasury.receive_stripe_event($1::jsonb, $2::text) as result",
         "{action}"
     );
-    assert_eq!(action["query"]["params"].as_array().unwrap().len(), 1);
+    assert_eq!(action["query"]["params"].as_array().unwrap().len(), 2);
     &action["query"]["params"][0]
 }
 
@@ -110,6 +110,7 @@ fn rejection_code(action: &Value) -> String {
 fn a_delivery_signed_by_stripes_library_is_received() {
     let action = deliver(Some(EVENT_HEADER), EVENT.as_bytes());
     assert_eq!(received(&action), &serde_json::from_str::<Value>(EVENT).unwrap());
+    assert_eq!(action["query"]["params"][1], EVENT_SHA256, "the hash of the body as signed is kept");
     assert_eq!(action["state"], json!({"event_id": "evt_1"}));
     assert_eq!(action["query"]["role"], "service_role");
     assert_eq!(action["query"]["claims"], json!({"role": "service_role"}));
@@ -135,7 +136,7 @@ fn the_signature_covers_the_exact_bytes() {
     // Stripe's library signs the UTF-8 bytes, not UTF-16 units or an escaped form.
     let utf8 = r#"{"é":"ü"}"#;
     let from_library = "t=1800000000,v1=a122fc33d73e83d914eb37618545d287cfe9ea69032a60bc3fd38978aae6c3df";
-    assert_eq!(error(&deliver(Some(from_library), utf8.as_bytes())), (400, "invalid_event".into()));
+    assert_eq!(rejection_code(&deliver(Some(from_library), utf8.as_bytes())), "invalid_event");
 }
 
 #[test]
@@ -293,11 +294,19 @@ fn the_logged_event_id_is_only_what_can_be_stored() {
     );
 }
 
+fn signed(body: &str) -> Value {
+    deliver(Some(&header(SECRET, NOW_S, body.as_bytes())), body.as_bytes())
+}
+
 #[test]
-fn a_verified_body_must_be_an_event() {
-    let signed = |body: &str| deliver(Some(&header(SECRET, NOW_S, body.as_bytes())), body.as_bytes());
-    assert_eq!(error(&signed("{\"id\": ")), (400, "invalid_json".into()));
-    assert_eq!(error(&signed("")), (400, "invalid_json".into()));
+fn a_verified_body_that_is_no_event_is_refused_and_logged() {
+    assert_eq!(rejection_code(&signed("{\"id\": ")), "invalid_json");
+    assert_eq!(rejection_code(&signed("")), "invalid_json");
+    let long_id = format!(
+        r#"{{"id":"{}","type":"charge.refunded","data":{{"object":{{}}}}}}"#,
+        "e".repeat(256)
+    );
+    let long_type = format!(r#"{{"id":"evt_1","type":"{}","data":{{"object":{{}}}}}}"#, "t".repeat(256));
     for body in [
         r#"[]"#,
         r#""evt_1""#,
@@ -308,8 +317,71 @@ fn a_verified_body_must_be_an_event() {
         r#"{"id":"evt_1","type":"charge.refunded"}"#,
         r#"{"id":"evt_1","type":"charge.refunded","data":{}}"#,
         r#"{"id":"evt_1","type":"charge.refunded","data":{"object":[]}}"#,
+        r#"{"id":"evt_1","type":"charge.refunded","livemode":"no","data":{"object":{}}}"#,
+        &long_id,
+        &long_type,
     ] {
-        assert_eq!(error(&signed(body)), (400, "invalid_event".into()), "{body}");
+        let (code, detail) = rejected(&signed(body));
+        assert_eq!(code, "invalid_event", "{body}");
+        assert_eq!(detail["timestamp"], NOW_S, "a verified delivery's timestamp is logged");
+        assert_eq!(detail["signature_header"], true);
+    }
+    // The longest id the events table keeps is an event; one character more is logged without it.
+    let longest = format!(
+        r#"{{"id":"{}","type":"charge.refunded","data":{{"object":{{}}}}}}"#,
+        "e".repeat(255)
+    );
+    assert_eq!(received(&signed(&longest))["id"].as_str().unwrap().chars().count(), 255);
+    assert_eq!(rejected(&signed(&long_id)).1["event_id"], Value::Null);
+}
+
+#[test]
+fn u0000_is_replaced_in_every_string_and_key() {
+    let body = r#"{"id":"evt_nul","type":"payment_intent.succeeded","livemode":false,"data":{"object":{"id":"pi_1","description":"a\u0000b","metadata":{"note\u0000":"\u0000","list":["x\u0000y",1,null]}}}}"#;
+    let action = signed(body);
+    let event = received(&action).clone();
+    assert_eq!(
+        action["query"]["params"][1],
+        hex::encode(Sha256::digest(body.as_bytes())),
+        "the body as signed"
+    );
+    assert_eq!(event["id"], "evt_nul");
+    assert_eq!(event["data"]["object"]["id"], "pi_1");
+    assert_eq!(event["data"]["object"]["description"], "a\u{fffd}b");
+    assert_eq!(
+        event["data"]["object"]["metadata"],
+        json!({"note\u{fffd}": "\u{fffd}", "list": ["x\u{fffd}y", 1, null]})
+    );
+    assert!(!event.to_string().contains("\\u0000"), "{event}");
+    // Without U+0000 the event is handed on exactly as parsed.
+    assert_eq!(
+        received(&deliver(Some(EVENT_HEADER), EVENT.as_bytes())),
+        &serde_json::from_str::<Value>(EVENT).unwrap()
+    );
+}
+
+#[test]
+fn an_event_of_the_other_mode_is_refused_and_logged() {
+    let event = |livemode: &str| format!(r#"{{"id":"evt_m","type":"charge.refunded","livemode":{livemode},"data":{{"object":{{}}}}}}"#);
+    let with = |mode: Option<&str>, body: &str| {
+        let mut env = env();
+        if let Some(mode) = mode {
+            env["STRIPE_LIVEMODE"] = json!(mode);
+        }
+        deliver_with(env, Some(&header(SECRET, NOW_S, body.as_bytes())), body.as_bytes())
+    };
+    // Test mode by default: live events are refused, test events (and those without livemode) booked.
+    let (code, detail) = rejected(&with(None, &event("true")));
+    assert_eq!((code.as_str(), &detail["event_id"]), ("livemode_mismatch", &json!("evt_m")));
+    assert_eq!(received(&with(None, &event("false")))["id"], "evt_m");
+    assert_eq!(received(&with(Some("false"), &event("null")))["id"], "evt_m");
+    assert_eq!(received(&with(Some(" "), &event("false")))["id"], "evt_m");
+    // A live deployment refuses test events.
+    assert_eq!(received(&with(Some("true"), &event("true")))["id"], "evt_m");
+    assert_eq!(rejection_code(&with(Some("true"), &event("false"))), "livemode_mismatch");
+    assert_eq!(rejection_code(&with(Some("true"), EVENT)), "livemode_mismatch");
+    for bad in ["yes", "1", "TRUE"] {
+        assert_eq!(error(&with(Some(bad), &event("false"))), (500, "not_configured".into()), "{bad}");
     }
 }
 
@@ -392,7 +464,7 @@ fn a_failed_event_is_never_answered_below_500() {
     let down = failed("57P01", "terminating connection");
     assert_eq!(error(&down), (503, "unavailable".into()));
     assert_eq!(down["respond"]["headers"]["retry-after"], "1");
-    let internal = failed("42883", "function treasury.receive_stripe_event(jsonb) does not exist");
+    let internal = failed("42883", "function treasury.receive_stripe_event(jsonb, text) does not exist");
     assert_eq!(error(&internal), (500, "internal".into()));
     assert!(!internal["respond"]["body"].as_str().unwrap().contains("treasury"));
 }

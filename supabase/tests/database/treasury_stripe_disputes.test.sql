@@ -3,12 +3,13 @@
 -- it (won, or an inquiry closed) or writes it off against the Stripe balance (lost), like a
 -- refund. Dispute fees follow the dispute's balance transactions. Replays change nothing; a
 -- dispute closed before it was seen opened is opened and closed; disputes of unknown payments
--- wait for them, also when they name only the charge.
+-- wait for them, also when they name only the charge. A dispute's fee and status are those of
+-- its newest event by Stripe's created, in whatever order its five event types arrive.
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(44);
+select plan(48);
 \ir treasury_helpers.psql
 
 select pg_temp.balance(null, 'stripe_balance') as stripe_before,
@@ -226,6 +227,12 @@ select is(
   'a closed dispute must be won, lost or warning_closed, got needs_response',
   'a closed event with an open status fails'
 );
+select is(
+  pg_temp.receive('evt_pgtap_part_long', 'charge.dispute.created', 1763801002,
+                  pg_temp.dispute('dp_' || repeat('x', 198), 'pi_pgtap_part', 1, 'needs_response')) ->> 'note',
+  'data.object.id must be the dispute id, of at most 200 characters',
+  'a dispute id too long for its ledger references fails (answered, never raised)'
+);
 select pg_temp.receive('evt_pgtap_part_lost', 'charge.dispute.closed', 1763802001,
                        pg_temp.dispute('dp_pgtap_part', 'pi_pgtap_part', 668, 'lost')) ->> 'status' as lost \gset
 select is(
@@ -236,7 +243,88 @@ select is(
   'refund and lost dispute together return every party to zero'
 );
 
-select is(pg_temp.balance(:'artist', 'payable'), 9800::bigint, 'in the end the artist has 9800 available');
+-- Every arrival order -------------------------------------------------------------------------------
+-- A dispute's events as Stripe sends them, each with the dispute object as it was then: opened with
+-- its fee withdrawn (created and funds_withdrawn in the same second), under review, then won (the
+-- funds and the fee reinstated, then closed, in the same second) or lost. Each order of a fresh
+-- payment must end the same: the fee of the newest state, the outcome of closed.
+
+create function pg_temp.dispute_orders(outcome text, meta jsonb)
+returns table (sequence text, statuses text, fee bigint, closed text, status text, losses bigint, stripe bigint, held bigint)
+language plpgsql
+as $$
+declare
+  events text[] := case when outcome = 'won'
+                     then array['created', 'funds_withdrawn', 'updated', 'funds_reinstated', 'closed']
+                     else array['created', 'funds_withdrawn', 'updated', 'closed'] end;
+  created jsonb := '{"created": 1763801000, "funds_withdrawn": 1763801000, "updated": 1763801500,
+                     "funds_reinstated": 1763802000, "closed": 1763802000}';
+  order_no int := 0;
+  pi text;
+  dp text;
+  kind text;
+  losses_before bigint;
+  stripe_before bigint;
+begin
+  for sequence in
+    with recursive orders(seq) as (
+      select array[]::text[]
+      union all
+      select o.seq || e.name from orders as o cross join unnest(events) as e(name) where e.name <> all(o.seq))
+    select array_to_string(o.seq, ' ') from orders as o where cardinality(o.seq) = cardinality(events)
+  loop
+    order_no := order_no + 1;
+    pi := format('pi_pgtap_dpo_%s_%s', outcome, order_no);
+    dp := format('dp_pgtap_dpo_%s_%s', outcome, order_no);
+    perform pg_temp.receive('evt_' || pi, 'checkout.session.completed', 1763800000, pg_temp.session(pi, 10000, meta));
+    losses_before := pg_temp.balance(null, 'dispute_losses');
+    stripe_before := pg_temp.balance(null, 'stripe_balance');
+    statuses := '';
+    foreach kind in array string_to_array(sequence, ' ') loop
+      statuses := statuses || (pg_temp.receive(format('evt_%s_%s', dp, kind), 'charge.dispute.' || kind, (created ->> kind)::bigint,
+        pg_temp.dispute(dp, pi, 10000,
+          case kind when 'updated' then 'under_review' when 'funds_reinstated' then 'won' when 'closed' then outcome else 'needs_response' end,
+          case when kind = 'funds_reinstated' or (kind = 'closed' and outcome = 'won') then '{1500,-1500}'::bigint[] else '{1500}' end))
+        ->> 'status') || ' ';
+    end loop;
+    select d.fee_minor, d.outcome, d.status into fee, closed, status from treasury.disputes as d where d.id = dp;
+    losses := pg_temp.balance(null, 'dispute_losses') - losses_before;
+    stripe := pg_temp.balance(null, 'stripe_balance') - stripe_before;
+    held := (select coalesce(sum(l.amount), 0) from public.treasury_ledger as l
+             where l.reference = dp and l.kind in ('dispute_hold', 'dispute_release', 'dispute_loss')
+               and l.account_id in (select a.id from treasury.accounts as a where a.purpose in ('held', 'dispute_reserve')));
+    return next;
+  end loop;
+end
+$$;
+
+create temp table dispute_orders as
+  select 'won' as outcome, o.* from pg_temp.dispute_orders('won', :'meta') as o
+  union all
+  select 'lost', o.* from pg_temp.dispute_orders('lost', :'meta') as o;
+
+select results_eq(
+  $$select outcome, count(*) from dispute_orders group by outcome order by outcome$$,
+  $$values ('lost', 24::bigint), ('won', 120::bigint)$$,
+  'every order of the five events of a won dispute and the four of a lost one'
+);
+select is_empty(
+  $$select sequence, statuses from dispute_orders where statuses <> repeat('applied ', cardinality(string_to_array(trim(sequence), ' ')))$$,
+  'every event of every order is applied'
+);
+-- Won: no fee in the end (a late created does not bring its fee back), the hold released, the Stripe
+-- balance as it was. Lost: the fee once, the hold written off, the amount and the fee out of the
+-- Stripe balance.
+select is_empty(
+  $$select o.outcome, o.sequence, o.fee, o.closed, o.status, o.held, o.losses, o.stripe
+    from dispute_orders as o
+    join (values ('won', 0::bigint, 0::bigint), ('lost', 1500, -11500)) as want(outcome, fee, stripe) on want.outcome = o.outcome
+    where (o.fee, o.closed, o.status, o.held, o.losses, o.stripe)
+          is distinct from (want.fee, o.outcome, o.outcome, 0::bigint, want.fee, want.stripe)$$,
+  'every order of a dispute''s events ends with the fee, status and money of its newest state'
+);
+
+select is(pg_temp.balance(:'artist', 'payable'), 9800::bigint + 120 * 7000, 'in the end the artist has 9800 available, and the 120 won payments');
 select is_empty($$select * from treasury.check_invariants()$$, 'the ledger invariants hold (one dispute still open)');
 
 select * from finish();
