@@ -7,7 +7,7 @@ import { connect, runAs } from "../../supabase/functions/_shared/db.ts";
 import { callFunction, db, env, newUser, uuid } from "../lib/stack.ts";
 
 const sql = db();
-const pooled = connect((name) => Deno.env.get(name));
+const pooled = connect();
 
 const asUser = (id: string) => ({ role: "authenticated" as const, claims: { sub: id, role: "authenticated", aud: "authenticated" } });
 

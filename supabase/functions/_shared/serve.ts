@@ -38,32 +38,34 @@ type Respond = { respond: Answer; log?: Record<string, unknown> };
 type Action = Respond | { query: Query; state: unknown } | { refresh_jwks: true };
 
 /**
- * The project's JSON Web Key Set, from Supabase Auth's discovery URL. Kept for JWKS_TTL_MS; a token
- * with an unknown kid makes the handler ask for a fresh copy, fetched at most every
- * JWKS_MIN_REFETCH_MS (a key just rotated in is found, a flood of made-up kids costs nothing). A
- * failed fetch keeps the keys already known.
+ * The project's JSON Web Key Set, from Supabase Auth's discovery URL, fetched only when a handler
+ * asks for it (a token signed with a key pair): a function that never meets one (the Stripe webhook,
+ * public keys, HS256 tokens) never fetches. A copy is handed out for JWKS_TTL_MS, after which the
+ * handler gets none and asks again, so a revoked key stops verifying; a token with an unknown kid
+ * asks too. Fetches happen at most every JWKS_MIN_REFETCH_MS (a flood of made-up kids costs nothing);
+ * a failed fetch keeps the keys already known. The keys are serialised once per fetch, not per request.
  */
 class KeySet {
-  private jwks: unknown = null;
+  private json = "null";
   private fetchedAt = -Infinity;
   private inflight?: Promise<void>;
 
   constructor(private readonly url: string | undefined) {}
 
-  /** What `handle` gets: the keys, and whether asking again now would fetch anything newer. */
-  async current(): Promise<string> {
-    if (Date.now() - this.fetchedAt > JWKS_TTL_MS) await this.fetch();
-    return this.describe();
+  /** What `handle` gets first: the copy while it is current (else none), and whether it is fresh. */
+  current(): string {
+    const age = Date.now() - this.fetchedAt;
+    return this.describe(age <= JWKS_TTL_MS ? this.json : "null", age <= JWKS_MIN_REFETCH_MS);
   }
 
   /** A fresh copy, unless one was fetched moments ago. */
   async refresh(): Promise<string> {
     if (Date.now() - this.fetchedAt > JWKS_MIN_REFETCH_MS) await this.fetch();
-    return this.describe(true);
+    return this.describe(this.json, true);
   }
 
-  private describe(fresh = false): string {
-    return JSON.stringify({ jwks: this.jwks, fresh: fresh || Date.now() - this.fetchedAt <= JWKS_MIN_REFETCH_MS });
+  private describe(jwks: string, fresh: boolean): string {
+    return `{"jwks":${jwks},"fresh":${fresh}}`;
   }
 
   private fetch(): Promise<void> {
@@ -72,7 +74,7 @@ class KeySet {
       try {
         const res = await fetch(this.url!, { signal: AbortSignal.timeout(JWKS_FETCH_TIMEOUT_MS) });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        this.jwks = await res.json();
+        this.json = JSON.stringify(await res.json());
       } catch (e) {
         logLine({ level: "warn", message: `cannot fetch the JWKS at ${this.url}: ${e}` });
       } finally {
@@ -139,7 +141,7 @@ export async function serveEdge(fn: string): Promise<void> {
         request_id: requestId,
       });
       const now = Date.now();
-      let action: Action = JSON.parse(handle(fn, head, body, now, env, await keys.current()));
+      let action: Action = JSON.parse(handle(fn, head, body, now, env, keys.current()));
       if ("refresh_jwks" in action) action = JSON.parse(handle(fn, head, body, now, env, await keys.refresh()));
       return answer(await run(action, now, requestId));
     } catch (e) {
