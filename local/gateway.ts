@@ -1,12 +1,15 @@
 // The local stand-in for Supabase's functions gateway (local stack only, started by ./stack up).
 //
 // Serves http://127.0.0.1:54321/functions/v1/<name>. Every function (a directory of
-// supabase/functions whose name does not start with "_") runs as its own Deno process on a private
-// port, with the environment the platform gives it. For functions whose verify_jwt is
+// supabase/functions whose name does not start with "_") runs as STACK_FUNCTION_INSTANCES Deno
+// processes (default 2) on private ports, with the environment the platform gives it, and requests go
+// to them in turn: like the platform's many instances, none shares memory with another, so whatever
+// must hold across instances (rate limits, idempotency) is tested as such. Their output goes to one
+// log per function. For functions whose verify_jwt is
 // true in supabase/config.toml (the default, as on the platform) the gateway first checks the
 // Authorization bearer token: signed with one of the project's published keys (the JWKS) or the
 // legacy HS256 secret, not expired. Requests are passed on untouched (method, headers, raw body
-// bytes) and answers streamed back.
+// bytes; the peer's address is appended to X-Forwarded-For, as a proxy does) and answers streamed back.
 //
 // It also stands in for Supabase Auth where the functions need it: the project's JWKS at
 // /auth/v1/.well-known/jwks.json (local/jwt.ts holds the keys).
@@ -14,6 +17,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
 import { parse as parseToml } from "smol-toml";
 import { publicJwks } from "./jwt.ts";
+import { startSchedule } from "./schedule.ts";
 
 const ROOT = Deno.cwd();
 const SUPABASE_DIR = `${ROOT}/supabase`;
@@ -38,7 +42,19 @@ const PLATFORM_ENV = ["SUPABASE_URL", "SUPABASE_DB_URL", "SUPABASE_ANON_KEY", "S
 // Secrets a function reads, set with `supabase secrets set` on the platform. The local stack gives
 // them fixed test values (./stack env prints them) so that tests can sign requests; they take
 // precedence over supabase/functions/.env.
-const STACK_SECRET_ENV = ["BUCKETS_DB_URL", "JWT_SECRET", "STRIPE_WEBHOOK_SECRET", "TICKET_SIGNING_KEY"];
+// STRIPE_API_BASE and RESEND_API_BASE point the functions at the local stand-ins (local/standins.ts).
+const STACK_SECRET_ENV = [
+  "BUCKETS_DB_URL",
+  "JWT_SECRET",
+  "STRIPE_WEBHOOK_SECRET",
+  "TICKET_SIGNING_KEY",
+  "STRIPE_API_BASE",
+  "STRIPE_SECRET_KEY",
+  "RESEND_API_BASE",
+  "RESEND_API_KEY",
+  "RECEIPTS_FROM",
+  "APP_URL",
+];
 // What the Deno process itself needs: its cache, this machine's trust store and proxy for the
 // downloads of its dependencies, and to reach 127.0.0.1 directly.
 const RUNTIME_ENV = [
@@ -135,11 +151,24 @@ function dotEnv(): Record<string, string> {
   return vars;
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+/** Ports handed to an instance and not given up: the kernel may offer a closed one again at once. */
+const portsInUse = new Set<number>();
+
+/**
+ * A port no other instance was given: the kernel's choice for port 0, closed again for the function
+ * to bind. Instances boot at the same moment, so a port just handed out is never handed out twice.
+ */
+function freePort(previous = 0): number {
+  portsInUse.delete(previous);
+  for (;;) {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    if (!portsInUse.has(port)) {
+      portsInUse.add(port);
+      return port;
+    }
+  }
 }
 
 async function acceptsConnections(port: number): Promise<boolean> {
@@ -151,7 +180,10 @@ async function acceptsConnections(port: number): Promise<boolean> {
   }
 }
 
-/** One function's Deno process. Started at boot, restarted on the next request if it dies. */
+/** How many processes (instances) serve each function. */
+const INSTANCES = Math.max(1, Math.trunc(Number(Deno.env.get("STACK_FUNCTION_INSTANCES") ?? 2)) || 1);
+
+/** One instance of a function: a Deno process. Started at boot, restarted on the next request if it dies. */
 class FunctionProcess {
   port = 0;
   state: "starting" | "running" | "failed" = "starting";
@@ -159,7 +191,7 @@ class FunctionProcess {
   private child?: Deno.ChildProcess;
   private booting?: Promise<void>;
 
-  constructor(readonly name: string) {}
+  constructor(readonly name: string, readonly instance: number) {}
 
   get logPath(): string {
     return `${FUNCTION_LOG_DIR}/${this.name}.log`;
@@ -175,7 +207,7 @@ class FunctionProcess {
   private async boot(): Promise<void> {
     this.state = "starting";
     const config = functionConfig(this.name);
-    this.port = freePort();
+    this.port = freePort(this.port);
     const env: Record<string, string> = { ...dotEnv() };
     for (const name of [...PLATFORM_ENV, ...STACK_SECRET_ENV, ...RUNTIME_ENV]) {
       const value = Deno.env.get(name);
@@ -188,7 +220,9 @@ class FunctionProcess {
     args.push(config.entrypoint);
 
     const log = await Deno.open(this.logPath, { create: true, append: true });
-    await log.write(new TextEncoder().encode(`--- ${new Date().toISOString()} starting on port ${this.port}\n`));
+    await log.write(
+      new TextEncoder().encode(`--- ${new Date().toISOString()} instance ${this.instance + 1} starting on port ${this.port}\n`),
+    );
     log.close();
     const child = new Deno.Command(Deno.execPath(), {
       args,
@@ -249,16 +283,28 @@ async function appendTo(path: string, stream: ReadableStream<Uint8Array>) {
   }
 }
 
-const processes = new Map<string, FunctionProcess>();
+const processes = new Map<string, FunctionProcess[]>();
+const turns = new Map<string, number>();
 
-function processFor(name: string): FunctionProcess {
-  let process = processes.get(name);
-  if (!process) {
-    process = new FunctionProcess(name);
-    processes.set(name, process);
+/** Every instance of a function. */
+function instancesOf(name: string): FunctionProcess[] {
+  let all = processes.get(name);
+  if (!all) {
+    all = Array.from({ length: INSTANCES }, (_, i) => new FunctionProcess(name, i));
+    processes.set(name, all);
   }
-  return process;
+  return all;
 }
+
+/** The instance whose turn it is (round robin). */
+function processFor(name: string): FunctionProcess {
+  const all = instancesOf(name);
+  const turn = turns.get(name) ?? 0;
+  turns.set(name, turn + 1);
+  return all[turn % all.length];
+}
+
+const allProcesses = () => [...processes.values()].flat();
 
 function jsonError(status: number, code: string, message: string): Response {
   return Response.json({ code, message }, { status });
@@ -317,14 +363,21 @@ async function route(req: Request, url: URL): Promise<[Response, string]> {
   }
   if (url.pathname === "/_stack/health") {
     // ./stack up polls this until no function is starting any more.
-    const all = [...processes.values()];
+    const all = allProcesses();
     const status = all.some((p) => p.state === "starting")
       ? "starting"
       : all.some((p) => p.state === "failed")
       ? "failed"
       : "ok";
-    const functions = Object.fromEntries(all.map((p) => [p.name, p.error || `${p.state} on port ${p.port}`]));
-    return [Response.json({ status, functions }, { status: status === "ok" ? 200 : 503 }), "-"];
+    const functions = Object.fromEntries(
+      [...processes.entries()].map(([name, ps]) => [
+        name,
+        ps.map((p) => p.error || `${p.state} on port ${p.port}`).join("; "),
+      ]),
+    );
+    // Each instance's private port, so a test can call one instance directly.
+    const instances = Object.fromEntries([...processes.entries()].map(([name, ps]) => [name, ps.map((p) => p.port)]));
+    return [Response.json({ status, functions, instances }, { status: status === "ok" ? 200 : 503 }), "-"];
   }
   if (!url.pathname.startsWith(FUNCTION_PREFIX)) {
     return [jsonError(404, "not_found", "The local stack serves edge functions only, under /functions/v1/<name>"), "-"];
@@ -348,13 +401,26 @@ async function route(req: Request, url: URL): Promise<[Response, string]> {
   return [await forward(req, fn, url.pathname.slice(FUNCTION_PREFIX.length - 1), url.search), name];
 }
 
-async function handle(req: Request): Promise<Response> {
+/**
+ * The request with the peer's address appended to X-Forwarded-For, as the platform's proxies append
+ * the address they saw: a function reads the client's address from it (edge/src/http.rs,
+ * client_address). A client may send its own X-Forwarded-For first, as it can on the platform.
+ */
+function withForwardedFor(req: Request, peer: Deno.Addr): Request {
+  if (peer.transport !== "tcp") return req;
+  const headers = new Headers(req.headers);
+  const prior = headers.get("x-forwarded-for");
+  headers.set("x-forwarded-for", prior ? `${prior}, ${peer.hostname}` : peer.hostname);
+  return new Request(req, { headers });
+}
+
+async function handle(req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> {
   const started = performance.now();
   const url = new URL(req.url);
   let response: Response;
   let fn = "-";
   try {
-    [response, fn] = await route(req, url);
+    [response, fn] = await route(withForwardedFor(req, info.remoteAddr), url);
   } catch (e) {
     console.error(`${new Date().toISOString()} ${req.method} ${url.pathname}: ${(e as Error).stack}`);
     response = jsonError(502, "bad_gateway", `The function did not answer: ${(e as Error).message}`);
@@ -367,7 +433,7 @@ async function handle(req: Request): Promise<Response> {
 }
 
 function shutdown() {
-  for (const process of processes.values()) process.stop();
+  for (const process of allProcesses()) process.stop();
   Deno.exit(0);
 }
 Deno.addSignalListener("SIGTERM", shutdown);
@@ -382,12 +448,15 @@ Deno.serve({
 
 // Start every function now, so that ./stack up reports a function that cannot boot.
 await Promise.allSettled(
-  functionNames().filter((name) => functionConfig(name).enabled).map((name) => processFor(name).ready()),
+  functionNames().filter((name) => functionConfig(name).enabled).flatMap((name) => instancesOf(name).map((p) => p.ready())),
 );
-for (const process of processes.values()) {
+for (const process of allProcesses()) {
   console.log(
-    `${new Date().toISOString()} function ${process.name}: ${
+    `${new Date().toISOString()} function ${process.name} (instance ${process.instance + 1} of ${INSTANCES}): ${
       process.error || `${process.state} on port ${process.port}`
     }`,
   );
 }
+
+// The workers pg_cron calls on a hosted project, on the same schedule (local/schedule.ts).
+startSchedule(`http://127.0.0.1:${PORT}`, requiredEnv("SUPABASE_SERVICE_ROLE_KEY"), Number(Deno.env.get("STACK_SCHEDULE_S") ?? 60));

@@ -17,8 +17,28 @@ use serde_json::json;
 use std::fmt::Write;
 
 /// Where each generated file lives, relative to the repository root.
-pub const CATALOG_MIGRATION: &str = "supabase/migrations/20261122000400_passport_catalog_data.sql";
+///
+/// The catalog's rows are migrations like any other, never rewritten once
+/// written: the first is `…000400_passport_catalog_data.sql`, and each change
+/// of the catalog adds a `<UTC now>_passport_catalog_data.sql` that upserts
+/// every kind again. The newest of them must be [`catalog_migration`].
+pub const CATALOG_MIGRATION_SUFFIX: &str = "_passport_catalog_data.sql";
 pub const MATH_MIGRATION: &str = "supabase/migrations/20261122000200_coliseum_math.sql";
+/// The twins each math migration installs. A deployed math migration never
+/// changes: new functions come with a migration of their own that updates
+/// the extension where it is installed and installs their twins elsewhere.
+pub const MATH_STEPS: &[MathStep] = &[
+    MathStep {
+        migration: MATH_MIGRATION,
+        twins: &["coliseum_math.sql", "coliseum_metrics.sql", "treasury_split.sql"],
+        extension: Extension::Create,
+    },
+    MathStep {
+        migration: "supabase/migrations/20261202154055_coliseum_counting_math.sql",
+        twins: &["coliseum_counting.sql"],
+        extension: Extension::Update,
+    },
+];
 pub const CATALOG_DOC: &str = "docs/passport-events.md";
 pub const TWINS_DIR: &str = "sql/twins";
 
@@ -113,23 +133,48 @@ fn aliases_sql() -> String {
     sql
 }
 
-/// The migration that creates the extension when the server has it and the
-/// role running the migration may create it, and otherwise installs the SQL
-/// twins. Hosted Supabase has no pg_coliseum; a self-hosted server may have its
-/// files while `postgres` is not a superuser, where `create extension` is
-/// refused with 42501: that falls back to the twins too, with a notice that
-/// says how to get the extension instead.
-pub fn math_migration(twins: &[(String, String)]) -> String {
+/// A generated migration of the math: the extension, or its SQL twins.
+pub struct MathStep {
+    pub migration: &'static str,
+    /// File names under `sql/twins/`, in the order they run.
+    pub twins: &'static [&'static str],
+    pub extension: Extension,
+}
+
+/// What a math migration does where pg_coliseum can be used.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Extension {
+    /// The first: creates the extension when the server has it and the role
+    /// running the migration may create it, and otherwise installs the twins.
+    /// Hosted Supabase has no pg_coliseum; a self-hosted server may have its
+    /// files while `postgres` is not a superuser, where `create extension` is
+    /// refused with 42501: that falls back to the twins too, with a notice that
+    /// says how to get the extension instead.
+    Create,
+    /// A later one: where the extension is installed, updates it to the
+    /// installed files' default version (whose upgrade script adds the new
+    /// functions); elsewhere (the twins of the first step) adds the new twins.
+    Update,
+}
+
+/// The text of one math migration, given the twin files as (file name,
+/// contents).
+pub fn math_migration(step: &MathStep, twins: &[(String, String)]) -> String {
     let mut body = String::new();
-    for (name, text) in twins {
+    for name in step.twins {
+        let (_, text) = twins
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{TWINS_DIR}/{name} is missing"));
         assert!(!text.contains("$twins$"), "{name} must not contain the $twins$ quote");
         let _ = write!(body, "\n-- {TWINS_DIR}/{name}\n{}\n", text.trim());
     }
-    format!(
-        "{HEADER}-- Source: {TWINS_DIR}/*.sql. Hosted Supabase cannot load pg_coliseum, so the same functions\n\
-         -- exist as SQL twins with identical names and signatures.\n\n\
-         do $migration$\n\
-         begin\n\
+    let files = match step.twins {
+        [one] => format!("{TWINS_DIR}/{one}"),
+        _ => format!("{TWINS_DIR}/*.sql"),
+    };
+    let extension = match step.extension {
+        Extension::Create => "\
          \x20 if exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_coliseum') then\n\
          \x20   begin\n\
          \x20     create extension if not exists pg_coliseum with schema coliseum;\n\
@@ -140,11 +185,27 @@ pub fn math_migration(twins: &[(String, String)]) -> String {
          \x20       hint = 'To run the extension, allow-list it in supautils (add pg_coliseum to supautils.privileged_extensions) '\n\
          \x20              'or push these migrations with a superuser''s URL, on a database where they have not run yet. See docs/coliseum-math.md.';\n\
          \x20   end;\n\
-         \x20 end if;\n\
-         \x20 execute $twins${body}$twins$;\n\
-         end\n\
-         $migration$;\n"
-    )
+         \x20 end if;\n"
+            .to_string(),
+        Extension::Update => "\
+         \x20 if exists (select 1 from pg_catalog.pg_extension where extname = 'pg_coliseum') then\n\
+         \x20   alter extension pg_coliseum update;\n\
+         \x20   return;\n\
+         \x20 end if;\n"
+            .to_string(),
+    };
+    let intro = match step.extension {
+        Extension::Create => {
+            "-- Source: {files}. Hosted Supabase cannot load pg_coliseum, so the same functions\n\
+                              -- exist as SQL twins with identical names and signatures.\n\n"
+        }
+        Extension::Update => {
+            "-- Source: {files}. Where pg_coliseum is installed it is updated (its upgrade script adds these\n\
+                              -- functions); elsewhere the same functions are installed as SQL twins.\n\n"
+        }
+    }
+    .replace("{files}", &files);
+    format!("{HEADER}{intro}do $migration$\nbegin\n{extension}  execute $twins${body}$twins$;\nend\n$migration$;\n")
 }
 
 fn field_cell(kind: &EventKind) -> String {
@@ -246,14 +307,41 @@ fn aliases_doc() -> String {
     doc
 }
 
-/// Every generated file as (path relative to the repo root, contents), given
-/// the twin files as (file name, contents) in name order.
+/// The newest catalog migration under `root` (path relative to it), if any.
+pub fn newest_catalog_migration(root: &std::path::Path) -> std::io::Result<Option<String>> {
+    let mut newest: Option<String> = None;
+    for entry in std::fs::read_dir(root.join(sources::MIGRATIONS_DIR))? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.ends_with(CATALOG_MIGRATION_SUFFIX) && newest.as_ref().is_none_or(|n| name > *n) {
+            newest = Some(name);
+        }
+    }
+    Ok(newest.map(|n| format!("{}/{n}", sources::MIGRATIONS_DIR)))
+}
+
+/// Where `write` puts the catalog's rows when the newest catalog migration
+/// differs from them: a new migration of `version`.
+pub fn new_catalog_migration(version: &str) -> String {
+    format!("{}/{version}{CATALOG_MIGRATION_SUFFIX}", sources::MIGRATIONS_DIR)
+}
+
+/// Every generated file that is rewritten in place, as (path relative to the
+/// repo root, contents), given the twin files as (file name, contents) in
+/// name order. The catalog migration is not one of them (see
+/// [`CATALOG_MIGRATION_SUFFIX`]).
 pub fn generated_files(twins: &[(String, String)]) -> Vec<(&'static str, String)> {
-    vec![
-        (CATALOG_MIGRATION, catalog_migration()),
-        (MATH_MIGRATION, math_migration(twins)),
-        (CATALOG_DOC, catalog_doc()),
-    ]
+    for (name, _) in twins {
+        assert!(
+            MATH_STEPS.iter().filter(|s| s.twins.contains(&name.as_str())).count() == 1,
+            "{TWINS_DIR}/{name} must be listed in exactly one of codegen::MATH_STEPS"
+        );
+    }
+    let mut files: Vec<(&'static str, String)> = MATH_STEPS
+        .iter()
+        .map(|step| (step.migration, math_migration(step, twins)))
+        .collect();
+    files.push((CATALOG_DOC, catalog_doc()));
+    files
 }
 
 /// Reads `sql/twins/*.sql` under `root`, in name order.

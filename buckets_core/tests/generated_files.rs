@@ -1,7 +1,7 @@
 //! The generated migrations and docs must match their sources.
 
 use buckets_core::codegen::sources::{self, carried, parse_manifest, MANIFEST, MIGRATIONS_DIR};
-use buckets_core::codegen::{generated_files, read_twins};
+use buckets_core::codegen::{catalog_migration, generated_files, newest_catalog_migration, read_twins};
 use std::path::{Path, PathBuf};
 
 #[test]
@@ -16,6 +16,13 @@ fn generated_files_are_current() {
             "{rel} is stale: run `cargo run -p buckets_core --bin buckets-codegen -- write`"
         );
     }
+    let newest = newest_catalog_migration(&root)
+        .expect("supabase/migrations is readable")
+        .expect("a catalog migration exists");
+    assert!(
+        std::fs::read_to_string(root.join(&newest)).unwrap_or_default() == catalog_migration(),
+        "{newest} differs from the catalog: run `cargo run -p buckets_core --bin buckets-codegen -- write`"
+    );
     let plan = sources::plan(&root).expect("sql/ and supabase/migrations are readable");
     assert!(
         plan.is_current(),
@@ -108,15 +115,30 @@ fn a_source_in_no_step_and_a_missing_step_are_reported() {
     );
 
     std::fs::remove_file(dir.join("sql/companon/companon.nothing.sql")).unwrap();
-    let step = "20261122001010_concierto_code";
-    std::fs::remove_file(dir.join(MIGRATIONS_DIR).join(format!("{step}.sql"))).unwrap();
+    // A new step of its own (the real steps' sources may have changed since they were written, which
+    // later sources migrations carry): listed, it is missing; written, then removed and written again,
+    // it comes out the same.
+    let step = "20991231235900_probe_code";
+    std::fs::write(
+        dir.join("sql/companon/companon.probe.sql"),
+        "create or replace function companon.probe() returns int language sql as $$ select 1 $$;\n",
+    )
+    .unwrap();
+    let manifest = std::fs::read_to_string(dir.join(MANIFEST)).unwrap();
+    std::fs::write(dir.join(MANIFEST), format!("{manifest}\n[{step}]\ncompanon/companon.probe.sql\n")).unwrap();
     let plan = sources::plan(&dir).unwrap();
     assert!(plan.changed.is_empty(), "a step not written yet carries today's text");
+    assert_eq!(plan.new_steps.len(), 1, "{:?}", plan.errors);
+    sources::write(&dir, &plan, "20991231235959").unwrap();
+    let first = std::fs::read_to_string(dir.join(MIGRATIONS_DIR).join(format!("{step}.sql"))).unwrap();
+    assert!(first.contains("companon.probe()"), "{first}");
+    std::fs::remove_file(dir.join(MIGRATIONS_DIR).join(format!("{step}.sql"))).unwrap();
+    let plan = sources::plan(&dir).unwrap();
     assert_eq!(plan.new_steps.len(), 1);
     sources::write(&dir, &plan, "20991231235959").unwrap();
     assert_eq!(
         std::fs::read_to_string(dir.join(MIGRATIONS_DIR).join(format!("{step}.sql"))).unwrap(),
-        std::fs::read_to_string(root().join(MIGRATIONS_DIR).join(format!("{step}.sql"))).unwrap(),
+        first,
         "the step is written exactly as it was"
     );
     std::fs::remove_dir_all(&dir).unwrap();

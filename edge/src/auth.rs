@@ -141,13 +141,36 @@ pub fn caller(request: &Request, ctx: &Context) -> Result<Caller, AuthError> {
 
 /// The 401 for an anonymous caller of a function that acts for someone.
 pub fn sign_in_required(request: &Request) -> Response {
-    match bearer(request) {
-        None => unauthorized("missing_token", "send the access token as Authorization: Bearer <token>"),
-        Some(_) => unauthorized(
+    sign_in_required_for(sent_a_key(request))
+}
+
+/// Whether the request carries `Authorization: Bearer <something>`.
+pub fn sent_a_key(request: &Request) -> bool {
+    bearer(request).is_some()
+}
+
+/// [`sign_in_required`], knowing only whether the caller sent a key.
+pub fn sign_in_required_for(sent_a_key: bool) -> Response {
+    match sent_a_key {
+        false => unauthorized("missing_token", "send the access token as Authorization: Bearer <token>"),
+        true => unauthorized(
             "sign_in_required",
             "this function acts for a signed-in user: send the user's access token as \
              Authorization: Bearer <token>, not the project's anon or publishable key",
         ),
+    }
+}
+
+/// Lets only the service role key through, for the functions that do the
+/// platform's own work (the payout worker, the receipts sender): 401 without
+/// a token, 403 for a user's or the anon key.
+pub fn service_only(request: &Request, ctx: &Context) -> Result<Caller, Action> {
+    match caller(request, ctx)? {
+        service @ Caller::Service { .. } => Ok(service),
+        Caller::Anon { .. } if bearer(request).is_none() => {
+            Err(unauthorized("missing_token", "send the service role key as Authorization: Bearer <key>").into())
+        }
+        _ => Err(Response::error(403, "service_role_required", "only the service role key may run this function").into()),
     }
 }
 

@@ -10,8 +10,9 @@
 //! policies before any part of a statement runs.
 //!
 //! The host passes the error of a failed query, from postgres.js, as
-//! `{"code","message"}`: `code` is the SQLSTATE for errors Postgres raised, or
-//! a postgres.js code such as `CONNECTION_CLOSED`.
+//! `{"code","message","detail"}`: `code` is the SQLSTATE for errors Postgres
+//! raised, or a postgres.js code such as `CONNECTION_CLOSED`; `detail` the
+//! error's DETAIL, when it has one.
 
 use crate::auth::{Caller, SERVICE_ROLE};
 use crate::http::Response;
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// The roles a statement may run as: Supabase's API roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DbRole {
     Anon,
@@ -28,8 +29,9 @@ pub enum DbRole {
 }
 
 /// Who a statement runs as: `{"role", "claims"}` in the query action, where
-/// `claims` is the JSON object for `request.jwt.claims`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `claims` is the JSON object for `request.jwt.claims`. A handler that
+/// queries again after an HTTP step carries it in its state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     role: DbRole,
     claims: Value,
@@ -51,6 +53,14 @@ impl Session {
         }
     }
 
+    /// The signed-in user's id (`sub`) of an `authenticated` session.
+    pub fn user_id(&self) -> Option<&str> {
+        match self.role {
+            DbRole::Authenticated => self.claims["sub"].as_str(),
+            _ => None,
+        }
+    }
+
     /// Server work that no token asked for (a verified Stripe delivery).
     pub fn service() -> Session {
         Session {
@@ -66,21 +76,38 @@ pub struct DbError {
     pub code: Option<String>,
     #[serde(default)]
     pub message: Option<String>,
+    /// The error's DETAIL: where a SQL function raises one, a stable code the
+    /// caller branches on (`sold_out`, `unknown_item`, …).
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
+/// Our own SQLSTATE for "too many requests": a rate limit of the database
+/// (passport.limits) was met; DETAIL holds the whole seconds to wait.
+pub const RATE_LIMITED: &str = "PT429";
+
 /// Maps an error to HTTP. The SQL functions raise 22xxx/23xxx with messages
-/// written for the caller, so those are passed on; anything else is ours and
-/// is answered without internals (`lib.rs` logs the database's own words).
+/// written for the caller, so those are passed on, as is a rate limit
+/// (`429` with `Retry-After`); anything else is ours and is answered without
+/// internals (`lib.rs` logs the database's own words).
 pub fn error_response(error: &DbError) -> Response {
     let code = error.code.as_deref().unwrap_or_default();
     let message = error.message.clone().unwrap_or_default();
     match code.get(..2).unwrap_or_default() {
         "22" | "23" => Response::error(400, "invalid_request", message),
+        _ if code == RATE_LIMITED => rate_limited(message, error.detail.as_deref()),
         _ if code == "42501" => Response::error(403, "forbidden", message),
         "53" | "57" | "08" => unavailable(),
         _ if code.starts_with("CONNECT") || code.starts_with("ECONN") => unavailable(),
         _ => Response::internal(),
     }
+}
+
+/// `429 rate_limited`, `Retry-After` the seconds the database named (at
+/// least 1; 1 when it named none).
+fn rate_limited(message: String, wait_s: Option<&str>) -> Response {
+    let wait_s = wait_s.and_then(|s| s.trim().parse::<u32>().ok()).unwrap_or(1).max(1);
+    Response::error(429, "rate_limited", message).with_header("retry-after", &wait_s.to_string())
 }
 
 fn unavailable() -> Response {
@@ -122,6 +149,7 @@ mod tests {
         let r = error_response(&DbError {
             code: code.map(Into::into),
             message: Some(message.into()),
+            detail: None,
         });
         let body: Value = serde_json::from_str(&r.body).unwrap();
         (
@@ -164,10 +192,31 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_limit_is_429_with_the_seconds_to_wait() {
+        let limited = |detail: Option<&str>| {
+            error_response(&DbError {
+                code: Some(RATE_LIMITED.into()),
+                message: Some("rate limited: a user may send 60 requests at once and 30 a minute; retry in 2 s".into()),
+                detail: detail.map(Into::into),
+            })
+        };
+        let r = limited(Some("2"));
+        assert_eq!(r.status, 429);
+        assert_eq!(r.headers["retry-after"], "2");
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["code"], "rate_limited");
+        assert!(body["message"].as_str().unwrap().contains("retry in 2 s"));
+        for odd in [None, Some(""), Some("soon"), Some("0")] {
+            assert_eq!(limited(odd).headers["retry-after"], "1", "{odd:?}");
+        }
+    }
+
+    #[test]
     fn unavailable_says_when_to_retry() {
         let r = error_response(&DbError {
             code: Some("57P03".into()),
             message: None,
+            detail: None,
         });
         assert_eq!(r.headers["retry-after"], "1");
     }

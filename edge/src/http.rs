@@ -2,7 +2,8 @@
 //! with the WASM module: a request comes in as its head (method, URL, headers,
 //! the host's request id) plus the raw body; a handler answers with an
 //! [`Action`]: a response, one SQL query whose rows (or error) come back
-//! through `complete` (or `fail`), or a request to refresh the JWKS first.
+//! through `complete` (or `fail`), outbound HTTP calls whose answers come back
+//! through `received`, or a request to refresh the JWKS first.
 
 use crate::db::Session;
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,24 @@ impl<'a> Request<'a> {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(String::as_str)
     }
+
+    /// The client's address as the proxies in front of the function report
+    /// it, in canonical form: `cf-connecting-ip` (which Cloudflare, in front
+    /// of hosted Supabase, sets itself), else `x-real-ip`, else the first
+    /// address of `x-forwarded-for` (the local gateway appends the peer it
+    /// saw, as a proxy does). None when no header names a valid address.
+    ///
+    /// Where no proxy overwrites these headers a client can name any address,
+    /// so this is a label for grouping what a caller did, never proof of who
+    /// it is: whatever keys on it must stay bounded when it is made up.
+    pub fn client_address(&self) -> Option<String> {
+        let forwarded_first = self.header("x-forwarded-for").and_then(|list| list.split(',').next());
+        [self.header("cf-connecting-ip"), self.header("x-real-ip"), forwarded_first]
+            .into_iter()
+            .flatten()
+            .find_map(|value| value.trim().parse::<std::net::IpAddr>().ok())
+            .map(|ip| ip.to_canonical().to_string())
+    }
 }
 
 /// An answer to send. `body` is text; every body this crate writes is JSON.
@@ -111,6 +130,18 @@ impl Response {
         }
     }
 
+    /// The function lacks a setting it needs (a secret, a URL): a 500 that
+    /// tells the caller only that, with `why` in the server's log.
+    pub fn not_configured(why: impl Into<String>) -> Self {
+        Response::error(500, "not_configured", "the function is not configured; the operator must fix it").with_log(why)
+    }
+
+    /// Says in the server's log why this answer was given.
+    pub fn with_log(mut self, log_message: impl Into<String>) -> Self {
+        self.log_message = Some(log_message.into());
+        self
+    }
+
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
         self.headers.insert(name.to_owned(), value.to_owned());
         self
@@ -129,15 +160,49 @@ pub struct Query {
     pub session: Session,
 }
 
+/// One outbound HTTP call for the host to make (Stripe's API, Resend's). The
+/// host sends it as given and reports what came back as an [`HttpResult`];
+/// whether to retry, and how to read the answer, is the handler's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outbound {
+    pub method: String,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+/// What the host got for an [`Outbound`] call: the answer (any status), or
+/// `{"error": ...}` when there was none (connection refused or reset, DNS,
+/// TLS, the host's timeout).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum HttpResult {
+    Answered {
+        status: u16,
+        /// Lowercase names.
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        #[serde(default)]
+        body: String,
+    },
+    Failed {
+        error: String,
+    },
+}
+
 /// What a handler wants done next. [`Action::to_json`] writes the host
 /// protocol: `{"respond":{status,headers,body}}`,
 /// `{"query":{"sql","params","role","claims"},"state":...}` (`state` is
-/// handed back untouched to `complete` or `fail`), or `{"refresh_jwks":true}`
+/// handed back untouched to `complete` or `fail`),
+/// `{"http":{"calls":[{method,url,headers,body}],"delay_ms"},"state":...}`
+/// (wait `delay_ms`, make the calls concurrently, hand one [`HttpResult`] per
+/// call, in order, and `state` to `received`), or `{"refresh_jwks":true}`
 /// (fetch the JWKS again and call `handle` again with `fresh: true`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Respond(Response),
     Query { query: Query, state: Value },
+    Http { calls: Vec<Outbound>, delay_ms: u64, state: Value },
     RefreshJwks,
 }
 
@@ -159,6 +224,9 @@ impl Action {
         let action = match self {
             Action::Respond(response) => json!({ "respond": response }),
             Action::Query { query, state } => json!({ "query": query, "state": state }),
+            Action::Http { calls, delay_ms, state } => {
+                json!({ "http": { "calls": calls, "delay_ms": delay_ms }, "state": state })
+            }
             Action::RefreshJwks => json!({ "refresh_jwks": true }),
         };
         action.to_string()
@@ -258,6 +326,48 @@ mod tests {
             json!({"query": {"sql": "select $1", "params": [[1]], "role": "service_role", "claims": {"role": "service_role"}}, "state": {"n": 1}})
         );
         assert_eq!(Action::RefreshJwks.to_json(), r#"{"refresh_jwks":true}"#);
+        let call = Outbound {
+            method: "POST".into(),
+            url: "https://api.stripe.com/v1/customers".into(),
+            headers: BTreeMap::from([("idempotency-key".to_owned(), "k".to_owned())]),
+            body: "email=a%40b.c".into(),
+        };
+        let http = Action::Http {
+            calls: vec![call],
+            delay_ms: 500,
+            state: json!({"n": 2}),
+        };
+        assert_eq!(
+            serde_json::from_str::<Value>(&http.to_json()).unwrap(),
+            json!({"http": {"calls": [{"method": "POST", "url": "https://api.stripe.com/v1/customers",
+                    "headers": {"idempotency-key": "k"}, "body": "email=a%40b.c"}], "delay_ms": 500}, "state": {"n": 2}})
+        );
+    }
+
+    #[test]
+    fn http_results_are_an_answer_or_an_error() {
+        let results: Vec<HttpResult> = serde_json::from_str(
+            r#"[{"status":200,"headers":{"request-id":"req_1"},"body":"{}"},{"status":204},{"error":"connection refused"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            results,
+            vec![
+                HttpResult::Answered {
+                    status: 200,
+                    headers: BTreeMap::from([("request-id".to_owned(), "req_1".to_owned())]),
+                    body: "{}".into()
+                },
+                HttpResult::Answered {
+                    status: 204,
+                    headers: BTreeMap::new(),
+                    body: String::new()
+                },
+                HttpResult::Failed {
+                    error: "connection refused".into()
+                },
+            ]
+        );
     }
 
     #[test]

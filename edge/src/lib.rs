@@ -16,16 +16,30 @@
 //!     set_config('request.jwt.claims', claims as JSON text, true)` (and the
 //!     statement timeout), then the statement with its params, as PostgREST
 //!     runs a request (see [`db::Session`]); then call `complete` or `fail`;
+//!   - `{"http":{"calls":[{"method","url","headers","body"}],"delay_ms"},"state":...}`:
+//!     wait `delay_ms`, make the calls (concurrently, each with the host's
+//!     timeout) and call `received` with one result per call, in order:
+//!     `{"status","headers","body"}` (headers lowercase, body as text) or
+//!     `{"error"}` when no answer came. The host follows redirects never and
+//!     retries never: which answers to retry, and when, is the handler's
+//!     ([`outbound`]). Secrets travel only inside these calls' headers;
 //!   - `{"refresh_jwks":true}`: the token names a key the JWKS lacks. Fetch
 //!     the JWKS again (rate-limited) and call `handle` again with the same
 //!     request and `fresh: true`; with `jwks: null` when the fetch failed.
 //! - [`complete`]`(function, state_json, rows_json, now_ms, env_json, request_id)`
 //!   gets the query's state and rows (an array of row objects), with the time
 //!   and environment `handle` had.
-//! - [`fail`]`(function, state_json, error_json, request_id)` gets the state
-//!   and the query's error as `{"code","message"}` (see [`db::DbError`]).
+//! - [`fail`]`(function, state_json, error_json, now_ms, env_json, request_id)`
+//!   gets the state and the query's error as `{"code","message","detail"}` (see
+//!   [`db::DbError`]).
+//! - [`received`]`(function, state_json, results_json, now_ms, env_json, request_id)`
+//!   gets the state and the results of the HTTP calls.
 //!
-//! Both answer `{"respond":...}`. Every response carries `x-request-id`.
+//! These three answer any action but `refresh_jwks`, so one request may be
+//! several steps (a query, a call to Stripe, a query to record what Stripe
+//! answered, a response); the host carries them out in turn, up to
+//! [`MAX_STEPS`], and always with the `now_ms` and `env_json` the request was
+//! handled with. Every response carries `x-request-id`.
 //! Every response with a status of 500 or more also carries `"request_id"` in
 //! its JSON body, and its action a `"log"` object for the host to print as one
 //! JSON line on stderr: `{"level":"error","request_id","function","status",
@@ -37,9 +51,17 @@
 //! its URL name.
 
 pub mod auth;
+pub mod billing_portal;
+pub mod checkout;
 pub mod db;
 pub mod http;
+pub mod outbound;
 pub mod passport_log;
+pub mod payout_account;
+pub mod payout_worker;
+pub mod receipts;
+pub mod resend;
+pub mod stripe_api;
 pub mod stripe_webhook;
 pub mod ticket_keys;
 pub mod ticket_token;
@@ -48,7 +70,7 @@ pub mod tickets;
 
 use auth::Jwks;
 use db::DbError;
-use http::{Action, Request, Response};
+use http::{Action, HttpResult, Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -80,6 +102,25 @@ pub struct Env {
     /// The Ed25519 seed that signs ticket tokens (base64url, 32 bytes).
     #[serde(rename = "TICKET_SIGNING_KEY")]
     pub ticket_signing_key: Option<String>,
+    /// Stripe's secret API key (`sk_live_…`, `sk_test_…` or a restricted `rk_…`).
+    #[serde(rename = "STRIPE_SECRET_KEY")]
+    pub stripe_secret_key: Option<String>,
+    /// Where Stripe's API is: `https://api.stripe.com` unless set (the local stand-in).
+    #[serde(rename = "STRIPE_API_BASE")]
+    pub stripe_api_base: Option<String>,
+    /// Resend's API key (`re_…`), for the receipts.
+    #[serde(rename = "RESEND_API_KEY")]
+    pub resend_api_key: Option<String>,
+    /// Where Resend's API is: `https://api.resend.com` unless set.
+    #[serde(rename = "RESEND_API_BASE")]
+    pub resend_api_base: Option<String>,
+    /// The sender of the receipts, e.g. `Buckets <receipts@buckets.fm>`.
+    #[serde(rename = "RECEIPTS_FROM")]
+    pub receipts_from: Option<String>,
+    /// The app's public URL: Checkout, the billing portal and Connect
+    /// onboarding return there; receipts link there.
+    #[serde(rename = "APP_URL")]
+    pub app_url: Option<String>,
 }
 
 impl Env {
@@ -92,8 +133,35 @@ impl Env {
     }
 
     pub fn supabase_url(&self) -> Option<&str> {
-        self.supabase_url.as_deref().map(str::trim).filter(|url| !url.is_empty())
+        nonblank(&self.supabase_url)
     }
+
+    /// `STRIPE_LIVEMODE`: `Some(true)` live, `Some(false)` test (also when
+    /// unset or blank), `None` when it is neither.
+    pub fn livemode(&self) -> Option<bool> {
+        match self.stripe_livemode.as_deref().map(str::trim) {
+            None | Some("") | Some("false") => Some(false),
+            Some("true") => Some(true),
+            Some(_) => None,
+        }
+    }
+
+    pub fn app_url(&self) -> Option<&str> {
+        nonblank(&self.app_url).map(|url| url.trim_end_matches('/'))
+    }
+}
+
+/// `APP_URL` for a function that sends people (or links) back to the app,
+/// or `not_configured` naming `what_returns_there`.
+pub fn app_url<'a>(ctx: &'a Context, what_returns_there: &str) -> Result<&'a str, Response> {
+    ctx.env
+        .app_url()
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .ok_or_else(|| Response::not_configured(format!("APP_URL is not set to the app's http(s) URL: {what_returns_there}")))
+}
+
+fn nonblank(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// What a handler knows besides the request.
@@ -106,46 +174,98 @@ pub struct Context {
     pub jwks: Jwks,
 }
 
-/// An edge function: its URL name and its three steps. `handle` ends early
-/// with `Err`: an answer, or the JWKS to refresh first.
+/// How many steps (queries, rounds of HTTP calls) one request may take
+/// before the host gives up with a 500: a bound on a handler's loop bug.
+pub const MAX_STEPS: u32 = 32;
+
+/// An edge function: its URL name and its steps. `handle` ends early with
+/// `Err`: an answer, or the JWKS to refresh first. `complete` gets the rows
+/// of a query, `fail` its error, `received` the results of HTTP calls; each
+/// answers the next action.
 pub struct Function {
     pub name: &'static str,
     pub handle: fn(&Request, &Context) -> Result<Action, Action>,
-    pub complete: fn(&Value, &Value, &Context) -> Response,
-    pub fail: fn(&Value, &DbError) -> Response,
+    pub complete: fn(&Value, &Value, &Context) -> Action,
+    pub fail: fn(&Value, &DbError, &Context) -> Action,
+    pub received: fn(&Value, &[HttpResult], &Context) -> Action,
+}
+
+/// `received` of a function that never calls out.
+fn never_calls(_state: &Value, _results: &[HttpResult], _ctx: &Context) -> Action {
+    Response::internal_because("this function makes no HTTP calls, yet received results").into()
 }
 
 pub static FUNCTIONS: &[Function] = &[
     Function {
         name: "passport-log",
         handle: passport_log::handle,
-        complete: |state, rows, _ctx| passport_log::complete(state, rows),
-        fail: |_state, error| db::error_response(error),
+        complete: |state, rows, _ctx| passport_log::complete(state, rows).into(),
+        fail: |_state, error, _ctx| db::error_response(error).into(),
+        received: never_calls,
     },
     Function {
         name: "stripe-webhook",
         handle: stripe_webhook::handle,
-        complete: |state, rows, _ctx| stripe_webhook::complete(state, rows),
-        fail: stripe_webhook::fail,
+        complete: |state, rows, _ctx| stripe_webhook::complete(state, rows).into(),
+        fail: |state, error, _ctx| stripe_webhook::fail(state, error).into(),
+        received: never_calls,
     },
     Function {
         name: "ticket-token",
         handle: ticket_token::handle,
-        complete: ticket_token::complete,
-        fail: |_state, error| tickets::error_response(error, "ticket_not_found"),
+        complete: |state, rows, ctx| ticket_token::complete(state, rows, ctx).into(),
+        fail: |_state, error, _ctx| tickets::error_response(error, "ticket_not_found").into(),
+        received: never_calls,
     },
     Function {
         name: "ticket-validate",
         handle: ticket_validate::handle,
-        complete: |state, rows, _ctx| ticket_validate::complete(state, rows),
-        fail: |_state, error| tickets::error_response(error, "event_not_found"),
+        complete: |state, rows, _ctx| ticket_validate::complete(state, rows).into(),
+        fail: |_state, error, _ctx| tickets::error_response(error, "event_not_found").into(),
+        received: never_calls,
+    },
+    Function {
+        name: "checkout",
+        handle: checkout::handle,
+        complete: checkout::complete,
+        fail: checkout::fail,
+        received: checkout::received,
+    },
+    Function {
+        name: "billing-portal",
+        handle: billing_portal::handle,
+        complete: billing_portal::complete,
+        fail: billing_portal::fail,
+        received: billing_portal::received,
+    },
+    Function {
+        name: "payout-account",
+        handle: payout_account::handle,
+        complete: payout_account::complete,
+        fail: payout_account::fail,
+        received: payout_account::received,
+    },
+    Function {
+        name: "payout-worker",
+        handle: payout_worker::handle,
+        complete: payout_worker::complete,
+        fail: payout_worker::fail,
+        received: payout_worker::received,
+    },
+    Function {
+        name: "receipts-sender",
+        handle: receipts::handle,
+        complete: receipts::complete,
+        fail: receipts::fail,
+        received: receipts::received,
     },
     Function {
         name: "ticket-keys",
         handle: ticket_keys::handle,
         // It answers from `handle` and never queries.
-        complete: |_state, _rows, _ctx| Response::internal_because("ticket-keys never queries"),
-        fail: |_state, _error| Response::internal_because("ticket-keys never queries"),
+        complete: |_state, _rows, _ctx| Response::internal_because("ticket-keys never queries").into(),
+        fail: |_state, _error, _ctx| Response::internal_because("ticket-keys never queries").into(),
+        received: never_calls,
     },
 ];
 
@@ -169,31 +289,47 @@ pub fn handle(function: &str, request_json: &str, body: &[u8], now_ms: f64, env_
     finish(action.unwrap_or_else(|a| a), function, request_id, None)
 }
 
-/// Shapes the answer from the rows of the handler's query. `now_ms` and
-/// `env_json` are those the request was handled with.
+/// The next step after the handler's query: its rows in `rows_json`.
+/// `now_ms` and `env_json` are those the request was handled with.
 #[wasm_bindgen]
 pub fn complete(function: &str, state_json: &str, rows_json: &str, now_ms: f64, env_json: &str, request_id: &str) -> String {
-    let response = find(function).and_then(|f| {
+    let action = find(function).and_then(|f| {
         Ok((f.complete)(
             &parse(state_json, "state_json")?,
             &parse(rows_json, "rows_json")?,
             &context(now_ms, env_json)?,
         ))
     });
-    finish(Action::Respond(response.unwrap_or_else(|e| e)), function, request_id, None)
+    finish(action.unwrap_or_else(Action::from), function, request_id, None)
 }
 
-/// Shapes the answer when the handler's query failed.
+/// The next step after the handler's query failed: its error in `error_json`.
 #[wasm_bindgen]
-pub fn fail(function: &str, state_json: &str, error_json: &str, request_id: &str) -> String {
+pub fn fail(function: &str, state_json: &str, error_json: &str, now_ms: f64, env_json: &str, request_id: &str) -> String {
     let error = parse::<DbError>(error_json, "error_json");
-    let response = find(function).and_then(|f| Ok((f.fail)(&parse(state_json, "state_json")?, error.as_ref().map_err(Clone::clone)?)));
-    finish(
-        Action::Respond(response.unwrap_or_else(|e| e)),
-        function,
-        request_id,
-        error.ok().as_ref(),
-    )
+    let action = find(function).and_then(|f| {
+        Ok((f.fail)(
+            &parse(state_json, "state_json")?,
+            error.as_ref().map_err(Clone::clone)?,
+            &context(now_ms, env_json)?,
+        ))
+    });
+    finish(action.unwrap_or_else(Action::from), function, request_id, error.ok().as_ref())
+}
+
+/// The next step after the handler's HTTP calls: one result per call in
+/// `results_json`.
+#[wasm_bindgen]
+pub fn received(function: &str, state_json: &str, results_json: &str, now_ms: f64, env_json: &str, request_id: &str) -> String {
+    let action = find(function).and_then(|f| {
+        let results: Vec<HttpResult> = parse(results_json, "results_json")?;
+        Ok((f.received)(
+            &parse(state_json, "state_json")?,
+            &results,
+            &context(now_ms, env_json)?,
+        ))
+    });
+    finish(action.unwrap_or_else(Action::from), function, request_id, None)
 }
 
 fn context(now_ms: f64, env_json: &str) -> Result<Context, Response> {

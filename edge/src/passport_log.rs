@@ -8,7 +8,11 @@
 //!
 //! `passport.ingest` runs as the caller: a user's token as `authenticated`
 //! with the token's claims, the service role key as `service_role`, which may
-//! log for any user. Anonymous callers are refused before (401).
+//! log for any user. The database limits a user's requests and events
+//! (`PT429`, answered `429` with `Retry-After`). Anonymous callers are
+//! refused (401) after `passport.admit_anonymous` has counted the request
+//! against their client address, so that one address meets a limit (429)
+//! however many instances serve the function.
 
 use crate::auth::{self, Caller};
 use crate::db::Session;
@@ -27,6 +31,7 @@ pub const MAX_BATCH_EVENTS: usize = 500;
 pub const MAX_CLIENT_EVENT_ID_CHARS: usize = 200;
 
 const INGEST_SQL: &str = "select passport.ingest($1::jsonb) as results";
+const ADMIT_ANONYMOUS_SQL: &str = "select passport.admit_anonymous($1) as admitted";
 const ENVELOPE_FIELDS: [&str; 8] = [
     "kind",
     "client_event_id",
@@ -54,7 +59,7 @@ pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
     let author = match &caller {
         Caller::User { id, .. } => Author::User(id),
         Caller::Service { .. } => Author::Service,
-        Caller::Anon { .. } => return Err(auth::sign_in_required(request).into()),
+        Caller::Anon { .. } => return Ok(count_anonymous(request)),
     };
     http::expect_json(request)?;
     http::expect_body_within(request, MAX_REQUEST_BYTES)?;
@@ -68,8 +73,24 @@ pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
     ))
 }
 
-/// Shapes `200 {"results":[...]}` from the one row of `passport.ingest`.
+/// Counts an anonymous request against its client address, as the service
+/// role (the address bucket is none of the caller's business); `complete`
+/// then answers 401, or `fail` 429 over the limit.
+fn count_anonymous(request: &Request) -> Action {
+    Action::query(
+        Session::service(),
+        ADMIT_ANONYMOUS_SQL,
+        vec![request.client_address().map_or(Value::Null, Value::from)],
+        json!({ "anonymous": auth::sent_a_key(request) }),
+    )
+}
+
+/// Shapes `200 {"results":[...]}` from the one row of `passport.ingest`, or,
+/// for an anonymous caller the address limit let through, the 401.
 pub fn complete(state: &Value, rows: &Value) -> Response {
+    if let Some(sent_a_key) = state.get("anonymous").and_then(Value::as_bool) {
+        return auth::sign_in_required_for(sent_a_key);
+    }
     let results = rows.get(0).and_then(|row| row.get("results")).and_then(Value::as_array);
     match results {
         Some(results) if Some(results.len() as u64) == state["events"].as_u64() => Response::json(200, &json!({ "results": results })),

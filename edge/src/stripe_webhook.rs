@@ -40,7 +40,7 @@ const MAX_ID_CHARS: usize = 255;
 const SIGNATURE_BYTES: usize = 32;
 
 const RECEIVE_SQL: &str = "select treasury.receive_stripe_event($1::jsonb, $2::text) as result";
-const REJECTION_SQL: &str = "select treasury.log_webhook_rejection($1::text, $2::text, $3::jsonb)";
+const REJECTION_SQL: &str = "select treasury.log_webhook_rejection($1::text, $2::text, $3::jsonb, $4::text, $5::boolean)";
 
 pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
     http::expect_method(request, "POST")?;
@@ -51,7 +51,7 @@ pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
         verify(header, request.body, &config, ctx.now_micros).and_then(|timestamp| parse_event(request.body, config.livemode, timestamp));
     let event = match event {
         Ok(event) => event,
-        Err(refusal) => return Ok(log_rejection(refusal, header.is_some(), request.body, ctx.now_micros)),
+        Err(refusal) => return Ok(log_rejection(refusal, request, ctx.now_micros)),
     };
     let event_id = event["id"].clone();
     Ok(Action::query(
@@ -124,15 +124,9 @@ impl Config {
                 .filter(|&s| s > 0)
                 .ok_or_else(|| not_configured("STRIPE_WEBHOOK_TOLERANCE_S must be a whole number of seconds, 1 or more"))?,
         };
-        let livemode = match env.stripe_livemode.as_deref().map(str::trim) {
-            None | Some("") | Some("false") => false,
-            Some("true") => true,
-            Some(_) => {
-                return Err(not_configured(
-                    "STRIPE_LIVEMODE must be true (live-mode events) or false (test mode, the default)",
-                ))
-            }
-        };
+        let livemode = env
+            .livemode()
+            .ok_or_else(|| not_configured("STRIPE_LIVEMODE must be true (live-mode events) or false (test mode, the default)"))?;
         Ok(Config {
             secrets,
             tolerance_s,
@@ -141,12 +135,14 @@ impl Config {
     }
 }
 
-/// Why a request's signature was refused; `timestamp` once it was read.
+/// Why a request was refused; `timestamp` once it was read, `signed` when
+/// its signature was valid (a genuine delivery, late or unusable).
 #[derive(Debug, PartialEq, Eq)]
 struct Refusal {
     code: &'static str,
     message: String,
     timestamp: Option<i64>,
+    signed: bool,
 }
 
 /// The parts of a `Stripe-Signature` header this function reads.
@@ -164,11 +160,13 @@ fn verify(header: Option<&str>, body: &[u8], config: &Config, now_micros: i64) -
         code: "missing_signature",
         message: "the Stripe-Signature header is missing: only Stripe's signed deliveries are accepted".into(),
         timestamp: None,
+        signed: false,
     })?;
     let signed = parse_header(header).map_err(|message| Refusal {
         code: "malformed_signature",
         message: format!("the Stripe-Signature header is not t=<unix seconds>,v1=<64 hex digits>[,v1=...]: {message}"),
         timestamp: None,
+        signed: false,
     })?;
     let timestamp = Some(signed.timestamp);
     if !config.secrets.iter().any(|secret| matches(secret, &signed, body)) {
@@ -176,6 +174,7 @@ fn verify(header: Option<&str>, body: &[u8], config: &Config, now_micros: i64) -
             code: "signature_mismatch",
             message: "no v1 signature matches the body under the endpoint's signing secret".into(),
             timestamp,
+            signed: false,
         });
     }
     let skew_micros = (i128::from(now_micros) - i128::from(signed.timestamp) * 1_000_000).abs();
@@ -188,6 +187,7 @@ fn verify(header: Option<&str>, body: &[u8], config: &Config, now_micros: i64) -
                 config.tolerance_s
             ),
             timestamp,
+            signed: true,
         });
     }
     Ok(signed.timestamp)
@@ -238,14 +238,17 @@ fn parse_seconds(text: &str) -> Option<i64> {
 }
 
 /// The query that records a refused delivery, with what can be told of it
-/// without trusting it; its answer is the 400.
-fn log_rejection(refusal: Refusal, header_present: bool, body: &[u8], now_micros: i64) -> Action {
+/// without trusting it, where it came from (the database aggregates repeats
+/// by source, and a signed one by its body) and whether it was signed; its
+/// answer is the 400.
+fn log_rejection(refusal: Refusal, request: &Request, now_micros: i64) -> Action {
+    let body = request.body;
     let event_id = serde_json::from_slice::<Map<String, Value>>(body)
         .ok()
         .and_then(|event| event.get("id").and_then(Value::as_str).map(str::to_owned))
         .filter(|id| !id.contains('\0') && id.chars().count() <= MAX_ID_CHARS);
     let detail = json!({
-        "signature_header": header_present,
+        "signature_header": request.header("stripe-signature").is_some(),
         "timestamp": refusal.timestamp,
         "age_s": refusal.timestamp.map(|t| now_micros.div_euclid(1_000_000).saturating_sub(t)),
         "body_bytes": body.len(),
@@ -255,7 +258,13 @@ fn log_rejection(refusal: Refusal, header_present: bool, body: &[u8], now_micros
     Action::query(
         Session::service(),
         REJECTION_SQL,
-        vec![json!(refusal.code), json!(refusal.message), detail],
+        vec![
+            json!(refusal.code),
+            json!(refusal.message),
+            detail,
+            json!(request.client_address()),
+            json!(refusal.signed),
+        ],
         json!({ "rejected": { "code": refusal.code, "message": refusal.message } }),
     )
 }
@@ -275,6 +284,7 @@ fn parse_event(body: &[u8], livemode: bool, timestamp: i64) -> Result<Value, Ref
         code,
         message,
         timestamp: Some(timestamp),
+        signed: true,
     };
     let event: Value = serde_json::from_slice(body).map_err(|e| refusal("invalid_json", format!("the body is not valid JSON: {e}")))?;
     let text = |name: &str| {

@@ -9,16 +9,19 @@
 //!   result is the 200 answer.
 //! - `{"scans":[{"token","event_id","gate","scanned_at","nonce"}, ...]}`: what
 //!   a scanner recorded offline. Each token is checked against the moment it
-//!   was scanned (a scan dated after the upload is refused); the good ones go
-//!   to `concierto.upload_scans` in one call, which is idempotent by nonce. The
-//!   answer has one result per scan, in order, and the count of each outcome.
+//!   was scanned, which must lie in the token's lifetime and at most a day
+//!   before the upload (and not after it, but for a minute of clock skew);
+//!   the good ones go to `concierto.upload_scans` in one call, which is
+//!   idempotent by nonce and checks the time against the ticket and the
+//!   event's door window. The answer has one result per scan, in order, and
+//!   the count of each outcome.
 //!
 //! Both SQL calls run as the caller (`authenticated`, with the token's
 //! claims); they refuse (42501) anyone who is not staff of the event's host.
 
 use crate::db::Session;
 use crate::http::{self, Action, Request, Response};
-use crate::tickets::{self, Keys, Refusal};
+use crate::tickets::{self, Keys, Refusal, CLOCK_SKEW_S};
 use crate::Context;
 use buckets_core::passport::validate::{is_canonical_uuid, parse_rfc3339_micros};
 use chrono::{DateTime, SecondsFormat};
@@ -28,8 +31,15 @@ pub const MAX_REQUEST_BYTES: usize = 512 * 1024;
 pub const MAX_SCANS: usize = 500;
 pub const MAX_GATE_CHARS: usize = 100;
 pub const MAX_NONCE_CHARS: usize = 200;
-/// The per-scan code of an offline scan dated after its upload.
+/// The per-scan code of an offline scan dated after its upload (by more than
+/// [`CLOCK_SKEW_S`]).
 pub const SCANNED_IN_FUTURE: &str = "scanned_in_future";
+/// The per-scan code of an offline scan uploaded more than
+/// [`MAX_UPLOAD_DELAY_S`] after it was made.
+pub const UPLOAD_TOO_LATE: &str = "upload_too_late";
+/// How long after a scan its upload is accepted: a door's queue is uploaded
+/// the same night, once the scanner is back online (docs/concierto-tokens.md).
+pub const MAX_UPLOAD_DELAY_S: i64 = 24 * 3600;
 
 const REDEEM_SQL: &str = "select concierto.redeem($1::uuid, $2::int, $3::uuid, $4::text) as result";
 const UPLOAD_SQL: &str = "select concierto.upload_scans($1::jsonb) as result";
@@ -179,11 +189,15 @@ impl<'a> OfflineScan<'a> {
     }
 
     /// The scan as `upload_scans` takes it, or the code it is refused with:
-    /// dated after the upload, or a token that was not genuine and current
-    /// when it was scanned.
+    /// dated after the upload or a day before it, or a token that was not
+    /// genuine and current when it was scanned. The database checks the
+    /// scan's time again against the ticket and the event's door window.
     fn check(&self, keys: &Keys, now_micros: i64) -> Result<Value, &'static str> {
-        if self.scanned_at_micros > now_micros {
+        if self.scanned_at_micros > now_micros + i64::from(CLOCK_SKEW_S) * 1_000_000 {
             return Err(SCANNED_IN_FUTURE);
+        }
+        if self.scanned_at_micros < now_micros - MAX_UPLOAD_DELAY_S * 1_000_000 {
+            return Err(UPLOAD_TOO_LATE);
         }
         let claims = keys.verify(self.token, self.scanned_at_micros).map_err(Refusal::code)?;
         let scanned_at = DateTime::from_timestamp_micros(self.scanned_at_micros)

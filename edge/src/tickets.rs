@@ -25,6 +25,9 @@ pub const PREFIX: &str = "BKT1.";
 /// How long a token is good for, in seconds: the app fetches a fresh one
 /// before then, so a screenshot of the QR code is soon worthless.
 pub const TTL_S: u32 = 60;
+/// How far a scanner's clock may be from the server's, in seconds: a scan
+/// may be dated this much before its token was issued, or after the upload.
+pub const CLOCK_SKEW_S: u32 = 60;
 /// The id of `TICKET_SIGNING_KEY` in tokens and in `ticket-keys`.
 pub const KID: u8 = 1;
 pub const PAYLOAD_BYTES: usize = 25;
@@ -79,6 +82,9 @@ pub enum Refusal {
     UnknownKey,
     /// The signature does not match: forged or altered.
     InvalidSignature,
+    /// Genuine, but scanned before it was issued (its expiry less
+    /// [`TTL_S`]), by more than [`CLOCK_SKEW_S`].
+    NotYetValid,
     /// Genuine, but scanned at or after its expiry.
     ExpiredToken,
 }
@@ -89,6 +95,7 @@ impl Refusal {
             Refusal::MalformedToken => "malformed_token",
             Refusal::UnknownKey => "unknown_key",
             Refusal::InvalidSignature => "invalid_signature",
+            Refusal::NotYetValid => "token_not_yet_valid",
             Refusal::ExpiredToken => "expired_token",
         }
     }
@@ -98,6 +105,7 @@ impl Refusal {
             Refusal::MalformedToken => "this is not a Buckets ticket code (BKT1.<payload>.<signature>)",
             Refusal::UnknownKey => "the ticket code is signed with a key this server does not know",
             Refusal::InvalidSignature => "the ticket code's signature does not match: it is forged or altered",
+            Refusal::NotYetValid => "the scan is dated before the ticket code was issued: check the scanner's clock",
             Refusal::ExpiredToken => "the ticket code has expired; ask the holder to open the ticket again for a fresh code",
         }
     }
@@ -164,8 +172,10 @@ impl Keys {
         format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
     }
 
-    /// The claims of a genuine token that is still good at `at_micros`:
-    /// now at the door, or when an offline scanner read it.
+    /// The claims of a genuine token that is good at `at_micros` (now at the
+    /// door, or when an offline scanner read it): within its lifetime, from
+    /// its issue ([`TTL_S`] before its expiry, less [`CLOCK_SKEW_S`] for the
+    /// scanner's clock) to just before its expiry.
     pub fn verify(&self, token: &str, at_micros: i64) -> Result<Claims, Refusal> {
         let (signed, payload, signature) = split(token).ok_or(Refusal::MalformedToken)?;
         let payload: [u8; PAYLOAD_BYTES] = decode(payload).ok_or(Refusal::MalformedToken)?;
@@ -177,7 +187,11 @@ impl Keys {
         self.verifying_key()
             .verify_strict(signed.as_bytes(), &Signature::from_bytes(&signature))
             .map_err(|_| Refusal::InvalidSignature)?;
-        if at_micros >= i64::from(claims.expires_s) * 1_000_000 {
+        let expires_micros = i64::from(claims.expires_s) * 1_000_000;
+        if at_micros < expires_micros - i64::from(TTL_S + CLOCK_SKEW_S) * 1_000_000 {
+            return Err(Refusal::NotYetValid);
+        }
+        if at_micros >= expires_micros {
             return Err(Refusal::ExpiredToken);
         }
         Ok(claims)

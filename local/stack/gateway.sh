@@ -18,10 +18,11 @@ gateway_running() {
 # (the code of start_gateway and of the environment it passes): a change restarts them, so tests never
 # hit stale code.
 functions_fingerprint() {
-  printf '%s\n' "$(tree_hash supabase/functions supabase/config.toml local/gateway.ts local/jwt.ts package-lock.json)" \
+  printf '%s\n' "$(tree_hash supabase/functions supabase/config.toml local/gateway.ts local/jwt.ts local/schedule.ts package-lock.json)" \
     "$(code_hash start_gateway load_env env_lines deno_network_env)" \
     "$LOCAL_JWT_SECRET" "$STRIPE_SIGNING_SECRET" "$LOCAL_TICKET_SIGNING_KEY" "$(file_hash "$(auth_keys_file)" 2>/dev/null)" \
-    "${DENO_DIR:-}" | sha256sum | cut -c1-64
+    "$STRIPE_STANDIN_PORT $RESEND_STANDIN_PORT $LOCAL_STRIPE_SECRET_KEY $LOCAL_RESEND_API_KEY $LOCAL_APP_URL $LOCAL_RECEIPTS_FROM" \
+    "${DENO_DIR:-}" "schedule ${STACK_SCHEDULE_S:-60}" "instances ${STACK_FUNCTION_INSTANCES:-2}" | sha256sum | cut -c1-64
 }
 
 gateway_health() { http_get "$GATEWAY_PORT" /_stack/health | tail -n 1; }
@@ -52,6 +53,11 @@ start_gateway() {
     log "up: the functions changed since the gateway started (or one is down): restarting it"
     stop_gateway
   fi
+  # A gateway just stopped may hold its port a moment longer.
+  for _ in $(seq 50); do
+    port_in_use "$GATEWAY_PORT" || break
+    sleep 0.1
+  done
   if port_in_use "$GATEWAY_PORT"; then
     die "port $GATEWAY_PORT, which the functions gateway uses, is taken by another process" \
       "find it with: ss -ltnp 'sport = :$GATEWAY_PORT' — stop it (supabase start? another checkout: ./stack down there), then re-run"
@@ -127,7 +133,13 @@ env_lines() {
     STACK_AUTH_KEYS "$(auth_keys_file)" \
     STRIPE_WEBHOOK_SECRET "$STRIPE_SIGNING_SECRET" \
     TICKET_SIGNING_KEY "$LOCAL_TICKET_SIGNING_KEY" \
-    TICKET_PUBLIC_KEY "$LOCAL_TICKET_PUBLIC_KEY"
+    TICKET_PUBLIC_KEY "$LOCAL_TICKET_PUBLIC_KEY" \
+    STRIPE_API_BASE "http://127.0.0.1:$STRIPE_STANDIN_PORT" \
+    STRIPE_SECRET_KEY "$LOCAL_STRIPE_SECRET_KEY" \
+    RESEND_API_BASE "http://127.0.0.1:$RESEND_STANDIN_PORT" \
+    RESEND_API_KEY "$LOCAL_RESEND_API_KEY" \
+    RECEIPTS_FROM "$LOCAL_RECEIPTS_FROM" \
+    APP_URL "$LOCAL_APP_URL"
   tail -n +2 "$cache"
 }
 

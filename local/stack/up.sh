@@ -12,6 +12,9 @@ print_status() {
   printf 'stack:   %-9s %-55s %s\n' pooler "$(pooler_url)" "$state" >&2
   if gateway_running; then state="running"; else state="stopped"; fi
   printf 'stack:   %-9s %-55s %s\n' gateway "http://127.0.0.1:$GATEWAY_PORT/functions/v1/<name>" "$state" >&2
+  if standins_running; then state="running"; else state="stopped"; fi
+  printf 'stack:   %-9s %-55s %s\n' stripe "http://127.0.0.1:$STRIPE_STANDIN_PORT (stand-in)" "$state" >&2
+  printf 'stack:   %-9s %-55s %s\n' resend "http://127.0.0.1:$RESEND_STANDIN_PORT (stand-in)" "$state" >&2
   printf 'stack:   functions: %s\n' "$(function_names | paste -sd ' ' -)" >&2
   # shellcheck disable=SC2016 # printed for the reader to run
   printf 'stack:   logs: .stack/logs (./stack logs); variables: eval "$(./stack env)"\n' >&2
@@ -28,6 +31,7 @@ cmd_up() {
   prepare_database main
   prepare_database hosted
   start_pooler
+  start_standins
   start_gateway
   log "up: the local stack is ready ($(since "$start"))"
   print_status
@@ -36,6 +40,7 @@ cmd_up() {
 cmd_down() {
   pg_state >/dev/null
   stop_gateway
+  stop_standins
   stop_pooler
   stop_cluster main
   stop_cluster hosted

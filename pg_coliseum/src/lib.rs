@@ -9,7 +9,7 @@
 //! (`processor.rs`) exists only here: hosted Supabase drives the same SQL
 //! entry point with pg_cron instead.
 
-use buckets_core::coliseum::{self, BucketError, MetricError, Tier};
+use buckets_core::coliseum::{self, counting, BucketError, MetricError, Tier};
 use pgrx::prelude::*;
 
 mod processor;
@@ -91,6 +91,28 @@ fn bucket_decayed_units(
     } else {
         scaled
     }
+}
+
+/// The 30-minute slot of the UTC clock that `occurred_at` falls in (Unix time
+/// / 30 min, rounded down): same-track plays of a fan in one slot count once.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn play_slot(occurred_at: TimestampWithTimeZone) -> i64 {
+    let micros = finite_micros("occurred_at", occurred_at);
+    coliseum::play_slot(micros + counting::POSTGRES_EPOCH_UNIX_MICROS)
+}
+
+/// Whether the `slot_rank`-th distinct track of a (fan, artist, slot) counts.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn play_counts(slot_rank: i64) -> bool {
+    coliseum::play_counts(slot_rank).unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.to_string()))
+}
+
+/// The units of the `day_rank`-th counted play of a (fan, artist, UTC day):
+/// the tier's units for the first 10, half for the next 20, then 0.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn play_units(tier: i16, day_rank: i64) -> i64 {
+    let tier = checked_tier(tier);
+    coliseum::play_units(tier, day_rank).unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.to_string()))
 }
 
 /// A domain's raw strength on the platform-wide 0–100 log scale.
@@ -309,15 +331,57 @@ mod tests {
     }
 
     #[pg_test]
+    fn counting_rules_by_hand() {
+        let slot = |at: &str| Spi::get_one::<i64>(&format!("select play_slot('{at}')")).unwrap().unwrap();
+        // Unix time / 1800 s: 2026-11-28T10:00Z is 1795860000 s.
+        assert_eq!(slot("2026-11-28 10:00Z"), 997_700);
+        assert_eq!(slot("2026-11-28 10:29:59.999999Z"), 997_700);
+        assert_eq!(slot("2026-11-28 10:30Z"), 997_701);
+        assert_eq!(slot("2026-11-28 12:30+02"), 997_701);
+        assert_eq!(slot("1969-12-31 23:59:59.999999Z"), -1);
+        let units = |tier: i16, rank: i64| {
+            Spi::get_one::<i64>(&format!("select play_units({tier}::smallint, {rank})"))
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!([1, 10, 11, 30, 31].map(|r| units(2, r)), [10, 10, 5, 5, 0]);
+        assert_eq!(units(1, 11), 0);
+        let counts = |rank: i64| Spi::get_one::<bool>(&format!("select play_counts({rank})")).unwrap().unwrap();
+        assert!(counts(1) && counts(10) && !counts(11));
+    }
+
+    #[pg_test]
+    fn counting_errors_carry_their_sqlstate() {
+        for (sql, code, message) in [
+            ("select play_units(2::smallint, 0)", "22023", "day_rank must be at least 1, got 0"),
+            ("select play_units(6::smallint, 1)", "22023", "tier must be between 1 and 5, got 6"),
+            ("select play_counts(-1)", "22023", "slot_rank must be at least 1, got -1"),
+            (
+                "select play_slot('infinity')",
+                "22008",
+                "occurred_at must be a finite timestamp, got infinity",
+            ),
+        ] {
+            Spi::run(&format!(
+                "do $$ begin perform ({sql}); perform set_config('test.error', 'no error', true);
+                 exception when others then perform set_config('test.error', sqlstate || ' ' || sqlerrm, true); end $$"
+            ))
+            .unwrap();
+            let got = Spi::get_one::<String>("select current_setting('test.error')").unwrap().unwrap();
+            assert_eq!(got, format!("{code} {message}"));
+        }
+    }
+
+    #[pg_test]
     fn functions_are_immutable_strict_and_parallel_safe() {
         let count = Spi::get_one::<i64>(
             "select count(*) from pg_proc p join pg_extension e on e.extname = 'pg_coliseum' and p.pronamespace = e.extnamespace
               where p.proname in ('tier_multiplier', 'recency_decay', 'event_weight', 'strength_score', 'normalized_entropy', 'concentration',
-                                  'tier_units', 'decayed_units', 'bucket_decayed_units')
+                                  'tier_units', 'decayed_units', 'bucket_decayed_units', 'play_slot', 'play_counts', 'play_units')
                 and p.provolatile = 'i' and p.proisstrict and p.proparallel = 's'",
         )
         .unwrap();
-        assert_eq!(count, Some(9));
+        assert_eq!(count, Some(12));
     }
 
     fn metric(sql: &str) -> Option<f64> {

@@ -12,6 +12,12 @@
 --            previous_raw, ratio, percent (ratio and percent null when
 --            previous_raw is 0 or unknown); null where the plan does not
 --            show the artist's 7d row
+--   held     whether the artist is held off the boards now
+--            (coliseum.hold_artist). A held artist is on no board: readers
+--            subject to a plan get null boards, history and growth; the
+--            artist themself, admins and roles not subject to plans also get
+--            `hold` (id, reason, held_at, activity_since), and the artist and
+--            those roles still see the DNA, with null ranks
 create or replace function coliseum.artist_profile(artist uuid)
 returns jsonb
 language plpgsql
@@ -24,6 +30,8 @@ declare
   plan_row coliseum.plans;
   sees_all boolean;
   today date := (now() at time zone 'UTC')::date;
+  hold coliseum.artist_holds;
+  hold_shown jsonb;
   profile jsonb;
 begin
   if artist is null then
@@ -32,13 +40,22 @@ begin
       message = 'artist is required';
   end if;
   select * into plan_row from coliseum.plans as p where p.plan = caller_plan;
-  sees_all := caller_plan is null or artist = auth.uid();
+  sees_all := caller_plan is null or artist is not distinct from auth.uid();
+  select * into hold from coliseum.artist_holds as h where h.artist_id = artist and h.released_at is null;
+  if hold.id is not null and (sees_all or treasury.is_admin()) then
+    hold_shown := jsonb_build_object('id', hold.id, 'reason', hold.reason, 'held_at', hold.held_at,
+                                     'activity_since', hold.activity_since);
+  end if;
+  if hold.id is not null and not sees_all then
+    return jsonb_strip_nulls(jsonb_build_object('artist_id', artist, 'plan', caller_plan, 'held', true, 'hold', hold_shown))
+           || jsonb_build_object('boards', null, 'history', null, 'growth', null);
+  end if;
 
   with strength as (
     select s.*,
            h.score as reference_score,
            -- Artists ahead, counted only as far as the plan needs to know.
-           case when sees_all or s.domain = any (plan_row.domains) then
+           case when hold.id is null and (sees_all or s.domain = any (plan_row.domains)) then
              coliseum_private.rows_ahead(s.domain, s.period, s.score, s.artist_id,
                                          case when sees_all then null else plan_row.depth end)
            end as ahead
@@ -90,13 +107,16 @@ begin
            'plan', caller_plan,
            'boards', (select b.value from boards as b),
            'history', (select h.value from history as h),
-           'growth', (select g.value from growth as g))
+           'growth', (select g.value from growth as g),
+           'held', hold.id is not null)
+         || case when hold_shown is not null then jsonb_build_object('hold', hold_shown) else '{}' end
   into profile;
   return profile;
 end
 $$;
 
 comment on function coliseum.artist_profile(uuid) is
-  'An artist''s boards (score, rank, change, components), 90-day 30d history and 7-day growth, as the caller''s plan shows them.';
+  'An artist''s boards (score, rank, change, components), 90-day 30d history and 7-day growth, as the caller''s plan shows them; '
+  'held (off the boards by an admin: nothing shown to plan readers, the hold''s reason to the artist and admins).';
 
 grant execute on function coliseum.artist_profile(uuid) to anon, authenticated, service_role;

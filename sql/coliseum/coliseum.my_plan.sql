@@ -1,5 +1,7 @@
 -- The plan the caller reads under: 'public' for anon, the stored plan or
--- 'free' for a signed-in user, null for roles that are not subject to plans.
+-- 'free' for a signed-in user (also once a plan's expires_at has passed: a
+-- subscription's plan ends with its period even before any event removes
+-- the row), null for roles that are not subject to plans.
 --
 -- The caller is the role the session switched to with SET ROLE (PostgREST
 -- does so for every request), read from the `role` setting: unlike
@@ -20,7 +22,8 @@ as $$
     when passport_private.caller_is_privileged('public.coliseum_domain_strength') then null
     when coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user) = 'authenticated'
          and auth.uid() is not null then
-      coalesce((select u.plan from coliseum.user_plans as u where u.user_id = auth.uid()), 'free')
+      coalesce((select u.plan from coliseum.user_plans as u
+                where u.user_id = auth.uid() and (u.expires_at is null or u.expires_at > now())), 'free')
     else 'public'
   end
 $$;

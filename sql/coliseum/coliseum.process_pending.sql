@@ -22,6 +22,13 @@ begin
   -- transaction began.
   perform coliseum_private.require_read_committed('coliseum.process_pending');
 
+  -- Folds and refreshes run one at a time: the aggregates take one writer,
+  -- and the statements after the lock see what earlier holders committed.
+  -- The lock comes before the claim so that processors fold in claim order,
+  -- which is id order: the counting rules rank a fan's plays in log order.
+  -- 'Coli' 'Rfsh'
+  perform pg_advisory_xact_lock(1131375721, 1382446952);
+
   -- Claim and mark in one statement: the oldest pending entries that no
   -- other processor holds. The marks commit with the mutations or not at all.
   with claimed as (
@@ -40,10 +47,6 @@ begin
     return 0;
   end if;
 
-  -- Folds and refreshes run one at a time: the aggregates take one writer,
-  -- and the statements after the lock see what earlier holders committed.
-  -- 'Coli' 'Rfsh'
-  perform pg_advisory_xact_lock(1131375721, 1382446952);
   touched := coliseum_private.fold_entries(batch);
   perform coliseum_private.refresh_artists(touched, now());
   return cardinality(batch);

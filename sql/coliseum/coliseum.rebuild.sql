@@ -29,7 +29,8 @@ begin
   truncate public.coliseum_dna_mutations;
   perform set_config('buckets.coliseum_rebuild', '', true);
   truncate coliseum_private.dna_hours, coliseum_private.dna_totals, coliseum_private.artist_fans,
-    coliseum_private.artist_places, coliseum_private.artist_refreshes;
+    coliseum_private.artist_places, coliseum_private.artist_refreshes, coliseum_private.fan_days,
+    coliseum_private.artist_signals;
   -- Deletes, not truncates, so that readers keep the old rows until commit;
   -- "where true" because PostgREST's sessions load safeupdate, which refuses
   -- a DELETE without WHERE even inside a function.

@@ -16,6 +16,7 @@ as $$
     select s.domain, s.period, s.artist_id
     from public.coliseum_domain_strength as s
     where s.domain = d.domain and s.period = w.period
+      and not exists (select from coliseum.artist_holds as x where x.artist_id = s.artist_id and x.released_at is null)
     order by s.score desc, s.artist_id
     limit p.depth
   ) as top
@@ -23,6 +24,7 @@ as $$
 $$;
 
 comment on function coliseum.rows_shown() is
-  'Row level security helper: (domain, period, artist_id) of the rows within the caller''s depth on depth-limited boards.';
+  'Row level security helper: (domain, period, artist_id) of the rows within the caller''s depth on depth-limited boards '
+  '(artists held off the boards are on none).';
 
 grant execute on function coliseum.rows_shown() to anon, authenticated;

@@ -1,6 +1,7 @@
--- Sets a user's plan; null or 'free' removes it. A change (and only a
--- change) is logged as the Passport event system.plan_changed in the same
--- transaction. Returns the plan now in force.
+-- Sets a user's plan, without end (a plan bought by subscription ends with
+-- its period: treasury_private.sync_plan); null or 'free' removes it. A
+-- change (and only a change) is logged as the Passport event
+-- system.plan_changed in the same transaction. Returns the plan now in force.
 create or replace function coliseum.set_plan(user_id uuid, plan text)
 returns text
 language plpgsql
@@ -10,7 +11,6 @@ set search_path = ''
 as $$
 declare
   wanted text := nullif(lower(set_plan.plan), 'free');
-  current_plan text;
 begin
   if set_plan.user_id is null then
     raise exception using
@@ -24,28 +24,8 @@ begin
       hint = 'public and free are not stored: free (or null) removes the user''s plan.';
   end if;
 
-  -- One change at a time per user, so each logged event is a real change.
-  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('coliseum.set_plan:' || set_plan.user_id::text, 0));
-  select u.plan into current_plan from coliseum.user_plans as u where u.user_id = set_plan.user_id;
-  if current_plan is not distinct from wanted then
-    return coalesce(wanted, 'free');
-  end if;
-
-  if wanted is null then
-    delete from coliseum.user_plans as u where u.user_id = set_plan.user_id;
-  else
-    insert into coliseum.user_plans as u (user_id, plan, updated_at)
-    values (set_plan.user_id, wanted, now())
-    on conflict on constraint user_plans_pkey do update set plan = excluded.plan, updated_at = excluded.updated_at;
-  end if;
-
-  perform passport.log(
-    user_id => set_plan.user_id,
-    kind => 'system.plan_changed',
-    client_event_id => 'coliseum.set_plan:' || pg_catalog.gen_random_uuid()::text,
-    payload => jsonb_build_object('plan', coalesce(wanted, 'free')),
-    source => 'system');
-  return coalesce(wanted, 'free');
+  return coliseum_private.put_plan(set_plan.user_id, wanted, null,
+    'coliseum.set_plan:' || pg_catalog.gen_random_uuid()::text);
 end
 $$;
 

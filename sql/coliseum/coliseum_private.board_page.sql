@@ -3,7 +3,9 @@
 -- change = score - the artist's score on the reference day (today - 30 days
 -- for 30d, today - 7 days for 7d and alltime, UTC); previous_rank = the
 -- artist's rank on that day's board. Both null when the artist has no
--- history row that day.
+-- history row that day. Artists held off the boards (an open row of
+-- coliseum.artist_holds) are on neither board: the ranks close over them,
+-- and they come back when released, with nothing to rebuild.
 --
 -- Cost: an index scan of first_rank + max_rows board entries, a primary key
 -- lookup per row for the reference score, and one ordered range scan of the
@@ -38,6 +40,7 @@ begin
   from (select s.artist_id, s.score, row_number() over (order by s.score desc, s.artist_id) as n
         from public.coliseum_domain_strength as s
         where s.domain = board_domain and s.period = board_period
+          and not exists (select from coliseum.artist_holds as x where x.artist_id = s.artist_id and x.released_at is null)
         order by s.score desc, s.artist_id
         offset first_rank
         limit max_rows) as p
@@ -50,6 +53,7 @@ begin
     from coliseum.strength_history as h
     where h.domain = board_domain and h.period = board_period and h.day = reference_day
       and h.score >= lowest_reference
+      and not exists (select from coliseum.artist_holds as x where x.artist_id = h.artist_id and x.released_at is null)
   )
   select (first_rank + p.n)::int, p.artist_id, p.score, p.score - p.reference_score, r.rank::int
   from unnest(artists, scores, reference_scores) with ordinality as p(artist_id, score, reference_score, n)

@@ -1,10 +1,12 @@
 -- Folds a batch of entries into DNA: stores their mutations (an entry already
--- folded adds nothing), adds what the new mutations carry to the running
--- aggregates (hours, totals, fans, places), adds the genre weights of the new
--- A mutations to fan_genres and takes the fans' latest home and declared
--- genre. Returns the artists that got new mutations. Entries need not be
--- pending: rebuild folds the whole log through here. Callers hold the refresh
--- lock, so folds never run side by side.
+-- folded adds nothing) with the units the counting rules give them, adds what
+-- the new mutations carry to the running aggregates (hours, totals, fans,
+-- places, fan days with the tracks that counted), adds the genre weights of the new A mutations to
+-- fan_genres and takes the fans' latest home and declared genre. Returns the
+-- artists that got new mutations. Entries need not be pending: rebuild folds
+-- the whole log through here. Callers hold the refresh lock, so folds never
+-- run side by side, and fold in id order: the counting rules rank plays in
+-- log order, so any batching of the log gives the same units.
 create or replace function coliseum_private.fold_entries(entry_ids bigint[])
 returns uuid[]
 language sql
@@ -13,19 +15,71 @@ as $$
   with batch as (
     select e.* from public.passport_entries as e where e.id = any (entry_ids)
   ),
-  stored as (
-    insert into public.coliseum_dna_mutations
-      (entry_id, artist_id, domain, fan_id, kind, occurred_at, tier, weight, amount_usd_cents, genre, city, country, rules_version)
-    select m.*
+  -- Each mutation with the track of its entry (plays only), taken here so that nothing below joins the
+  -- batch again: the planner cannot know the CTEs' sizes, and a nested loop over two of them is
+  -- quadratic in the batch.
+  candidates as materialized (
+    select m.*, case when m.kind = 'audio.play' then coalesce(b.payload ->> 'track_id', '') end as track
     from batch as b
     cross join lateral coliseum_private.mutations_of(b) as m
-    order by m.entry_id, m.domain
+  ),
+  -- The counting rules (docs/coliseum-dna.md, "Counting rules"): the batch's
+  -- plays, one row per entry, with their slot, UTC day and track.
+  plays as (
+    select distinct on (c.entry_id)
+      c.entry_id, c.artist_id, c.fan_id, c.track,
+      coliseum.play_slot(c.occurred_at) as slot, (c.occurred_at at time zone 'UTC')::date as day
+    from candidates as c
+    where c.kind = 'audio.play'
+      -- An entry folded before stores nothing again (stored below), so its play counts nothing again.
+      and not exists (select from public.coliseum_dna_mutations as m where m.entry_id = c.entry_id)
+    order by c.entry_id
+  ),
+  -- The first play of each track in a slot where that track has not counted
+  -- yet, ranked after the tracks that did (a repeat gets no rank), with the
+  -- fan's counted plays of the day so far.
+  fresh as (
+    select
+      p.*,
+      coalesce(d.counted_plays, 0) as day_before,
+      coalesce((select count(*) from unnest(d.tracks) as t where starts_with(t, p.slot || ':')), 0)
+        + row_number() over (partition by p.artist_id, p.fan_id, p.slot order by p.entry_id) as slot_rank
+    from (select distinct on (p.artist_id, p.fan_id, p.slot, p.track) p.*
+          from plays as p
+          order by p.artist_id, p.fan_id, p.slot, p.track, p.entry_id) as p
+    left join coliseum_private.fan_days as d on d.artist_id = p.artist_id and d.day = p.day and d.fan_id = p.fan_id
+    where not coalesce(p.slot || ':' || p.track = any (d.tracks), false)
+  ),
+  -- The plays the slot rule lets through, ranked in their (fan, artist, day).
+  counted as (
+    select
+      f.*,
+      f.day_before + row_number() over (partition by f.artist_id, f.fan_id, f.day order by f.entry_id) as day_rank
+    from fresh as f
+    where coliseum.play_counts(f.slot_rank)
+  ),
+  stored as (
+    insert into public.coliseum_dna_mutations
+      (entry_id, artist_id, domain, fan_id, kind, occurred_at, tier, weight, amount_usd_cents, genre, city, country,
+       rules_version, units)
+    select
+      c.entry_id, c.artist_id, c.domain, c.fan_id, c.kind, c.occurred_at, c.tier, c.weight, c.amount_usd_cents, c.genre,
+      c.city, c.country, c.rules_version,
+      case when c.kind = 'audio.play' then coalesce(coliseum.play_units(c.tier, k.day_rank), 0)
+           else coliseum.tier_units(c.tier) end
+    from candidates as c
+    left join counted as k on k.entry_id = c.entry_id
+    order by c.entry_id, c.domain
     on conflict on constraint coliseum_dna_mutations_entry_domain_key do nothing
-    returning artist_id, fan_id, domain, kind, tier, occurred_at, weight, amount_usd_cents, genre, city, country
+    returning entry_id, artist_id, fan_id, domain, kind, tier, occurred_at, weight, amount_usd_cents, genre, city, country,
+              units as counted_units
   ),
   facts as materialized (
     select
-      s.*, f.*,
+      s.entry_id, s.artist_id, s.fan_id, s.domain, s.kind, s.tier, s.occurred_at, s.weight, s.amount_usd_cents, s.genre,
+      s.city, s.country,
+      f.genre_key, f.entry, s.counted_units as units, f.influence, f.touring, f.play, f.transaction, f.attended,
+      f.converts,
       date_trunc('hour', s.occurred_at, 'UTC') as hour,
       (s.occurred_at at time zone 'UTC')::date as day
     from stored as s
@@ -148,6 +202,44 @@ as $$
     group by f.artist_id, coalesce(f.country, ''), coalesce(f.city, ''), f.fan_id
     order by 1, 2, 3, 4
     on conflict (artist_id, country, city, fan_id) do update set last_at = greatest(p.last_at, excluded.last_at)
+  ),
+  -- Per artist, day and fan: what the day rule ranks on and the signals read.
+  -- New account: the entry happened within 7 days of the fan's sign-up.
+  -- One index lookup per fan of the batch, never a scan of every account.
+  accounts as (
+    select f.fan_id as id, u.created_at
+    from (select distinct f.fan_id from facts as f) as f
+    cross join lateral (select u.created_at from auth.users as u where u.id = f.fan_id offset 0) as u
+  ),
+  -- The batch's mutations and its counted plays side by side, summed per (artist, day, fan): no join
+  -- between the two, whose sizes the planner cannot know (a nested loop over them was quadratic in the
+  -- batch). Every counted play has its mutations in stored: plays skips entries folded before.
+  day_parts as (
+    select f.artist_id, f.day, f.fan_id, f.entry as entries, 0 as counted_plays,
+           case when f.entry = 1 then f.units else 0 end as units,
+           case when f.occurred_at < a.created_at + interval '7 days' then f.entry else 0 end as new_account_entries,
+           null::text as track, null::bigint as entry_id
+    from facts as f
+    left join accounts as a on a.id = f.fan_id
+    union all
+    select k.artist_id, k.day, k.fan_id, 0, 1, 0, 0, k.slot || ':' || k.track, k.entry_id
+    from counted as k
+  ),
+  days as (
+    insert into coliseum_private.fan_days as d
+      (artist_id, day, fan_id, entries, counted_plays, units, new_account_entries, tracks)
+    select
+      p.artist_id, p.day, p.fan_id, sum(p.entries), sum(p.counted_plays), sum(p.units), sum(p.new_account_entries),
+      coalesce(array_agg(p.track order by p.entry_id) filter (where p.track is not null), '{}')
+    from day_parts as p
+    group by p.artist_id, p.day, p.fan_id
+    order by p.artist_id, p.day, p.fan_id
+    on conflict (artist_id, day, fan_id) do update set
+      entries = d.entries + excluded.entries,
+      counted_plays = d.counted_plays + excluded.counted_plays,
+      units = d.units + excluded.units,
+      new_account_entries = d.new_account_entries + excluded.new_account_entries,
+      tracks = d.tracks || excluded.tracks
   ),
   genres as (
     insert into coliseum.fan_genres as g (fan_id, genre, weight)

@@ -45,7 +45,7 @@ as $$
     e.payload ->> 'genre',
     case when place.own then e.payload ->> 'city' else home.city end,
     left(case when place.own then e.payload ->> 'country' else home.country end, 2),
-    1 -- rules version 1: catalog tiers, 30-day decay, the catalog's thresholds
+    2 -- rules version 2: version 1 (catalog tiers, 30-day decay, thresholds) and the counting rules
   from passport.event_kinds as k
   cross join lateral (select e.payload ?| array['city', 'country'] as own) as place
   left join lateral (

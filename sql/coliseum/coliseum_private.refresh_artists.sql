@@ -4,7 +4,7 @@
 -- artists' refresh time, the
 -- day's strength_history row, a notification per 30d domain score that rose
 -- by 0.5 or more, and NOTIFY coliseum_strength with the rows whose score
--- changed. Refreshes run one at a time (a transaction-scoped advisory lock,
+-- changed, and the artists' suspicion signals (refresh_signals). Refreshes run one at a time (a transaction-scoped advisory lock,
 -- taken before the statement that reads, so its snapshot holds every mutation
 -- committed by the refreshes before it). announce = false (rebuild) writes no
 -- notification and sends no NOTIFY.
@@ -96,7 +96,9 @@ begin
     ) as m
     cross join lateral coliseum_private.mutation_facts(m.domain, m.kind, m.tier, m.amount_usd_cents, m.genre) as f
     cross join lateral (select coliseum_private.cell(m.occurred_at, as_of) as cell,
-                               coliseum.decayed_units(m.tier, m.occurred_at, as_of)::numeric as decayed) as c
+                               -- the mutation's own units (counting rules), tier_units on version-1 rows
+                               (coliseum.decayed_units(m.tier, m.occurred_at, as_of) / f.units
+                                * coalesce(m.units, f.units))::numeric as decayed) as c
     union all
     -- Older than every hour read: all at the floor; any time before the
     -- first hour read stands for them in bucket_decayed_units.
@@ -386,6 +388,7 @@ begin
   select t.n::int into refreshed
   from (select count(*) from targets) as t(n)
   cross join (select count(*) from sent) as s(n);
+  perform coliseum_private.refresh_signals(artists, as_of);
   return refreshed;
 end
 $$;

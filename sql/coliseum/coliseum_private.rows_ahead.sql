@@ -1,7 +1,8 @@
 -- How many artists rank ahead of (row_score, row_artist) on a board, counting
 -- at most `cap` of them (null: all). Ahead means a higher score, or the same
--- score and a smaller artist_id: the boards' order. Two range scans of the
--- board index, together reading at most `cap` entries.
+-- score and a smaller artist_id: the boards' order; artists held off the
+-- boards are not counted. Two range scans of the board index, together
+-- counting at most `cap` entries.
 create or replace function coliseum_private.rows_ahead(
   board_domain text,
   board_period text,
@@ -20,6 +21,7 @@ begin
   select count(*) into higher
   from (select from public.coliseum_domain_strength as s
         where s.domain = board_domain and s.period = board_period and s.score > row_score
+          and not exists (select from coliseum.artist_holds as x where x.artist_id = s.artist_id and x.released_at is null)
         limit cap) as h;
   if higher = cap then
     return higher;
@@ -27,6 +29,7 @@ begin
   select count(*) into tied
   from (select from public.coliseum_domain_strength as s
         where s.domain = board_domain and s.period = board_period and s.score = row_score and s.artist_id < row_artist
+          and not exists (select from coliseum.artist_holds as x where x.artist_id = s.artist_id and x.released_at is null)
         limit cap - higher) as t;
   return higher + tied;
 end

@@ -31,7 +31,9 @@ $$;
 comment on function concierto.redeem(uuid, int, uuid, text, timestamptz, text) is
   'Admits a ticket at the door of event_id, once: {"status": "admitted", "ticket_id", "at", "gate"}, '
   '{"status": "already_admitted", "at", "gate"} (the first scan''s), or {"status": "refused", "code": '
-  'old_version | wrong_event | void_ticket | unknown_ticket | nonce_reused}. For the event host''s staff (42501 '
-  'otherwise; P0002 unknown event). With a nonce a replay gets the first answer.';
+  'old_version | wrong_event | void_ticket | unknown_ticket | nonce_reused | doors_not_open | doors_closed | '
+  'scanned_in_future | upload_too_late | scanned_before_issue | scanned_before_transfer} (the time rules: '
+  'docs/concierto-tokens.md). For the event host''s staff (42501 otherwise; P0002 unknown event). With a nonce a '
+  'replay gets the first answer.';
 
 grant execute on function concierto.redeem(uuid, int, uuid, text, timestamptz, text) to authenticated;

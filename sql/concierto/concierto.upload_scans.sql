@@ -80,7 +80,7 @@ comment on function concierto.upload_scans(jsonb) is
   'Applies the scans an offline door queued ([{"ticket_id", "version", "event_id", "gate", "scanned_at", '
   '"nonce"}], 1..500): {"results": [{"nonce", "ticket_id", "status", ...} in the order sent], "admitted", '
   '"already_admitted" (conflicts: the ticket was admitted by another scan, whose time and gate are given), '
-  '"refused"}. Idempotent by nonce: a replay answers exactly as the first upload. For the staff of every event '
+  '"refused"}. A scan is refused when it cannot have happened when it says (the codes of concierto.redeem).  Idempotent by nonce: a replay answers exactly as the first upload. For the staff of every event '
   'named (42501); 22023 names the first malformed scan.';
 
 grant execute on function concierto.upload_scans(jsonb) to authenticated;

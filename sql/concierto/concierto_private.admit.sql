@@ -1,6 +1,9 @@
--- The door's decision for one scan. First scan wins: the UPDATE admits only
--- a valid ticket of this version and event, and a concurrent second scan
--- waits on the row, then finds it redeemed. An admission logs
+-- The door's decision for one scan. A valid ticket of this version and event
+-- is admitted only at a time the scan can have happened (scan_time_problem:
+-- not before the ticket or its version existed, inside the event's door
+-- window, not in the future, not from an upload a day late). First scan
+-- wins: the UPDATE admits only a valid ticket of this version and event, and
+-- a concurrent second scan waits on the row, then finds it redeemed. An admission logs
 -- concierto.ticket_validated for the holder and concierto.event_attended
 -- for each lineup artist (once per fan and event), in this transaction.
 create or replace function concierto_private.admit(staff uuid, ticket uuid, token_version int, at_event uuid, gate text, scanned_at timestamptz)
@@ -12,7 +15,17 @@ declare
   t public.event_tickets;
   ev concierto.events;
   logged_at timestamptz := least(scanned_at, now());
+  problem text;
 begin
+  select * into t from public.event_tickets as k where k.id = ticket;
+  if t.state = 'valid' and t.version = token_version and t.event_id = at_event then
+    select * into ev from concierto.events as e where e.id = at_event;
+    problem := concierto_private.scan_time_problem(t, ev, scanned_at);
+    if problem is not null then
+      return concierto_private.refused(problem);
+    end if;
+  end if;
+
   update public.event_tickets as k
   set state = 'redeemed', redeemed_at = admit.scanned_at, redeemed_gate = admit.gate, redeemed_by = staff
   where k.id = ticket and k.state = 'valid' and k.version = token_version and k.event_id = at_event

@@ -56,6 +56,7 @@ begin
   insert into public.event_tickets (event_id, tier_id, order_id, seat, owner_id)
   select o.event_id, o.tier_id, o.id, s, o.buyer_id
   from generate_series(1, o.quantity) as s;
+  perform concierto_private.queue_ticket_message(o.id);
 
   select * into ev from concierto.events as e where e.id = o.event_id;
   select a.artist_id into headliner from concierto.event_artists as a where a.event_id = ev.id order by a.position limit 1;

@@ -6,9 +6,15 @@
 --   unknown_kind, forbidden_kind, artist_required, per declared field in
 --   order missing_field / invalid_field, unknown_field (byte-wise smallest
 --   undeclared key), occurred_in_future (> 5 minutes after received_at).
--- Two checks exist only here: invalid_field when payload is not a JSON object
+-- Checks that exist only here: invalid_field when payload is not a JSON object
 -- (first; the edge refuses such events, in the same words, before it checks
--- the catalog) and payload_too_large above 32768 bytes of JSON text (last).
+-- the catalog); after occurred_in_future, the lower bounds of occurred_at,
+-- which read operator settings in passport.limits: occurred_before_platform
+-- (before platform_start, for every caller) and occurred_too_long_ago (more
+-- than app_backdate_days before received_at, for callers other than the
+-- service role; passport.ingest has already moved occurred_at by the
+-- sender's clock error, so this is "long before the client's sent_at"); and
+-- payload_too_large above 32768 bytes of JSON text (last).
 -- Both out values are null when the event is valid. Security definer so that
 -- callers need no grant on the passport_private helpers it uses.
 create or replace function passport.check_event(
@@ -34,6 +40,7 @@ declare
   value jsonb;
   declared text[] := '{}'::text[];
   undeclared text;
+  l passport.limits;
 begin
   if jsonb_typeof(payload) is distinct from 'object' then
     code := 'invalid_field';
@@ -103,6 +110,21 @@ begin
   if occurred_at > received_at + interval '5 minutes' then
     code := 'occurred_in_future';
     message := 'occurred_at is more than 5 minutes in the future';
+    return;
+  end if;
+
+  select * into strict l from passport.limits;
+  if occurred_at < l.platform_start then
+    code := 'occurred_before_platform';
+    message := format('occurred_at is before %s, when the platform started',
+                      to_char(l.platform_start at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+    return;
+  end if;
+  -- A backfill by the service role may date events as far back as the platform.
+  if occurred_at < received_at - make_interval(days => l.app_backdate_days)
+     and not passport_private.caller_is_privileged('public.passport_entries') then
+    code := 'occurred_too_long_ago';
+    message := format('occurred_at is more than %s days before the event was sent', l.app_backdate_days);
     return;
   end if;
 

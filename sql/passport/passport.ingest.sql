@@ -17,8 +17,14 @@
 -- an earlier call, or a concurrent one, which the INSERT waits for) a
 -- duplicate. Those ids are read by a second statement: under READ COMMITTED
 -- it sees rows that concurrent transactions committed while the INSERT
--- waited. Every rejection is recorded in passport.rejections in the same
--- transaction.
+-- waited. Every rejection is counted in passport.rejection_tallies in the
+-- same transaction, and the first few of a user in a minute are also rows of
+-- passport.rejections (passport_private.record_rejections).
+--
+-- A caller other than the service role (a signed-in user) first takes one
+-- request and one event per element from their buckets
+-- (passport_private.admit_user, passport.limits): over the limit the call
+-- fails with PT429, the seconds to wait in DETAIL, and stores nothing.
 create or replace function passport.ingest(events jsonb)
 returns jsonb
 language plpgsql
@@ -29,6 +35,7 @@ as $$
 declare
   results jsonb;
   alias_uses jsonb;
+  refusals jsonb;
 begin
   if jsonb_typeof(events) is distinct from 'array' then
     raise exception using
@@ -56,6 +63,17 @@ begin
       errcode = '42501',
       message = 'a signed-in user logs only their own events, with source "app"',
       hint = 'Give every event "user_id": the caller''s id and "source": "app", or call as the service role.';
+  end if;
+  -- The rate limits, in this transaction: the user's row stays locked until it ends, so the limit
+  -- holds across any number of function instances. The service role's own work is not limited.
+  if not passport_private.caller_is_privileged('public.passport_entries') then
+    if auth.uid() is null then
+      raise exception using
+        errcode = '42501',
+        message = 'passport.ingest needs a signed-in user or the service role',
+        hint = 'Call with a user''s access token (request.jwt.claims with sub) or as the service role.';
+    end if;
+    perform passport_private.admit_user(auth.uid(), jsonb_array_length(events)::integer);
   end if;
 
   -- parsed is materialized so that each event is read once. JSON null counts
@@ -163,14 +181,6 @@ begin
     on conflict (user_id, client_event_id) do nothing
     returning id, user_id, client_event_id
   ),
-  recorded as (
-    insert into passport.rejections (user_id, source, kind, client_event_id, code, message)
-    select c.user_id, left(c.source, 50), left(c.kind_sent, 200), left(c.client_event_id, 200),
-           left(c.code, 50), left(c.message, 1000)
-    from checked as c
-    where c.code is not null
-    order by c.idx -- ids in the order of the batch
-  ),
   ranked as (
     select
       c.*,
@@ -202,8 +212,13 @@ begin
               count(*) filter (where x.code is null and x.first_of_key and x.stored_id is not null) as stored
        from answered as x
        where x.alias is not null and x.source in ('app', 'treasury', 'concierto', 'companon', 'system')
-       group by x.alias, x.source) as u)
-  into results, alias_uses
+       group by x.alias, x.source) as u),
+    (select jsonb_agg(jsonb_build_object('user_id', c.user_id, 'source', c.source, 'kind', c.kind_sent,
+                                         'client_event_id', c.client_event_id, 'code', c.code, 'message', c.message)
+                      order by c.idx)
+     from checked as c
+     where c.code is not null)
+  into results, alias_uses, refusals
   from answered as a;
 
   -- Events whose client_event_id was stored before this INSERT ran.
@@ -226,6 +241,8 @@ begin
   perform passport_private.count_alias_use(u.alias, u.source, u.received, u.stored)
   from jsonb_to_recordset(alias_uses) as u(alias text, source text, received bigint, stored bigint)
   order by u.alias, u.source;
+
+  perform passport_private.record_rejections(refusals);
 
   return coalesce(results, '[]'::jsonb);
 end

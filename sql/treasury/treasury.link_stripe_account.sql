@@ -27,6 +27,7 @@ begin
     set stripe_account_id = link_stripe_account.stripe_account_id,
         verification = 'unverified',
         verified_at = null,
+        stripe_account_synced_at = null,
         verification_note = case when w.stripe_account_id is null then null
                                  else format('Stripe account changed from %s', w.stripe_account_id) end,
         updated_at = now()

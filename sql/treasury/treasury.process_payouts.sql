@@ -9,6 +9,9 @@ declare
   due record;
   pay treasury.payouts;
   w treasury.wallets;
+  artist record;
+  reasons text[];
+  notes text[];
   previous treasury.payout_attempts;
   operation text;
   stripe_account text;
@@ -41,11 +44,24 @@ begin
     for update skip locked;
     continue when not found;
 
+    -- Checked again as it goes: the wallet may have lost its verification,
+    -- and the payee may be an artist held since it was queued (what would
+    -- come from the held activity waits for coliseum.release_artist).
+    reasons := '{}';
+    notes := '{}';
     select * into w from treasury.wallets as x where x.user_id = pay.payee_id;
     if w.verification is distinct from 'verified' then
+      reasons := reasons || 'wallet_unverified'::text;
+      notes := notes || 'the wallet''s Stripe account is not verified (checked when the payout was to be sent)'::text;
+    end if;
+    select * into artist from treasury_private.artist_hold_check(pay.payee_id, pay.currency, pay.amount_minor, pay.id);
+    if artist.held_minor > 0 then
+      reasons := reasons || 'artist_held'::text;
+      notes := notes || artist.detail;
+    end if;
+    if cardinality(reasons) > 0 then
       update treasury.payouts as p
-      set hold_reasons = array['wallet_unverified'],
-          hold_detail = 'Held: the wallet''s Stripe account is not verified (checked when the payout was to be sent).'
+      set hold_reasons = reasons, hold_detail = 'Held: ' || array_to_string(notes, '; ') || '.', hold_trace = artist.trace
       where p.id = pay.id
       returning * into pay;
       perform treasury_private.payout_transition(pay, 'held', null, 'queue', null, process_payouts.at, pay.hold_detail);
@@ -90,6 +106,6 @@ comment on function treasury.process_payouts(timestamptz, int) is
   'The payout queue (pg_cron job treasury-process-payouts, every minute): moves up to batch_size payouts due at '
   '`at` (pending ones, and failed ones whose backoff has elapsed) to processing, recording for each attempt what '
   'the Stripe worker must ask for (treasury.payout_attempts, with idempotency keys); a payout whose wallet is no '
-  'longer verified is held instead. Returns {"sent", "retried", "held"}. Concurrent runs skip each other''s rows.';
+  'longer verified, or that would draw on a held artist''s earnings of the held activity, is held instead. Returns {"sent", "retried", "held"}. Concurrent runs skip each other''s rows.';
 
 grant execute on function treasury.process_payouts(timestamptz, int) to service_role;

@@ -62,12 +62,12 @@ begin
   end if;
 
   w := treasury_private.ensure_wallet(payee);
-  select * into checks from treasury_private.payout_checks(payee, cur);
+  select * into checks from treasury_private.payout_checks(payee, cur, request_payout.amount_minor);
   insert into treasury.payouts as p
-    (payee_id, wallet_id, amount_minor, currency, state, hold_reasons, hold_detail, due_at, client_request_id)
+    (payee_id, wallet_id, amount_minor, currency, state, hold_reasons, hold_detail, hold_trace, due_at, client_request_id)
   values (payee, w.wallet_id, request_payout.amount_minor, cur,
           case when cardinality(checks.reasons) > 0 then 'held' else 'pending' end,
-          checks.reasons, checks.detail,
+          checks.reasons, checks.detail, checks.trace,
           case when cardinality(checks.reasons) = 0 then now() end,
           request_payout.client_request_id)
   returning * into pay;
@@ -83,7 +83,8 @@ $$;
 comment on function treasury.request_payout(bigint, text, text) is
   'The signed-in payee asks for amount_minor of their available balance (payable: disputes'' holds and earlier '
   'payouts excluded) in currency. Returns the payout: pending, or held with hold_reasons and hold_detail when the '
-  'wallet is unverified or the earnings cannot be traced to recorded payments. The same client_request_id returns '
+  'wallet is unverified, the earnings cannot be traced to recorded payments, or part of it would come from a held '
+  'artist''s earnings of the held activity (hold_trace). The same client_request_id returns '
   'the same payout. 42501 not signed in; 22023 bad amount or currency, below the minimum (detail below_minimum); '
   '55000 more than available (detail insufficient_funds).';
 

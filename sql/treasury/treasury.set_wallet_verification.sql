@@ -7,8 +7,6 @@ set search_path = ''
 as $$
 declare
   w treasury.wallets;
-  held record;
-  pay treasury.payouts;
 begin
   if for_user is null or verified is null then
     raise exception using errcode = '22023', message = 'for_user and verified are required';
@@ -30,17 +28,10 @@ begin
   where x.user_id = for_user
   returning * into w;
 
-  -- Payouts held only because the wallet was unverified go out now.
+  -- Payouts held only because the wallet was unverified (and for an artist
+  -- hold released since) go out now.
   if verified then
-    for held in
-      select p.id from treasury.payouts as p
-      where p.payee_id = for_user and p.state = 'held' and p.hold_reasons = array['wallet_unverified']
-      order by p.currency, p.requested_at, p.id
-    loop
-      pay := treasury_private.lock_payout(held.id);
-      continue when pay.state <> 'held';
-      perform treasury_private.payout_transition(pay, 'pending', now(), 'service', null, now(), 'wallet verified');
-    end loop;
+    perform treasury_private.release_cleared_payouts(for_user, 'wallet verified');
   end if;
   return w;
 end
@@ -48,7 +39,8 @@ $$;
 
 comment on function treasury.set_wallet_verification(uuid, boolean, text) is
   'Marks a user''s wallet verified or unverified (service_role, e.g. when Stripe reports the connected account '
-  'payouts_enabled). Verifying releases the payouts held only because the wallet was unverified. P0002 no wallet; '
+  'payouts_enabled). Verifying releases the payouts held only because the wallet was unverified (or for an artist '
+  'hold released since). P0002 no wallet; '
   '55000 verifying a wallet without a Stripe account.';
 
 grant execute on function treasury.set_wallet_verification(uuid, boolean, text) to service_role;

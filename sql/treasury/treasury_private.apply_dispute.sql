@@ -30,7 +30,7 @@ declare
                           then jsonb_array_length(dispute -> 'balance_transactions') end;
   newest boolean;
 begin
-  -- 200: its ledger references (dp_...:fees:<total>) must fit their 255 characters.
+  -- 200: its ledger references (dp_...:fee#<n>) must fit their 255 characters.
   if dispute_ref is null or char_length(dispute_ref) > 200 then
     return treasury_private.outcome('failed', 'data.object.id must be the dispute id, of at most 200 characters');
   end if;
@@ -99,7 +99,14 @@ begin
     from jsonb_array_elements(dispute -> 'balance_transactions') as b(tx)
     where coalesce(treasury_private.currency_of(b.tx -> 'currency'), dispute_currency) = dispute_currency;
     if fees <> held.fee_minor then
-      perform treasury_private.post('dispute_fee', dispute_ref || ':fees:' || fees, jsonb_build_array(
+      -- Each change of the fee is its own transaction, numbered: a total may
+      -- come back (1500, then 0 when reinstated, then 1500 again), and each
+      -- change must still post. (Before this numbering the reference was
+      -- dp_...:fees:<total>; those are counted too.) The dispute row is
+      -- locked, so the number is not taken twice.
+      perform treasury_private.post('dispute_fee', dispute_ref || ':fee#' || (
+          select count(*) + 1 from treasury.ledger_transactions as t
+          where t.kind = 'dispute_fee' and starts_with(t.reference, dispute_ref || ':fee')), jsonb_build_array(
         jsonb_build_object('account_id', treasury_private.account(null, 'dispute_losses', dispute_currency), 'amount', fees - held.fee_minor),
         jsonb_build_object('account_id', treasury_private.account(null, 'stripe_balance', dispute_currency), 'amount', held.fee_minor - fees)),
         event_id);

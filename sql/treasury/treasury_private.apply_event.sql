@@ -14,6 +14,14 @@ declare
   paid_currency text := treasury_private.currency_of(obj -> 'currency');
   result jsonb;
 begin
+  -- Checkouts and subscriptions of treasury.begin_checkout (docs/treasury-checkout.md).
+  result := treasury_private.apply_checkout_event(event);
+  if result is null and (event_type like 'invoice.%' or event_type like 'customer.subscription.%') then
+    result := treasury_private.apply_subscription_event(event);
+  end if;
+  if result is not null then
+    return result;
+  end if;
   if event_type in ('checkout.session.completed', 'checkout.session.async_payment_succeeded') then
     if obj ->> 'mode' is distinct from 'payment' then
       return treasury_private.outcome('ignored', format('checkout mode %s: only one-off payments are recorded', coalesce(obj ->> 'mode', 'null')));
@@ -48,6 +56,8 @@ begin
         hint = 'It must return {"status": "applied" | "ignored" | "deferred" | "failed", ...}.';
     end if;
     return result;
+  elsif event_type = 'account.updated' then
+    return treasury_private.apply_account_event(event);
   end if;
   return treasury_private.outcome('ignored', format('%s is not handled', event_type));
 end

@@ -30,7 +30,8 @@ declare
   shares int[];
   lines bigint[];
 begin
-  if payment_intent is null or payment_intent !~ '^pi_[A-Za-z0-9_]{1,250}$' then
+  -- A subscription's invoice is booked under its invoice id (apply_subscription_invoice).
+  if payment_intent is null or payment_intent !~ '^(pi|in)_[A-Za-z0-9_]{1,250}$' then
     return treasury_private.outcome('failed', format('payment_intent must be a PaymentIntent id, got %s', coalesce(payment_intent, 'null')));
   end if;
   if currency is null then
@@ -50,6 +51,15 @@ begin
     return treasury_private.outcome('applied', 'already_recorded')
       || jsonb_build_object('payment_id', pay.id)
       || case when released <> '[]' then jsonb_build_object('deferred_events', released) else '{}' end;
+  end if;
+
+  -- A PaymentIntent with no metadata at all is not one the app made (the app
+  -- always copies its metadata to the PaymentIntent): a subscription
+  -- invoice's payment, booked from invoice.paid, or a payment taken outside
+  -- the app. Nothing to book, and nothing an operator must fix.
+  if checkout_session is null and (metadata is null or metadata = '{}') then
+    return treasury_private.outcome('ignored',
+      'the PaymentIntent carries no Buckets metadata (an invoice''s payment, or a payment made outside the app)');
   end if;
 
   -- The metadata contract (docs/treasury-ledger.md). Stripe metadata values
@@ -132,6 +142,7 @@ begin
   from generate_subscripts(lines, 1) as i
   where parties[i] is not null and lines[i] > 0;
 
+  perform treasury_private.queue_payment_receipt(pay.id);
   perform treasury_private.after_payment(pay.id);
   released := treasury_private.apply_deferred(pay.id);
   return treasury_private.outcome('applied')

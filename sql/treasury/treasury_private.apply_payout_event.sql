@@ -140,6 +140,7 @@ begin
     perform passport.log(pay.payee_id, 'treasury.payout_completed', 'payout:' || pay.id || ':completed:' || target.attempt,
       jsonb_build_object('payout_id', pay.id, 'amount_minor', pay.amount_minor, 'currency', pay.currency),
       null, least(occurred, now()), 'treasury');
+    perform treasury_private.queue_payout_message(pay.id, target.attempt);
     return treasury_private.outcome('applied') || ids || jsonb_build_object('state', pay.state);
   end if;
 

@@ -70,6 +70,7 @@ begin
     event_id);
   update treasury.payments as p set refunded_minor = total where p.id = pay.id;
   perform treasury_private.after_refund(pay.id, total);
+  perform treasury_private.queue_refund_message(pay.id, total, delta);
 
   perform passport.log(pay.buyer_id, 'treasury.refund', 'stripe:' || pay.id || ':refund:' || total,
     jsonb_build_object('payment_id', pay.id, 'amount_minor', delta, 'currency', pay.currency),

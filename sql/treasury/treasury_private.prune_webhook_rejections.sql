@@ -1,21 +1,35 @@
+-- Unsigned noise and signed evidence are pruned apart, each by its own age and row cap, so that no
+-- volume of the one can push out the other. A row's age is that of its last request.
 create or replace function treasury_private.prune_webhook_rejections(
-  max_age interval default interval '30 days',
-  max_rows bigint default 100000
+  noise_max_age interval default interval '30 days',
+  noise_max_rows bigint default 10000,
+  evidence_max_age interval default interval '90 days',
+  evidence_max_rows bigint default 100000
 )
 returns bigint
 language plpgsql
 as $$
 declare
-  too_old bigint;
-  too_many bigint;
+  pruned bigint := 0;
+  removed bigint;
+  kind record;
 begin
-  delete from treasury.webhook_rejections as r where r.rejected_at < now() - max_age;
-  get diagnostics too_old = row_count;
+  for kind in
+    select * from (values (false, noise_max_age, noise_max_rows), (true, evidence_max_age, evidence_max_rows))
+      as k(signed, max_age, max_rows)
+  loop
+    delete from treasury.webhook_rejections as r where r.signed = kind.signed and r.last_seen < now() - kind.max_age;
+    get diagnostics removed = row_count;
+    pruned := pruned + removed;
 
-  delete from treasury.webhook_rejections as r
-  where r.id <= (select k.id from treasury.webhook_rejections as k order by k.id desc offset max_rows limit 1);
-  get diagnostics too_many = row_count;
-
-  return too_old + too_many;
+    delete from treasury.webhook_rejections as r
+    where r.id in (select k.id from treasury.webhook_rejections as k
+                   where k.signed = kind.signed
+                   order by k.last_seen desc, k.id desc
+                   offset kind.max_rows);
+    get diagnostics removed = row_count;
+    pruned := pruned + removed;
+  end loop;
+  return pruned;
 end
 $$;

@@ -40,7 +40,8 @@ declare
     'event_tickets_owner_idx', 'event_tickets_tier_idx'];
   jobs constant text[] := array[
     'buckets-prune-cron-history', 'passport-prune-rejections', 'coliseum-process', 'coliseum-fast-path',
-    'treasury-prune-webhook-rejections', 'treasury-process-payouts', 'concierto-expire-orders'];
+    'treasury-prune-webhook-rejections', 'treasury-process-payouts', 'concierto-expire-orders',
+    'companon-complete-ended'];
   applied boolean := false;
   clashes text[];
   cron_clashes text[];

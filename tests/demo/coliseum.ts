@@ -144,4 +144,5 @@ export async function runColiseumDemo(sql: Sql, otherNames: Map<string, string>,
   console.log(`\ngrowth, last 7 days vs the 7 before: ${growth.join(", ")}`);
   const notes = await asRole(sql, "authenticated", top.artist_id, (tx) => tx`select message from coliseum.notifications where artist_id = ${top.artist_id} order by id desc limit 3`);
   if (notes.length) console.log(`latest notifications: ${notes.map((n: any) => `“${n.message}”`).join("; ")}`);
+  return names;
 }

@@ -4,8 +4,10 @@ import { db } from "../lib/stack.ts";
 import { heading, table } from "../lib/print.ts";
 import { createWorld, runPassportDemo, timelineOf } from "./passport.ts";
 import { runColiseumDemo } from "./coliseum.ts";
+import { runIntegrityDemo } from "./integrity.ts";
 import { runTreasuryDemo } from "./treasury.ts";
 import { runConciertoDemo } from "./concierto.ts";
+import { runMoneyDemo } from "./money.ts";
 
 const sql = db();
 const started = performance.now();
@@ -48,11 +50,15 @@ table(["when (UTC)", "kind", "artist", "details"], rows.map((r: any) => [
   Object.entries(r.payload).filter(([k]) => !k.endsWith("_id")).map(([k, v]) => `${k}=${v}`).join(" ").slice(0, 48),
 ]));
 
-await runColiseumDemo(sql, byId);
+const names = await runColiseumDemo(sql, byId);
+
+await runIntegrityDemo(sql, names);
 
 await runTreasuryDemo(sql);
 
 await runConciertoDemo(sql);
+
+await runMoneyDemo(sql);
 
 await sql.end();
 console.log(`\ndemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);

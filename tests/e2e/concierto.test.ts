@@ -200,6 +200,54 @@ Deno.test("an offline batch uploaded twice gives identical results and reports c
   assertEquals(n, 3);
 });
 
+Deno.test("the door admits a scan only at a time it can have happened", async () => {
+  const show = await newShow(sql);
+  const buyer = await newUser(sql);
+  const p = await buy(sql, buyer.id, show.tier, 4);
+  const [t0, t1, t2, t3] = p.tickets;
+  const key = await localSigningKey();
+  const nowS = Math.floor(Date.now() / 1000);
+  const iso = (s: number) => new Date(s * 1000).toISOString();
+  const scanner = `scanner-${crypto.randomUUID().slice(0, 8)}`;
+  const offline = (token: string, scannedAtS: number, n: number) => ({
+    token,
+    event_id: show.event,
+    gate: "side door",
+    scanned_at: iso(scannedAtS),
+    nonce: `${scanner}:${n}`,
+  });
+  // The issue's replay: a genuine token that expired 50 minutes ago, the scan dated inside its minute of life.
+  // The token passes, but the ticket was issued moments ago: it cannot have been scanned then.
+  const expiredLongAgo = await mintToken(key, { ticket: t0, version: 1, expires: nowS - 50 * 60, kid: 1 });
+  // A token dated five minutes before it was issued (a scanner's clock may be a minute off, not five).
+  const fresh = await tokenOf(buyer, t1);
+  // A scan from more than a day ago.
+  const dayOld = await mintToken(key, { ticket: t2, version: 1, expires: nowS - 25 * 3600 + 30, kid: 1 });
+  const batch = {
+    scans: [
+      offline(expiredLongAgo, nowS - 50 * 60 - 30, 1),
+      offline(fresh, claimsOf(fresh).expires - 60 - 300, 2),
+      offline(dayOld, nowS - 25 * 3600, 3),
+      offline(await tokenOf(buyer, t3), nowS, 4),
+    ],
+  };
+  const res = await validate(show.staff.token, batch);
+  assertEquals(res.status, 200, JSON.stringify(res.body));
+  assertEquals(
+    res.body.results.map((r: any) => r.code ?? r.status),
+    ["scanned_before_issue", "token_not_yet_valid", "upload_too_late", "admitted"],
+    JSON.stringify(res.body),
+  );
+  assertEquals([(await ticket(t0)).state, (await ticket(t1)).state, (await ticket(t2)).state], ["valid", "valid", "valid"]);
+
+  // Online, a show whose doors open tomorrow refuses its tickets today.
+  const tomorrow = await newShow(sql, { startsAt: new Date(Date.now() + 86_400_000) });
+  const early = await buy(sql, buyer.id, tomorrow.tier, 1);
+  const online = await scan(tomorrow.staff.token, await tokenOf(buyer, early.tickets[0]), tomorrow.event, "north");
+  assertEquals([online.status, online.body.status, online.body.code], [200, "refused", "doors_not_open"], JSON.stringify(online.body));
+  assertEquals((await ticket(early.tickets[0])).state, "valid");
+});
+
 Deno.test("admissions reach the lineup artists' T and C DNA with nobody calling the processor", async () => {
   const show = await newShow(sql, { artists: 3, city: "Nairobi", country: "KE" });
   const fans = await Promise.all([0, 1, 2].map(() => newUser(sql)));

@@ -119,20 +119,22 @@ Deno.test("the same event from 24 concurrent requests is stored once", async () 
 });
 
 Deno.test("overlapping batches in opposite orders at the same moment neither deadlock nor double-store", async () => {
-  // Each round: 16 requests at once, half sending 300 keys forwards and half
-  // backwards. Inserting in input order would deadlock here.
+  // Each round: 8 requests at once, half sending 100 keys forwards and half
+  // backwards. Inserting in input order would deadlock here. One user's 800
+  // events stay within the user's event burst (passport.limits), so no request
+  // is refused for its rate.
   for (let round = 0; round < 3; round++) {
     const user = await newUser(sql);
-    const ids = Array.from({ length: 300 }, () => uuid());
+    const ids = Array.from({ length: 100 }, () => uuid());
     const forward = { events: ids.map((id) => play(id)) };
     const backward = { events: [...ids].reverse().map((id) => play(id)) };
     const responses = await Promise.all(
-      Array.from({ length: 16 }, (_, i) => callFunction("passport-log", i % 2 ? backward : forward, { token: user.token })),
+      Array.from({ length: 8 }, (_, i) => callFunction("passport-log", i % 2 ? backward : forward, { token: user.token })),
     );
     for (const res of responses) assertEquals(res.status, 200, JSON.stringify(res.body));
-    assertEquals(await storedCount(user.id), 300);
+    assertEquals(await storedCount(user.id), 100);
     const accepted = responses.flatMap((res) => res.body.results).filter((r: any) => r.status === "accepted");
-    assertEquals(accepted.length, 300);
+    assertEquals(accepted.length, 100);
   }
 });
 

@@ -30,24 +30,38 @@ export async function newUsers(sql: Sql, n: number, label = "user"): Promise<Use
 /**
  * An event (by the platform, as service_role) with a lineup of `artists` fresh
  * artists, one tier (by the host, through the RPC as the host) and one staff
- * member added by the host.
+ * member added by the host. By default the show is on now: its doors opened
+ * 30 minutes ago and it starts in an hour, so its tickets are on sale and can
+ * be scanned at once (the door admits scans only in its window,
+ * docs/concierto-tokens.md). `startsAt` moves it; doors open 90 minutes before
+ * the start unless `doorsAt` says otherwise.
  */
 export async function newShow(
   sql: Sql,
-  opts: { artists?: number; city?: string; country?: string; capacity?: number; price?: number; title?: string } = {},
+  opts: {
+    artists?: number;
+    city?: string;
+    country?: string;
+    capacity?: number;
+    price?: number;
+    title?: string;
+    startsAt?: Date;
+    doorsAt?: Date;
+  } = {},
 ): Promise<Show> {
   const [host, staff, ...artistUsers] = await newUsers(sql, 2 + (opts.artists ?? 2), "concierto");
   const artists = artistUsers.map((a) => a.id);
   const city = opts.city ?? "Lagos";
   const country = opts.country ?? "NG";
   const price = opts.price ?? 2500;
-  const starts = new Date(Date.now() + 7 * 86_400_000);
+  const starts = opts.startsAt ?? new Date(Date.now() + 60 * 60_000);
+  const doors = opts.doorsAt ?? new Date(starts.getTime() - 90 * 60_000);
   const event = await asRole(sql, "service_role", null, async (tx) => {
     const [{ id }] = await tx`
       select concierto.create_event(
         host_id => ${host.id}::uuid, title => ${opts.title ?? "Night at the Shrine"}, venue => 'The Shrine',
         city => ${city}, country => ${country}, starts_at => ${starts.toISOString()}::timestamptz,
-        doors_at => ${new Date(starts.getTime() - 90 * 60_000).toISOString()}::timestamptz, currency => 'EUR',
+        doors_at => ${doors.toISOString()}::timestamptz, currency => 'EUR',
         split_host_bp => 2000, split_artists_bp => 7000, split_platform_bp => 1000,
         artist_ids => ${artists}::uuid[]) as id`;
     return id as string;

@@ -1,6 +1,6 @@
 -- The reference scoring of tests/tests/scoring_reference.rs: the straightforward way, every
--- mutation of an artist read and decayed one by one (coliseum.event_weight rounded to 1e-9 per
--- row), as the refresh did before the running aggregates. The refresh must give the same
+-- mutation of an artist read and decayed one by one (its units / 10 x coliseum.recency_decay,
+-- rounded to 1e-9 per row), as the refresh did before the running aggregates. The refresh must give the same
 -- scores, components and counts (to rounding) as this, as of any instant.
 create function pg_temp.reference_scores(artists uuid[], as_of timestamptz)
 returns table (artist_id uuid, domain text, period text, score double precision, raw double precision,
@@ -55,7 +55,9 @@ as $reference$
     from (
       select
         m.*, k.first_domain,
-        round(m.weight * coliseum.recency_decay(m.occurred_at, as_of) * 1e9::double precision)::bigint as w
+        -- the weight the mutation brings (its units, under the counting rules), decayed
+        round(coalesce(m.units, coliseum.tier_units(m.tier))::double precision / 10
+              * coliseum.recency_decay(m.occurred_at, as_of) * 1e9::double precision)::bigint as w
       from targets as t
       cross join lateral (
         select * from public.coliseum_dna_mutations as m where m.artist_id = t.artist_id

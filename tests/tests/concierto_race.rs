@@ -55,13 +55,14 @@ async fn pay(admin: &Client, reservation: &Value) -> Value {
     answer
 }
 
-/// An event of a fresh host with one fresh artist, and a tier of `capacity` seats at 25.00 EUR.
+/// An event of a fresh host with one fresh artist, on now (its doors are open, so its tickets can be
+/// scanned), and a tier of `capacity` seats at 25.00 EUR.
 async fn event_with_tier(admin: &Client, capacity: i32) -> (Uuid, Uuid, Uuid) {
     let host = Uuid::new_v4();
     let event: Uuid = admin
         .query_one(
-            "select concierto.create_event($1, 'Race night', 'The Shrine', 'Lagos', 'NG', now() + interval '7 days', \
-             now() + interval '7 days' - interval '1 hour', 'EUR', 2000, 7000, 1000, array[$2]::uuid[])",
+            "select concierto.create_event($1, 'Race night', 'The Shrine', 'Lagos', 'NG', now() + interval '1 hour', \
+             now() - interval '30 minutes', 'EUR', 2000, 7000, 1000, array[$2]::uuid[])",
             &[&host, &Uuid::new_v4()],
         )
         .await

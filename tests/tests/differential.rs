@@ -590,3 +590,71 @@ async fn extension_and_sql_twins_compute_identical_decayed_units() {
         "both kinds of bucket are exercised ({clean} clean, {straddling} straddling)"
     );
 }
+
+/// The counting rules' functions: pg_coliseum, the twins and buckets_core give the same slots,
+/// slot decisions and day units, and refuse bad ranks, tiers and times with the same errors.
+#[tokio::test]
+async fn extension_and_sql_twins_apply_identical_counting_rules() {
+    use buckets_core::coliseum::counting::{play_counts, play_slot, play_units, POSTGRES_EPOCH_UNIX_MICROS, SLOT_MICROS};
+    use buckets_core::coliseum::Tier;
+    let main = connect(MAIN_URL_VAR).await;
+    let twins = connect(hosted_url_var()).await;
+    let mut rng = seeded_rng("counting-rules");
+    let now = Utc::now().timestamp_micros();
+    let n = 10_000;
+    let (mut times, mut tiers, mut slot_ranks, mut day_ranks, mut expected) = (vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..n {
+        // Half the instants within a second of a slot edge, some before 1970 and 2000.
+        let t = if rng.random_bool(0.5) {
+            (now + rng.random_range(-400 * DAY_US..DAY_US)) / SLOT_MICROS * SLOT_MICROS + rng.random_range(-1_000_000..1_000_000)
+        } else {
+            rng.random_range(-POSTGRES_EPOCH_UNIX_MICROS - 40 * 365 * DAY_US..now + 400 * DAY_US)
+        };
+        let tier: i16 = rng.random_range(1..=5);
+        let slot_rank: i64 = rng.random_range(1..25);
+        let day_rank: i64 = rng.random_range(1..45);
+        let level = Tier::from_level(i64::from(tier)).unwrap();
+        expected.push((play_slot(t), play_counts(slot_rank).unwrap(), play_units(level, day_rank).unwrap()));
+        times.push(at(t));
+        tiers.push(tier);
+        slot_ranks.push(slot_rank);
+        day_ranks.push(day_rank);
+    }
+    let q = "select coliseum.play_slot(t.at), coliseum.play_counts(t.slot_rank), coliseum.play_units(t.tier, t.day_rank)
+               from unnest($1::timestamptz[], $2::int2[], $3::int8[], $4::int8[]) with ordinality as t(at, tier, slot_rank, day_rank, i)
+              order by t.i";
+    for client in [&main, &twins] {
+        let got: Vec<(i64, bool, i64)> = client
+            .query(q, &[&times, &tiers, &slot_ranks, &day_ranks])
+            .await
+            .expect("the counting functions run")
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        assert_eq!(got, expected, "{}", math_implementation(client).await);
+    }
+    for (sql, code, message) in [
+        (
+            "select coliseum.play_units(2::int2, 0)",
+            "22023",
+            "day_rank must be at least 1, got 0",
+        ),
+        (
+            "select coliseum.play_units(0::int2, 5)",
+            "22023",
+            "tier must be between 1 and 5, got 0",
+        ),
+        ("select coliseum.play_counts(-4)", "22023", "slot_rank must be at least 1, got -4"),
+        (
+            "select coliseum.play_slot('-infinity')",
+            "22008",
+            "occurred_at must be a finite timestamp, got -infinity",
+        ),
+    ] {
+        for client in [&main, &twins] {
+            let err = client.query_one(sql, &[]).await.expect_err("refused");
+            let db = err.as_db_error().expect("a database error");
+            assert_eq!((db.code().code(), db.message()), (code, message), "{sql}");
+        }
+    }
+}

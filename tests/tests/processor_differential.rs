@@ -82,7 +82,7 @@ async fn extension_and_twins_derive_the_same_dna() {
 
     // The mutations themselves are the same, entry for entry (matched by client_event_id).
     let q = "select e.client_event_id, m.domain, m.artist_id::text, m.fan_id::text, m.weight, m.amount_usd_cents,
-                    m.genre, m.city, m.country::text
+                    m.genre, m.city, m.country::text, m.units
                from public.coliseum_dna_mutations m join public.passport_entries e on e.id = m.entry_id
               where m.artist_id = any($1) order by 1, 2";
     type Mutation = (
@@ -95,6 +95,7 @@ async fn extension_and_twins_derive_the_same_dna() {
         Option<String>,
         Option<String>,
         Option<String>,
+        Option<i64>,
     );
     let read = |rows: Vec<tokio_postgres::Row>| -> Vec<Mutation> {
         rows.iter()
@@ -109,6 +110,7 @@ async fn extension_and_twins_derive_the_same_dna() {
                     r.get(6),
                     r.get(7),
                     r.get(8),
+                    r.get(9),
                 )
             })
             .collect()

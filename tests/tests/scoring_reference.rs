@@ -49,6 +49,21 @@ async fn check(client: &Client, test: &str) {
             events.push(e);
         }
     }
+    // Binges across the edges: one fan's 45 plays of three tracks within ten minutes, so that
+    // plays the counting rules weigh half or not at all sit in the hours read one by one.
+    for back in [7i64, 27, 30] {
+        let (fan, artist) = (fans[rng.random_range(0..fans.len())], artists[rng.random_range(0..artists.len())]);
+        for i in 0..45 {
+            let at = now - Duration::days(back) + Duration::seconds(rng.random_range(-300..300));
+            events.push(serde_json::json!({
+                "user_id": fan.to_string(), "source": "app", "kind": "audio.play",
+                "client_event_id": Uuid::new_v4().to_string(),
+                "occurred_at": at.to_rfc3339_opts(SecondsFormat::Micros, true),
+                "artist_id": artist.to_string(),
+                "payload": {"track_id": format!("00000000-0000-4000-8000-{:012x}", i / 15 * 100 + i % 3), "duration_ms": 40_000},
+            }));
+        }
+    }
     for _ in 0..100 {
         let mut e = event(&mut rng, &fans, &artists, now, 1);
         let at = now + Duration::seconds(rng.random_range(0..200));
@@ -72,6 +87,15 @@ async fn check(client: &Client, test: &str) {
         .await
         .unwrap()
         .get(0);
+    let reduced: i64 = client
+        .query_one(
+            "select count(*) from public.coliseum_dna_mutations where artist_id = any($1) and units < coliseum.tier_units(tier)",
+            &[&artists],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(reduced > 20, "the counting rules must reduce some plays ({reduced})");
     println!("{test}: {mixed} hours straddle an edge");
     assert!(
         mixed >= 4,

@@ -1,11 +1,12 @@
 //! `buckets-codegen write` regenerates the catalog migration, the math
 //! migration and the catalog doc, and writes the migrations that carry the
 //! database sources (`sql/manifest.txt`): a step not written yet, and a
-//! `<UTC now>_sources.sql` when a source changed. `buckets-codegen check`
-//! fails, naming each, if any of that is due.
+//! `<UTC now>_sources.sql` when a source changed, and a
+//! `<UTC now>_passport_catalog_data.sql` when the catalog changed.
+//! `buckets-codegen check` fails, naming each, if any of that is due.
 
 use buckets_core::codegen::sources::{self, version_at};
-use buckets_core::codegen::{generated_files, read_twins};
+use buckets_core::codegen::{catalog_migration, generated_files, new_catalog_migration, newest_catalog_migration, read_twins};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -41,6 +42,27 @@ fn main() -> ExitCode {
             stale += 1;
         }
     }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let newest_catalog = match newest_catalog_migration(&root) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("buckets-codegen: cannot read the migrations: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let catalog = catalog_migration();
+    let catalog_current = newest_catalog
+        .as_ref()
+        .is_some_and(|rel| std::fs::read_to_string(root.join(rel)).unwrap_or_default() == catalog);
+    if !catalog_current && mode != "write" {
+        eprintln!(
+            "stale: {} differs from the catalog (run `cargo run -p buckets_core --bin buckets-codegen -- write`)",
+            newest_catalog.as_deref().unwrap_or("the catalog migration")
+        );
+        stale += 1;
+    }
     let plan = match sources::plan(&root) {
         Ok(p) => p,
         Err(e) => {
@@ -55,15 +77,22 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     if mode == "write" {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        match sources::write(&root, &plan, &version_at(now)) {
-            Ok(written) => written.iter().for_each(|p| eprintln!("wrote {p}")),
+        let written = match sources::write(&root, &plan, &version_at(now)) {
+            Ok(written) => written,
             Err(e) => {
                 eprintln!("buckets-codegen: {e}");
                 return ExitCode::FAILURE;
             }
+        };
+        written.iter().for_each(|p| eprintln!("wrote {p}"));
+        // After the sources' migration, a second later: every version is unique.
+        if !catalog_current {
+            let rel = new_catalog_migration(&version_at(now + i64::from(!written.is_empty())));
+            if let Err(e) = std::fs::write(root.join(&rel), &catalog) {
+                eprintln!("buckets-codegen: cannot write {rel}: {e}");
+                return ExitCode::FAILURE;
+            }
+            eprintln!("wrote {rel}");
         }
     } else {
         for problem in plan.problems() {

@@ -5,7 +5,7 @@ use crate::auth::tests::{
     anon_key, api_key_claims, auth_env, host_jwks, jwks_json, published, service_key, user_claims, user_token, ES256, NOW_MICROS, NOW_S,
     STRANGER, USER,
 };
-use crate::tests::handle_as_host;
+use crate::tests::{handle_as_host, run_as_host};
 
 const NOW: &str = "2027-01-15T08:00:00.000000Z";
 const ARTIST: &str = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
@@ -220,7 +220,7 @@ fn request_status_codes() {
         (405, "method_not_allowed".into())
     );
     assert_eq!(
-        error(&call("POST", json!({"content-type": "application/json"}), body.as_bytes())),
+        error(&anonymous(None, body.as_bytes(), Ok(json!([{"admitted": ""}]))).0),
         (401, "missing_token".into())
     );
     assert_eq!(
@@ -250,11 +250,74 @@ fn tokens() {
     assert_eq!(error(&post_as(&expired, &event)), (401, "token_expired".into()));
     let forged = STRANGER.sign_as("ec-2027", &user_claims());
     assert_eq!(error(&post_as(&forged, &event)), (401, "invalid_token".into()));
-    for anonymous in [anon_key(), "sb_publishable_ZmFrZS1wdWJsaXNoYWJsZS1rZXk".to_owned()] {
-        let answer = post_as(&anonymous, &event);
-        assert_eq!(error(&answer), (401, "sign_in_required".into()));
-        assert_eq!(answer["respond"]["headers"]["www-authenticate"], "Bearer");
+}
+
+/// Drives a POST with `headers` and `body` through every step of the host,
+/// the database answering every query with `database`; returns the final
+/// action and the steps before it.
+fn through_host(headers: Value, body: &[u8], database: Result<Value, Value>) -> (Value, Vec<Value>) {
+    let head = json!({"method": "POST", "url": "http://127.0.0.1:54321/functions/v1/passport-log", "headers": headers,
+                      "request_id": "8c4d2a10-0000-4000-8000-000000000002"});
+    run_as_host(
+        "passport-log",
+        &head,
+        body,
+        NOW_MICROS as f64 / 1000.0,
+        &auth_env().to_string(),
+        &host_jwks(),
+        |_| database.clone(),
+    )
+}
+
+/// An anonymous request (`authorization` as given) from 203.0.113.9: the
+/// final action and its one query.
+fn anonymous(authorization: Option<String>, body: &[u8], database: Result<Value, Value>) -> (Value, Value) {
+    let mut headers = json!({"content-type": "application/json", "x-forwarded-for": "203.0.113.9, 127.0.0.1"});
+    if let Some(authorization) = authorization {
+        headers["authorization"] = json!(authorization);
     }
+    let (last, steps) = through_host(headers, body, database);
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    (last, steps[0]["query"].clone())
+}
+
+#[test]
+fn anonymous_callers_are_counted_by_address_then_refused() {
+    let event = follow().to_string();
+    let keys = [
+        Some(format!("Bearer {}", anon_key())),
+        Some("Bearer sb_publishable_ZmFrZS1wdWJsaXNoYWJsZS1rZXk".to_owned()),
+        None,
+    ];
+    for key in keys {
+        let (answer, query) = anonymous(key.clone(), event.as_bytes(), Ok(json!([{"admitted": ""}])));
+        // Counted as the service role, under the address the proxy reported; nothing is logged.
+        assert_eq!(query["sql"], "select passport.admit_anonymous($1) as admitted");
+        assert_eq!(query["params"], json!(["203.0.113.9"]));
+        assert_eq!(query["role"], "service_role");
+        let expected = if key.is_some() { "sign_in_required" } else { "missing_token" };
+        assert_eq!(error(&answer), (401, expected.into()));
+        assert_eq!(answer["respond"]["headers"]["www-authenticate"], "Bearer");
+
+        let limited = json!({"code": "PT429", "detail": "7",
+                             "message": "rate limited: one address may send 60 anonymous requests at once and 60 a minute; retry in 7 s"});
+        let (answer, _) = anonymous(key, event.as_bytes(), Err(limited));
+        assert_eq!(error(&answer), (429, "rate_limited".into()));
+        assert_eq!(answer["respond"]["headers"]["retry-after"], "7");
+    }
+}
+
+#[test]
+fn a_user_over_the_limit_gets_429_with_retry_after() {
+    let limited = json!({"code": "PT429", "detail": "3",
+                         "message": "rate limited: a user may send 3000 events at once and 60 a minute; retry in 3 s"});
+    let headers = json!({"authorization": format!("Bearer {}", user_token()), "content-type": "application/json"});
+    let (answer, steps) = through_host(headers, follow().to_string().as_bytes(), Err(limited));
+    assert_eq!(steps[0]["query"]["sql"], "select passport.ingest($1::jsonb) as results");
+    assert_eq!(error(&answer), (429, "rate_limited".into()));
+    assert_eq!(answer["respond"]["headers"]["retry-after"], "3");
+    let body: Value = serde_json::from_str(answer["respond"]["body"].as_str().unwrap()).unwrap();
+    assert!(body["message"].as_str().unwrap().contains("retry in 3 s"), "{body}");
 }
 
 #[test]
@@ -279,7 +342,7 @@ fn a_token_of_an_unknown_key_asks_for_the_jwks_first() {
 fn the_token_is_checked_before_the_body() {
     let huge = vec![b' '; MAX_REQUEST_BYTES + 1];
     assert_eq!(
-        error(&call("POST", json!({"content-type": "application/json"}), &huge)),
+        error(&anonymous(None, &huge, Ok(json!([{"admitted": ""}]))).0),
         (401, "missing_token".into())
     );
 }
@@ -542,7 +605,15 @@ fn complete_refuses_rows_that_do_not_match() {
 #[test]
 fn fail_maps_sqlstates() {
     let fail = |error: Value| -> Value {
-        serde_json::from_str(&crate::fail("passport-log", r#"{"events":1}"#, &error.to_string(), "r-1")).unwrap()
+        serde_json::from_str(&crate::fail(
+            "passport-log",
+            r#"{"events":1}"#,
+            &error.to_string(),
+            0.0,
+            "{}",
+            "r-1",
+        ))
+        .unwrap()
     };
     assert_eq!(
         error(&fail(json!({"code": "22023", "message": "bad"}))),

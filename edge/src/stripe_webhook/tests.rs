@@ -72,16 +72,23 @@ fn error(action: &Value) -> (u64, String) {
 }
 
 /// `(code, detail)` of a rejection being logged; checks that the query's
-/// answer, whatever it is, is the 400 with that code.
+/// answer, whatever it is, is the 400 with that code, and that it is logged
+/// as signed exactly when the signature was valid.
 fn rejected(action: &Value) -> (String, Value) {
     assert_eq!(
-        action["query"]["sql"], "select treasury.log_webhook_rejection($1::text, $2::text, $3::jsonb)",
+        action["query"]["sql"], "select treasury.log_webhook_rejection($1::text, $2::text, $3::jsonb, $4::text, $5::boolean)",
         "{action}"
     );
     assert_eq!(action["query"]["role"], "service_role");
     let params = action["query"]["params"].as_array().unwrap();
     let code = params[0].as_str().unwrap().to_owned();
     assert!(params[1].as_str().is_some_and(|m| !m.is_empty()));
+    let unsigned = ["missing_signature", "malformed_signature", "signature_mismatch"].contains(&code.as_str());
+    assert_eq!(
+        params[4],
+        json!(!unsigned),
+        "{code} is logged as signed only after a valid signature"
+    );
     let state = action["state"].to_string();
     for answer in [
         crate::complete("stripe-webhook", &state, r#"[{"log_webhook_rejection":null}]"#, 0.0, "{}", "r-1"),
@@ -90,9 +97,11 @@ fn rejected(action: &Value) -> (String, Value) {
             "stripe-webhook",
             &state,
             r#"{"code":"42883","message":"function does not exist"}"#,
+            0.0,
+            "{}",
             "r-1",
         ),
-        crate::fail("stripe-webhook", &state, r#"{"code":"CONNECTION_CLOSED"}"#, "r-1"),
+        crate::fail("stripe-webhook", &state, r#"{"code":"CONNECTION_CLOSED"}"#, 0.0, "{}", "r-1"),
     ] {
         let answer: Value = serde_json::from_str(&answer).unwrap();
         assert_eq!(error(&answer), (400, code.clone()), "{answer}");
@@ -443,7 +452,7 @@ fn a_failed_event_is_never_answered_below_500() {
     let failed = |code: &str, message: &str| {
         let state = json!({"event_id": "evt_1"}).to_string();
         let error_json = json!({"code": code, "message": message}).to_string();
-        let answer: Value = serde_json::from_str(&crate::fail("stripe-webhook", &state, &error_json, "r-1")).unwrap();
+        let answer: Value = serde_json::from_str(&crate::fail("stripe-webhook", &state, &error_json, 0.0, "{}", "r-1")).unwrap();
         answer
     };
     for (code, message) in [
@@ -472,4 +481,41 @@ fn a_failed_event_is_never_answered_below_500() {
 #[test]
 fn the_function_is_registered() {
     assert!(crate::FUNCTIONS.iter().any(|f| f.name == "stripe-webhook"));
+}
+
+#[test]
+fn a_rejection_names_the_client_address_the_proxy_reported() {
+    let probe = |headers: Value| {
+        let mut all = json!({"Content-Type": "application/json"});
+        all.as_object_mut().unwrap().extend(headers.as_object().unwrap().clone());
+        let action = call_with(env(), "POST", all, EVENT.as_bytes());
+        rejected(&action);
+        action["query"]["params"][3].clone()
+    };
+    assert_eq!(
+        probe(json!({"X-Forwarded-For": "203.0.113.7, 10.0.0.1"})),
+        json!("203.0.113.7"),
+        "the first forwarded address"
+    );
+    assert_eq!(
+        probe(json!({"X-Forwarded-For": "203.0.113.7", "CF-Connecting-IP": "198.51.100.2"})),
+        json!("198.51.100.2"),
+        "Cloudflare's own header first"
+    );
+    assert_eq!(
+        probe(json!({"X-Real-IP": "2001:DB8:0::1"})),
+        json!("2001:db8::1"),
+        "in canonical form"
+    );
+    assert_eq!(
+        probe(json!({"X-Forwarded-For": "::ffff:192.0.2.1"})),
+        json!("192.0.2.1"),
+        "an IPv4 address mapped to IPv6 is IPv4"
+    );
+    assert_eq!(
+        probe(json!({"X-Forwarded-For": "evil; drop table"})),
+        Value::Null,
+        "text that is no address is none"
+    );
+    assert_eq!(probe(json!({})), Value::Null, "no header: none (the database says unknown)");
 }

@@ -159,7 +159,7 @@ fn database_refusals() {
     let state = json!({ "ticket_id": TICKET }).to_string();
     let answer = |code: &str| -> (u64, String) {
         let db_error = json!({ "code": code, "message": "from SQL" }).to_string();
-        error(&serde_json::from_str(&crate::fail("ticket-token", &state, &db_error, "r-1")).unwrap())
+        error(&serde_json::from_str(&crate::fail("ticket-token", &state, &db_error, 0.0, "{}", "r-1")).unwrap())
     };
     assert_eq!(answer("42501"), (403, "forbidden".into()));
     assert_eq!(answer("P0002"), (404, "ticket_not_found".into()));

@@ -4,7 +4,7 @@ use super::*;
 use crate::auth::tests::{auth_env, host_jwks, service_key, user_claims, user_token, NOW_MICROS};
 use crate::tests::handle_as_host;
 use crate::tickets::tests::{keys, other_keys, token, NOW_S, SEED, TICKET};
-use crate::tickets::{parse_uuid, KID, TTL_S};
+use crate::tickets::{parse_uuid, CLOCK_SKEW_S, KID, TTL_S};
 use serde_json::json;
 
 const EVENT: &str = "e1e2e3e4-0000-4000-8000-000000000001";
@@ -88,6 +88,10 @@ fn a_bad_single_token_is_422_with_its_code() {
         ("BKT1.nope".to_owned(), "malformed_token"),
         (forged(), "invalid_signature"),
         (keys().sign(parse_uuid(TICKET).unwrap(), 1, NOW_S), "expired_token"),
+        (
+            keys().sign(parse_uuid(TICKET).unwrap(), 1, NOW_S + TTL_S + CLOCK_SKEW_S + 1),
+            "token_not_yet_valid",
+        ),
         (other_kid, "unknown_key"),
     ];
     for (token, code) in cases {
@@ -183,7 +187,7 @@ fn the_redeem_result_is_the_answer() {
     }
     let fail = |code: &str| {
         let db_error = json!({ "code": code, "message": "only the event's staff may validate its tickets" }).to_string();
-        let out: Value = serde_json::from_str(&crate::fail("ticket-validate", "{}", &db_error, "r-1")).unwrap();
+        let out: Value = serde_json::from_str(&crate::fail("ticket-validate", "{}", &db_error, 0.0, "{}", "r-1")).unwrap();
         error(&out)
     };
     assert_eq!(fail("42501"), (403, "forbidden".into()));
@@ -199,7 +203,7 @@ fn an_offline_batch_is_checked_at_each_scan_time() {
     let scans = json!({ "scans": [
         scan(&scanned_in_time, SCANNED_AT, "n-1"),
         scan(&expired_when_scanned, SCANNED_AT, "n-2"),
-        scan(&token(3, TTL_S), "2027-01-15T08:00:00.000001Z", "n-3"),
+        scan(&token(3, TTL_S), "2027-01-15T08:01:00.000001Z", "n-3"),
         scan(&forged(), SCANNED_AT, "n-4"),
         scan("BKT1.", SCANNED_AT, "n-5"),
         scan(&token(3, TTL_S), "2027-01-15T09:00:00+01:00", "n-6"),
@@ -258,6 +262,63 @@ fn offline_expiry_edges() {
     // Scanned exactly at the upload time is not in the future.
     let now_scan = post(&json!({ "scans": [scan(&self::token(1, TTL_S), &at(NOW_MICROS), "now")] }));
     assert_eq!(now_scan["query"]["params"][0][0]["nonce"], "now");
+}
+
+/// The nonces of an offline batch's scans that go on to the database, and
+/// the codes of those refused here (at least one must go on).
+fn sorted_out(scans: Vec<Value>) -> (Vec<String>, Vec<(String, String)>) {
+    let action = post(&json!({ "scans": scans }));
+    let mut accepted = Vec::new();
+    let mut refused = Vec::new();
+    for scan in action["state"]["scans"].as_array().unwrap() {
+        let nonce = scan["nonce"].as_str().unwrap().to_owned();
+        match scan["refused"].as_str() {
+            Some(code) => refused.push((nonce, code.to_owned())),
+            None => accepted.push(nonce),
+        }
+    }
+    (accepted, refused)
+}
+
+#[test]
+fn an_offline_scan_time_must_be_one_the_token_and_the_upload_allow() {
+    let at = |micros: i64| {
+        DateTime::from_timestamp_micros(micros)
+            .unwrap()
+            .to_rfc3339_opts(SecondsFormat::Micros, true)
+    };
+    let s = 1_000_000;
+    let skew = i64::from(CLOCK_SKEW_S) * s;
+    let ttl = i64::from(TTL_S) * s;
+    let good_until = |expires_micros: i64| keys().sign(parse_uuid(TICKET).unwrap(), 1, (expires_micros / s) as u32);
+    // A token that expired 50 minutes before the upload: scanned in its lifetime, fine; dated before
+    // it was issued (beyond the skew), refused.
+    let old_expiry = NOW_MICROS - 50 * 60 * s;
+    let old = good_until(old_expiry);
+    // A token for scans a day back, and one still good a minute after the upload.
+    let day_old_expiry = NOW_MICROS - 24 * 3600 * s + 30 * s;
+    let day_old = good_until(day_old_expiry);
+    let current = good_until(NOW_MICROS + 2 * ttl);
+    let (accepted, refused) = sorted_out(vec![
+        scan(&old, &at(old_expiry - 1), "old-in-life"),
+        scan(&old, &at(old_expiry - ttl - skew), "old-earliest"),
+        scan(&old, &at(old_expiry - ttl - skew - 1), "old-before-issue"),
+        scan(&old, &at(old_expiry - 3600 * s), "old-an-hour-before"),
+        scan(&day_old, &at(NOW_MICROS - 24 * 3600 * s), "a-day-before"),
+        scan(&day_old, &at(NOW_MICROS - 24 * 3600 * s - 1), "over-a-day-before"),
+        scan(&current, &at(NOW_MICROS + skew), "skew-ahead"),
+        scan(&current, &at(NOW_MICROS + skew + 1), "beyond-skew-ahead"),
+    ]);
+    assert_eq!(accepted, ["old-in-life", "old-earliest", "a-day-before", "skew-ahead"]);
+    assert_eq!(
+        refused,
+        [
+            ("old-before-issue".to_owned(), "token_not_yet_valid".to_owned()),
+            ("old-an-hour-before".to_owned(), "token_not_yet_valid".to_owned()),
+            ("over-a-day-before".to_owned(), UPLOAD_TOO_LATE.to_owned()),
+            ("beyond-skew-ahead".to_owned(), SCANNED_IN_FUTURE.to_owned()),
+        ]
+    );
 }
 
 #[test]

@@ -94,7 +94,7 @@ fn the_format_is_stable() {
 fn extreme_claims_round_trip() {
     for (version, expires_s) in [(0, u32::MAX), (u32::MAX, u32::MAX), (1, NOW_S + 1)] {
         let token = keys().sign([0xff; 16], version, expires_s);
-        let claims = keys().verify(&token, NOW_MICROS).unwrap();
+        let claims = keys().verify(&token, i64::from(expires_s) * 1_000_000 - 1).unwrap();
         assert_eq!((claims.version, claims.expires_s), (version, expires_s));
         assert_eq!(claims.ticket_uuid(), "ffffffff-ffff-ffff-ffff-ffffffffffff");
     }
@@ -228,8 +228,15 @@ fn expiry_edges() {
     assert_eq!(at(expires_micros), Err(Refusal::ExpiredToken));
     assert_eq!(at(expires_micros + 1), Err(Refusal::ExpiredToken));
     assert_eq!(at(i64::MAX), Err(Refusal::ExpiredToken));
-    // Validity is only bounded above: an offline scan dated earlier is good.
-    assert!(at(NOW_MICROS - 3_600_000_000).is_ok());
+    // From its issue (TTL_S before the expiry), less a scanner's clock skew.
+    let issued_micros = expires_micros - i64::from(TTL_S) * 1_000_000;
+    assert!(at(issued_micros).is_ok());
+    let earliest = issued_micros - i64::from(CLOCK_SKEW_S) * 1_000_000;
+    assert!(at(earliest).is_ok());
+    assert_eq!(at(earliest - 1), Err(Refusal::NotYetValid));
+    // A scan dated an hour before the token existed.
+    assert_eq!(at(NOW_MICROS - 3_600_000_000), Err(Refusal::NotYetValid));
+    assert_eq!(at(i64::MIN), Err(Refusal::NotYetValid));
     let expired_at_epoch = keys().sign([1; 16], 1, 0);
     assert_eq!(keys().verify(&expired_at_epoch, 0), Err(Refusal::ExpiredToken));
     assert!(keys().verify(&expired_at_epoch, -1).is_ok());
@@ -249,6 +256,7 @@ fn every_refusal_has_a_code_and_a_422() {
         (Refusal::MalformedToken, "malformed_token"),
         (Refusal::UnknownKey, "unknown_key"),
         (Refusal::InvalidSignature, "invalid_signature"),
+        (Refusal::NotYetValid, "token_not_yet_valid"),
         (Refusal::ExpiredToken, "expired_token"),
     ];
     for (refusal, code) in all {
@@ -376,6 +384,7 @@ fn door_errors_map_to_http() {
             &DbError {
                 code: Some(code.into()),
                 message: Some("the message".into()),
+                detail: None,
             },
             "thing_not_found",
         );

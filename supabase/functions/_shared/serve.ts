@@ -1,11 +1,12 @@
 // The Deno host of the Rust edge functions (crate `buckets_edge`, compiled to WASM).
 //
-// It does only I/O: read the request, hand it to the WASM `handle`, carry out the action the handler
-// answers — run its one SQL statement as the role it names (db.ts), fetch the project's signing keys
-// again, or respond — and hand the rows (or the error) back to `complete` (or `fail`). Every rule
-// lives in Rust and is tested there; see edge/src/lib.rs for the protocol.
+// It does only I/O: read the request, hand it to the WASM `handle`, carry out the actions the handler
+// answers — run an SQL statement as the role it names (db.ts) and hand the rows (or the error) to
+// `complete` (or `fail`), make the HTTP calls it asks for (Stripe, Resend) and hand what came back to
+// `received`, fetch the project's signing keys again — until it answers a response. Every rule,
+// retries and backoff included, lives in Rust and is tested there; see edge/src/lib.rs for the protocol.
 
-import init, { complete, fail, handle } from "./edge/buckets_edge.js";
+import init, { complete, fail, handle, received } from "./edge/buckets_edge.js";
 import { connect, type Query, runAs } from "./db.ts";
 
 /** A body larger than this is refused before it is buffered; handlers have their own, lower limits. */
@@ -19,7 +20,17 @@ const HANDLER_ENV = [
   "STRIPE_WEBHOOK_SECRET",
   "STRIPE_WEBHOOK_TOLERANCE_S",
   "TICKET_SIGNING_KEY",
+  "STRIPE_SECRET_KEY",
+  "STRIPE_API_BASE",
+  "RESEND_API_KEY",
+  "RESEND_API_BASE",
+  "RECEIPTS_FROM",
+  "APP_URL",
 ];
+/** The most steps (queries, rounds of HTTP calls) one request may take: edge/src/lib.rs MAX_STEPS. */
+const MAX_STEPS = 32;
+/** How long one outbound HTTP call may take before it counts as unanswered (the handler may retry). */
+const OUTBOUND_TIMEOUT_MS = 1000 * Number(Deno.env.get("OUTBOUND_TIMEOUT_S") || 20);
 /**
  * Keys are kept JWKS_CACHE_TTL_S seconds (default 600, as Supabase's edge caches them): a key removed
  * from the project's JWKS (revoked) stops verifying within that time. They are fetched again at
@@ -35,7 +46,19 @@ interface Answer {
   body: string;
 }
 type Respond = { respond: Answer; log?: Record<string, unknown> };
-type Action = Respond | { query: Query; state: unknown } | { refresh_jwks: true };
+/** One HTTP call a handler asks for; the handler reads the answer, and decides whether to retry. */
+interface Outbound {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+type HttpResult = { status: number; headers: Record<string, string>; body: string } | { error: string };
+type Action =
+  | Respond
+  | { query: Query; state: unknown }
+  | { http: { calls: Outbound[]; delay_ms: number }; state: unknown }
+  | { refresh_jwks: true };
 
 /**
  * The project's JSON Web Key Set, from Supabase Auth's discovery URL, fetched only when a handler
@@ -111,20 +134,35 @@ export async function serveEdge(fn: string): Promise<void> {
     logLine({ level: "error", function: fn, message: `unhandled rejection: ${event.reason}` });
   });
 
-  /** Carries out a handler's action; `now` is the time the request was handled with. */
-  async function run(action: Action, now: number, requestId: string): Promise<Answer> {
-    if ("respond" in action) return respond(action);
-    if ("refresh_jwks" in action) throw new Error("the handler asked for fresh keys twice");
-    const state = JSON.stringify(action.state ?? null);
-    let rows;
-    try {
-      rows = await runAs(sql, action.query);
-    } catch (e) {
-      const err = e as { code?: string; message?: string };
-      const error = JSON.stringify({ code: err.code, message: err.message ?? String(e) });
-      return respond(JSON.parse(fail(fn, state, error, requestId)));
+  /**
+   * Carries out a handler's actions until it answers a response; `now` and `env` stay those the
+   * request was handled with.
+   */
+  async function run(first: Action, now: number, requestId: string): Promise<Answer> {
+    let action = first;
+    for (let step = 0; step < MAX_STEPS; step++) {
+      if ("respond" in action) return respond(action);
+      if ("refresh_jwks" in action) throw new Error("the handler asked for fresh keys after its first step");
+      const state = JSON.stringify(action.state ?? null);
+      let next: string;
+      if ("query" in action) {
+        try {
+          const rows = await runAs(sql, action.query);
+          next = complete(fn, state, JSON.stringify(rows), now, env, requestId);
+        } catch (e) {
+          const err = e as { code?: string; message?: string; detail?: string };
+          const error = JSON.stringify({ code: err.code, message: err.message ?? String(e), detail: err.detail });
+          next = fail(fn, state, error, now, env, requestId);
+        }
+      } else {
+        const { calls, delay_ms } = action.http;
+        if (delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, delay_ms));
+        const results = await Promise.all(calls.map(perform));
+        next = received(fn, state, JSON.stringify(results), now, env, requestId);
+      }
+      action = JSON.parse(next);
     }
-    return respond(JSON.parse(complete(fn, state, JSON.stringify(rows), now, env, requestId)));
+    throw new Error(`the handler took more than ${MAX_STEPS} steps`);
   }
 
   Deno.serve(async (req) => {
@@ -149,6 +187,34 @@ export async function serveEdge(fn: string): Promise<void> {
       return answer(error(500, "internal", "the function failed; retry later or contact support", requestId));
     }
   });
+}
+
+/**
+ * Makes one call as given (no redirects followed, no retries: the handler decides) and reports the
+ * answer, whatever its status, or that none came.
+ */
+async function perform(call: Outbound): Promise<HttpResult> {
+  try {
+    const res = await fetch(call.url, {
+      method: call.method,
+      headers: call.headers,
+      body: call.method === "GET" || call.method === "HEAD" ? undefined : call.body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(OUTBOUND_TIMEOUT_MS),
+    });
+    return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+  } catch (e) {
+    // The URL's origin only: a query string may carry what the log should not.
+    return { error: `${call.method} ${originOf(call.url)}: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "(an invalid URL)";
+  }
 }
 
 /** Writes what the handler asked to log (one JSON line, for the platform's log search) and answers. */

@@ -130,7 +130,7 @@ select is(coliseum.artist_profile(pg_temp.artist(120)) -> 'plan', 'null'::jsonb,
 select gen_random_uuid() as nobody \gset
 select is(coliseum.artist_profile(:'nobody'),
           jsonb_build_object(
-            'artist_id', :'nobody'::uuid, 'plan', null,
+            'artist_id', :'nobody'::uuid, 'plan', null, 'held', false,
             'boards', (select jsonb_object_agg(d, '{"7d": null, "30d": null, "alltime": null}'::jsonb)
                        from unnest(array['A', 'T', 'G', 'C', 'overall']) as d),
             'history', '{"A": [], "T": [], "G": [], "C": [], "overall": []}'::jsonb,

@@ -57,12 +57,12 @@ select is(coliseum.process_pending(1000000), 18, 'process_pending folds the 18 e
 -- The mutations, by entry.
 select is((select count(*) from public.coliseum_dna_mutations where entry_id = :p29), 0::bigint, 'a 29.999 s play makes no mutation');
 select results_eq(
-  format($$select domain, kind, fan_id, artist_id, tier, weight, genre, rules_version, occurred_at
+  format($$select domain, kind, fan_id, artist_id, tier, weight, units, genre, rules_version, occurred_at
            from public.coliseum_dna_mutations where entry_id = %s order by domain$$, :p30),
-  format($$values ('A', 'audio.play', %1$L::uuid, %2$L::uuid, 2::smallint, 1::double precision, 'afrobeats', 1, %3$L::timestamptz),
-                  ('T', 'audio.play', %1$L::uuid, %2$L::uuid, 2::smallint, 1::double precision, 'afrobeats', 1, %3$L::timestamptz)$$,
+  format($$values ('A', 'audio.play', %1$L::uuid, %2$L::uuid, 2::smallint, 1::double precision, 10::bigint, 'afrobeats', 2, %3$L::timestamptz),
+                  ('T', 'audio.play', %1$L::uuid, %2$L::uuid, 2::smallint, 1::double precision, 10::bigint, 'afrobeats', 2, %3$L::timestamptz)$$,
          :'fan', :'artist', :'at'),
-  'a 30 s play makes an A and a T mutation: tier 2, weight 1, the payload genre, rules version 1');
+  'a 30 s play makes an A and a T mutation: tier 2, weight 1, 10 units (its first play), the payload genre, rules version 2');
 select is((select array_agg(domain order by domain) from public.coliseum_dna_mutations where entry_id = :tk),
           array['C', 'G', 'T'], 'a ticket purchase feeds T, G and C');
 select is((select array_agg(distinct weight) from public.coliseum_dna_mutations where entry_id = :tk),

@@ -17,7 +17,7 @@ select results_eq(
            ('fan_id', 'uuid', 'NO'), ('kind', 'text', 'NO'), ('occurred_at', 'timestamp with time zone', 'NO'),
            ('tier', 'smallint', 'NO'), ('weight', 'double precision', 'NO'), ('amount_usd_cents', 'bigint', 'YES'),
            ('genre', 'text', 'YES'), ('city', 'text', 'YES'), ('country', 'character', 'YES'),
-           ('rules_version', 'integer', 'NO'), ('processed_at', 'timestamp with time zone', 'NO')$$,
+           ('rules_version', 'integer', 'NO'), ('processed_at', 'timestamp with time zone', 'NO'), ('units', 'bigint', 'YES')$$,
   'coliseum_dna_mutations has the agreed columns'
 );
 select is(

@@ -13,11 +13,11 @@ select coliseum.process_pending(1000000) >= 0 as flushed \gset
 
 select pg_temp.buy(:'buyer', :'tier', 2, 'pi_pgtap_coliseum_1') as o1 \gset
 select pg_temp.buy(:'friend', :'tier', 1, 'pi_pgtap_coliseum_2') as o2 \gset
-select pg_temp.as_user(:'staffer', format($$select concierto.redeem(%L, 1, %L, 'North', now() - interval '1 hour')$$,
+select pg_temp.as_user(:'staffer', format($$select concierto.redeem(%L, 1, %L, 'North', now())$$,
                                           pg_temp.ticket(:'o1', 1), :'event')) ->> 'status' as s1 \gset
-select pg_temp.as_user(:'staffer', format($$select concierto.redeem(%L, 1, %L, 'North', now() - interval '1 hour')$$,
+select pg_temp.as_user(:'staffer', format($$select concierto.redeem(%L, 1, %L, 'North', now())$$,
                                           pg_temp.ticket(:'o1', 2), :'event')) ->> 'status' as s2 \gset
-select pg_temp.as_user(:'staffer', format($$select concierto.redeem(%L, 1, %L, 'South', now() - interval '50 minutes')$$,
+select pg_temp.as_user(:'staffer', format($$select concierto.redeem(%L, 1, %L, 'South', now())$$,
                                           pg_temp.ticket(:'o2', 1), :'event')) ->> 'status' as s3 \gset
 select is(array[:'s1', :'s2', :'s3'], array['admitted', 'admitted', 'admitted'], 'three tickets of two fans are admitted');
 

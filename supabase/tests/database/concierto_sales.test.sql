@@ -139,7 +139,7 @@ select throws_ok(format($$select concierto.reserve(%L, 1)$$, :'tier'), '42501', 
                  'a reservation needs a signed-in buyer');
 
 -- The sale window.
-select concierto.create_tier(:'event', 'Next week', 100, 5, now() + interval '1 day') as early_tier \gset
+select concierto.create_tier(:'event', 'Next week', 100, 5, now() + interval '1 day', now() + interval '2 days') as early_tier \gset
 select throws_ok(format($$select pg_temp.reserve(%L, %L, 1)$$, :'buyer', :'early_tier'), '55000',
                  format('tickets of tier %s go on sale at %s', :'early_tier', now() + interval '1 day'),
                  'not before the sale opens');

@@ -182,8 +182,9 @@ select throws_ok($$select treasury.log_webhook_rejection('x', 'm', '[1]')$$, '22
                  'detail is an object');
 select is(treasury.log_webhook_rejection('x', 'm', null) > 0, true, 'a null detail is stored as {}');
 
-insert into treasury.webhook_rejections (rejected_at, code, message) values (now() - interval '31 days', 'old', 'pgtap');
-select ok(treasury_private.prune_webhook_rejections() >= 1, 'rejections older than 30 days are pruned');
+insert into treasury.webhook_rejections (first_seen, last_seen, code, message)
+values (now() - interval '31 days', now() - interval '31 days', 'old', 'pgtap');
+select ok(treasury_private.prune_webhook_rejections() >= 1, 'unsigned rejections last seen more than 30 days ago are pruned');
 select is((select count(*) from treasury.webhook_rejections where code = 'old'), 0::bigint, 'and gone');
 select is(
   (select schedule || ' ' || command from cron.job where jobname = 'treasury-prune-webhook-rejections'),

@@ -9,7 +9,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(48);
+select plan(51);
 \ir treasury_helpers.psql
 
 select pg_temp.balance(null, 'stripe_balance') as stripe_before,
@@ -38,7 +38,7 @@ select results_eq(
 );
 select results_eq(
   $$select a.purpose, l.amount from public.treasury_ledger as l join treasury.accounts as a on a.id = l.account_id
-    where l.kind = 'dispute_fee' and l.reference = 'dp_pgtap_won:fees:1500' order by l.id$$,
+    where l.kind = 'dispute_fee' and l.reference = 'dp_pgtap_won:fee#1' order by l.id$$,
   $$values ('dispute_losses', 1500::bigint), ('stripe_balance', -1500::bigint)$$,
   'the dispute fee of its balance transaction: Dr dispute losses, Cr Stripe balance'
 );
@@ -60,7 +60,7 @@ select is(
 );
 select results_eq(
   $$select l.kind, a.purpose, l.amount from public.treasury_ledger as l join treasury.accounts as a on a.id = l.account_id
-    where l.reference in ('dp_pgtap_won', 'dp_pgtap_won:fees:0') and l.kind <> 'dispute_hold' order by l.id$$,
+    where l.reference in ('dp_pgtap_won', 'dp_pgtap_won:fee#2') and l.kind <> 'dispute_hold' order by l.id$$,
   $$values ('dispute_fee', 'dispute_losses', -1500::bigint), ('dispute_fee', 'stripe_balance', 1500::bigint),
            ('dispute_release', 'held', 7000::bigint), ('dispute_release', 'payable', -7000::bigint),
            ('dispute_release', 'held', 2000::bigint), ('dispute_release', 'payable', -2000::bigint),
@@ -323,6 +323,26 @@ select is_empty(
           is distinct from (want.fee, o.outcome, o.outcome, 0::bigint, want.fee, want.stripe)$$,
   'every order of a dispute''s events ends with the fee, status and money of its newest state'
 );
+
+-- A fee total that comes back (withdrawn, reinstated, withdrawn again) posts each change: the third
+-- change is not refused as the first one posted again.
+select pg_temp.receive('evt_pgtap_dpf_pay', 'checkout.session.completed', 1763900000,
+                       pg_temp.session('pi_pgtap_dpf', 10000, :'meta')) ->> 'status' as paid \gset
+select is(
+  (select array_agg(pg_temp.receive('evt_pgtap_dpf_' || n, 'charge.dispute.updated', 1763900000 + n,
+                      pg_temp.dispute('dp_pgtap_fee_again', 'pi_pgtap_dpf', 10000, 'under_review', fees)) ->> 'status' order by n)
+   from (values (1, '{1500}'::bigint[]), (2, '{1500,-1500}'), (3, '{1500,-1500,1500}')) as e(n, fees)),
+  '{applied,applied,applied}'::text[],
+  'a fee withdrawn, reinstated and withdrawn again: each state is applied'
+);
+select results_eq(
+  $$select l.reference, (sum(l.amount) filter (where a.purpose = 'dispute_losses'))::bigint from public.treasury_ledger as l
+    join treasury.accounts as a on a.id = l.account_id
+    where l.kind = 'dispute_fee' and l.reference like 'dp_pgtap_fee_again:%' group by l.reference order by l.reference$$,
+  $$values ('dp_pgtap_fee_again:fee#1', 1500::bigint), ('dp_pgtap_fee_again:fee#2', -1500::bigint), ('dp_pgtap_fee_again:fee#3', 1500::bigint)$$,
+  'each change of the fee total is its own numbered transaction, also when a total comes back'
+);
+select is((select fee_minor from treasury.disputes where id = 'dp_pgtap_fee_again'), 1500::bigint, 'the fee is that of the newest state');
 
 select is(pg_temp.balance(:'artist', 'payable'), 9800::bigint + 120 * 7000, 'in the end the artist has 9800 available, and the 120 won payments');
 select is_empty($$select * from treasury.check_invariants()$$, 'the ledger invariants hold (one dispute still open)');

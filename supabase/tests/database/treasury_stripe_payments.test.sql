@@ -7,7 +7,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(71);
+select plan(73);
 \ir treasury_helpers.psql
 
 select pg_temp.balance(null, 'stripe_balance') as stripe_before,
@@ -178,6 +178,16 @@ select is((select count(*) from treasury.ledger_transactions where reference = '
 
 -- Metadata: failed, answered, retried -----------------------------------------------------------
 
+-- A PaymentIntent with no metadata at all (a subscription invoice's payment, a payment made in the
+-- dashboard) is not the app's: ignored, not failed, so it does not fill the operators' problems.
+select is(
+  pg_temp.receive('evt_pgtap_meta_none', 'payment_intent.succeeded', 1763800020,
+                  pg_temp.intent('pi_pgtap_meta_none', 1499, '{}')) ->> 'status',
+  'ignored',
+  'a PaymentIntent without metadata is ignored'
+);
+select is((select count(*) from treasury.payments where id = 'pi_pgtap_meta_none'), 0::bigint, 'and books nothing');
+
 select is(
   pg_temp.receive('evt_pgtap_meta_1', 'checkout.session.completed', 1763800020,
                   pg_temp.session('pi_pgtap_meta_1', 1000, jsonb_build_object('buyer_id', :'buyer'))),
@@ -271,9 +281,9 @@ select results_eq(
 select is(
   pg_temp.receive('evt_pgtap_sub', 'checkout.session.completed', 1763800040,
                   pg_temp.session('pi_pgtap_sub', 900, :'meta') || '{"mode": "subscription"}'),
-  jsonb_build_object('received', true, 'status', 'ignored', 'note', 'checkout mode subscription: only one-off payments are recorded',
+  jsonb_build_object('received', true, 'status', 'ignored', 'note', 'no subscription: not a subscription of this app',
                      'event_id', 'evt_pgtap_sub', 'type', 'checkout.session.completed'),
-  'a subscription checkout is ignored'
+  'a subscription checkout that names no subscription is ignored (docs/treasury-checkout.md)'
 );
 select is(
   pg_temp.receive('evt_pgtap_unpaid', 'checkout.session.completed', 1763800041,
