@@ -244,7 +244,12 @@ fn check_item(item: &Value) -> Result<(), Response> {
         "drop" | "merch" => (&[("product_id", Field::Uuid), ("quantity", Field::Quantity)], &[]),
         "membership" => (&[("artist_id", Field::Uuid)], &[]),
         "plan" => (&[("plan", Field::Plan)], &[("currency", Field::Currency)]),
-        _ => return Err(invalid("an item's kind must be ticket, tip, drop, merch, membership or plan")),
+        "sponsorship" => (&[("offer_id", Field::Uuid)], &[]),
+        _ => {
+            return Err(invalid(
+                "an item's kind must be ticket, tip, drop, merch, membership, plan or sponsorship",
+            ))
+        }
     };
     check_fields(kind, fields, required, optional)
 }
@@ -339,8 +344,16 @@ pub fn error_response(error: &DbError) -> Response {
     let status = match error.detail.as_deref().unwrap_or_default() {
         "invalid_item" | "too_many_items" | "amount_out_of_bounds" | "unsupported_currency" | "invalid_client_request_id" => 400,
         "sign_in_required" => 401,
+        "not_a_payer" => 403,
         "unknown_item" | "unknown_checkout" | "no_billing_account" => 404,
-        "sold_out" | "sale_not_open" | "sale_closed" | "not_for_sale" | "already_subscribed" | "checkout_closed" => 409,
+        "sold_out"
+        | "sale_not_open"
+        | "sale_closed"
+        | "not_for_sale"
+        | "already_subscribed"
+        | "checkout_closed"
+        | "offer_not_payable"
+        | "checkout_in_progress" => 409,
         "client_request_id_reused" => 422,
         // Stripe answered a session that is not one: ours to look into.
         "invalid_session" | "session_mismatch" => {

@@ -42,9 +42,9 @@ begin
   end if;
   item := items -> 0;
   item_kind := case when jsonb_typeof(item) = 'object' then item ->> 'kind' end;
-  if item_kind is null or item_kind not in ('ticket', 'tip', 'drop', 'merch', 'membership', 'plan') then
+  if item_kind is null or item_kind not in ('ticket', 'tip', 'drop', 'merch', 'membership', 'plan', 'sponsorship') then
     raise exception using errcode = '22023', detail = 'invalid_item',
-      message = 'an item must be an object whose kind is ticket, tip, drop, merch, membership or plan';
+      message = 'an item must be an object whose kind is ticket, tip, drop, merch, membership, plan or sponsorship';
   end if;
 
   if begin_checkout.client_request_id is not null then
@@ -62,14 +62,14 @@ begin
 
   insert into treasury.checkouts as c (
     buyer_id, client_request_id, kind, mode, item, product_id, artist_id, plan, quantity, unit_amount_minor,
-    amount_minor, currency, order_id, session_params, expires_at)
+    amount_minor, currency, order_id, offer_id, session_params, expires_at)
   values (
     me, begin_checkout.client_request_id, item_kind,
     case when item_kind in ('membership', 'plan') then 'subscription' else 'payment' end,
     item, (priced ->> 'product_id')::uuid, (priced ->> 'artist_id')::uuid, priced ->> 'plan',
     (priced ->> 'quantity')::int, (priced ->> 'unit_amount')::bigint,
     (priced ->> 'unit_amount')::bigint * (priced ->> 'quantity')::int, priced ->> 'currency',
-    (priced ->> 'order_id')::uuid, '{}', date_trunc('second', now() + settings.session_lifetime))
+    (priced ->> 'order_id')::uuid, (priced ->> 'offer_id')::uuid, '{}', date_trunc('second', now() + settings.session_lifetime))
   returning * into co;
 
   -- Stripe metadata values are strings; the webhook reads them
@@ -106,11 +106,11 @@ $$;
 comment on function treasury.begin_checkout(jsonb, text) is
   'Signed-in user: prices one item ([{"kind": "ticket", "tier_id", "quantity"} | {"kind": "tip", "artist_id", '
   '"amount_minor", "currency"} | {"kind": "drop"|"merch", "product_id", "quantity"} | {"kind": "membership", '
-  '"artist_id"} | {"kind": "plan", "plan", "currency"?}]) from the database, holds ticket seats until the session '
+  '"artist_id"} | {"kind": "plan", "plan", "currency"?} | {"kind": "sponsorship", "offer_id"}]) from the database, holds ticket seats until the session '
   'expires, records a treasury.checkouts row and returns {checkout_id, status, mode, amount_minor, currency, '
   'expires_at, idempotency_key, session_params, session?}. Errors: 22023 / P0002 / 55000 / 42501 with DETAIL '
   'invalid_item, too_many_items, unknown_item, not_for_sale, sold_out, sale_not_open, sale_closed, '
   'amount_out_of_bounds, unsupported_currency, already_subscribed, client_request_id_reused, checkout_closed, '
-  'sign_in_required.';
+  'sign_in_required, not_a_payer, offer_not_payable, checkout_in_progress.';
 
 grant execute on function treasury.begin_checkout(jsonb, text) to authenticated;

@@ -31,7 +31,7 @@ begin
   perform treasury_private.check_page_size(page_size);
   perform treasury_private.check_range(from_at, to_at);
   perform treasury_private.check_members('types', types, '{payment,refund,chargeback}');
-  perform treasury_private.check_members('product_types', product_types, '{ticket,membership,drop,merch,tip}');
+  perform treasury_private.check_members('product_types', product_types, '{ticket,membership,drop,merch,tip,sponsorship}');
   perform treasury_private.check_keyset(before_at, before_id);
 
   return query

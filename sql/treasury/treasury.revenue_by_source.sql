@@ -33,7 +33,7 @@ begin
            coalesce(sum(l.amount_minor) filter (where l.reason = 'payment'), 0)::bigint,
            coalesce(-sum(l.amount_minor) filter (where l.reason <> 'payment'), 0)::bigint,
            coalesce(sum(l.amount_minor), 0)::bigint
-    from unnest(array['ticket', 'membership', 'drop', 'merch', 'tip']) with ordinality as t(kind, n)
+    from unnest(array['ticket', 'membership', 'drop', 'merch', 'tip', 'sponsorship']) with ordinality as t(kind, n)
     cross join currencies as c
     left join lines as l on l.product_type = t.kind and l.cur = c.cur
     group by t.kind, t.n, c.cur
@@ -42,7 +42,7 @@ end
 $$;
 
 comment on function treasury.revenue_by_source(uuid, timestamptz, timestamptz) is
-  'A payee''s revenue per source (ticket, membership, drop, merch, tip: every one, zeros included) and currency, '
+  'A payee''s revenue per source (ticket, membership, drop, merch, tip, sponsorship: every one, zeros included) and currency, '
   'from their split lines that happened (Stripe''s time) in [from_at, to_at): payments, gross share, reversed '
   '(refunds, lost disputes), net. '
   '42501 another user''s (unless admin); 22023 bad range.';

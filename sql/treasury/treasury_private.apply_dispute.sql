@@ -134,7 +134,7 @@ begin
       -- A chargeback gives the buyer the money back.
       perform passport.log(pay.buyer_id, 'treasury.refund', 'stripe:' || dispute_ref || ':lost',
         jsonb_build_object('payment_id', pay.id, 'amount_minor', held.amount_minor, 'currency', dispute_currency),
-        pay.artist_id, least(occurred, now()), 'treasury');
+        case when pay.product_type <> 'sponsorship' then pay.artist_id end, least(occurred, now()), 'treasury');
     else
       perform treasury_private.post('dispute_release', dispute_ref,
         (select jsonb_agg(x.line order by x.i, x.side)

@@ -131,10 +131,11 @@ begin
       event_id);
   end if;
 
-  -- Passport refuses times ahead of its clock; Stripe's may be, a little.
+  -- Passport refuses times ahead of its clock; Stripe's may be, a little. A brand's sponsorship is no
+  -- fan's spending on the artist: logged without one, so it moves no DNA.
   perform passport.log(buyer, 'treasury.money_spent', 'stripe:' || pay.id || ':spent',
     jsonb_build_object('payment_id', pay.id, 'amount_minor', amount, 'currency', currency, 'product_type', item.type),
-    artist, least(paid_at, now()), 'treasury');
+    case when item.type <> 'sponsorship' then artist end, least(paid_at, now()), 'treasury');
   -- The payee's share is no fan activity of an artist: logged without one.
   perform passport.log(parties[i], 'treasury.money_earned', 'stripe:' || pay.id || ':earned:' || roles[i],
     jsonb_build_object('payment_id', pay.id, 'amount_minor', lines[i], 'currency', currency, 'role', roles[i]),

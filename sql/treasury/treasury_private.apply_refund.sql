@@ -72,9 +72,10 @@ begin
   perform treasury_private.after_refund(pay.id, total);
   perform treasury_private.queue_refund_message(pay.id, total, delta);
 
+  -- A sponsorship's refund is no fan activity either (apply_payment): no artist, no DNA.
   perform passport.log(pay.buyer_id, 'treasury.refund', 'stripe:' || pay.id || ':refund:' || total,
     jsonb_build_object('payment_id', pay.id, 'amount_minor', delta, 'currency', pay.currency),
-    pay.artist_id, least(occurred, now()), 'treasury');
+    case when pay.product_type <> 'sponsorship' then pay.artist_id end, least(occurred, now()), 'treasury');
 
   return treasury_private.outcome('applied')
     || jsonb_build_object('payment_id', pay.id, 'refunded_minor', total)

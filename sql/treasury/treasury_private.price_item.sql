@@ -1,7 +1,7 @@
 -- Prices one checkout item of buyer from the database and, for tickets,
 -- holds the seats until expires_at (the Checkout Session's end). Returns
 -- {product_id, artist_id, plan, quantity, unit_amount, currency, name,
--- order_id, metadata}; raises 22023 / P0002 / 55000 with a stable DETAIL
+-- order_id, offer_id, metadata}; raises 22023 / P0002 / 55000 with a stable DETAIL
 -- code (treasury.begin_checkout lists them).
 create or replace function treasury_private.price_item(buyer uuid, item jsonb, expires_at timestamptz, plan_currency text)
 returns jsonb
@@ -88,6 +88,10 @@ begin
     return jsonb_build_object(
       'product_id', prod.id, 'artist_id', prod.artist_id, 'quantity', qty, 'unit_amount', prod.price_minor,
       'currency', prod.currency, 'name', prod.title);
+  end if;
+
+  if item_kind = 'sponsorship' then
+    return companon_private.price_offer(buyer, item);
   end if;
 
   if item_kind = 'membership' then

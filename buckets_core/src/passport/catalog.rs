@@ -254,6 +254,20 @@ const CONCIERTO_ONLY: &[Source] = &[ConciertoSrc, System];
 const COMPANON_SERVER: &[Source] = &[CompanonSrc, System];
 const SYSTEM_ONLY: &[Source] = &[System];
 
+/// The payload of every offer event: the offer, its campaign and artist; the state it left; the amount
+/// and currency; the Treasury payment (paid, refunded); who acted (absent for the platform) and why.
+const OFFER: &[Field] = &[
+    req("offer_id", ID),
+    req("campaign_id", ID),
+    req("artist_id", ID),
+    opt("from_state", STR),
+    opt("amount_minor", AMOUNT),
+    opt("currency", CURRENCY),
+    opt("payment_id", STR),
+    opt("actor_id", ID),
+    opt("reason", STR),
+];
+
 const fn kind(
     name: &'static str,
     description: &'static str,
@@ -823,6 +837,71 @@ pub static KINDS: &[EventKind] = &[
             opt("actor_id", ID),
             opt("reason", STR),
         ],
+    ),
+    // companon: an offer's life (docs/companon.md#offers-and-sponsorships), logged by the platform under
+    // the brand's id; the artist is in the payload, not the envelope: a brand's offer is no fan activity.
+    kind(
+        "companon.offer_made",
+        "A brand offered an artist a sponsorship.",
+        &[],
+        Trace,
+        false,
+        COMPANON_SERVER,
+        OFFER,
+    ),
+    kind(
+        "companon.offer_withdrawn",
+        "A brand withdrew an offer before the artist answered.",
+        &[],
+        Trace,
+        false,
+        COMPANON_SERVER,
+        OFFER,
+    ),
+    kind(
+        "companon.offer_accepted",
+        "The artist accepted a sponsorship: the campaign's budget is committed.",
+        &[],
+        Signal,
+        false,
+        COMPANON_SERVER,
+        OFFER,
+    ),
+    kind(
+        "companon.offer_declined",
+        "The artist declined a sponsorship.",
+        &[],
+        Trace,
+        false,
+        COMPANON_SERVER,
+        OFFER,
+    ),
+    kind(
+        "companon.offer_expired",
+        "An offer ran out unanswered, or its campaign ended.",
+        &[],
+        Trace,
+        false,
+        COMPANON_SERVER,
+        OFFER,
+    ),
+    kind(
+        "companon.offer_paid",
+        "The brand paid an accepted sponsorship through Checkout.",
+        &[],
+        Signal,
+        false,
+        COMPANON_SERVER,
+        OFFER,
+    ),
+    kind(
+        "companon.offer_refunded",
+        "A paid sponsorship was refunded in full: its budget is released.",
+        &[],
+        Signal,
+        false,
+        COMPANON_SERVER,
+        OFFER,
     ),
     // profile
     kind(

@@ -11,6 +11,9 @@ const TIER: &str = "a1a2a3a4-0000-4000-8000-000000000001";
 const PRODUCT: &str = "b1b2b3b4-0000-4000-8000-000000000002";
 const ORDER: &str = "c1c2c3c4-0000-4000-8000-000000000003";
 const ARTIST: &str = "d1d2d3d4-0000-4000-8000-000000000004";
+const OFFER: &str = "e1e2e3e4-0000-4000-8000-000000000005";
+const CAMPAIGN: &str = "f1f2f3f4-0000-4000-8000-000000000006";
+const BRAND: &str = "a9a8a7a6-0000-4000-8000-000000000007";
 const EXPIRES: i64 = 1_800_002_100;
 
 /// A project with Stripe's key, the local stand-in and the app's URL.
@@ -129,6 +132,65 @@ fn begins_the_checkout_as_the_user() {
     );
 }
 
+/// A sponsorship: the client names the offer only; the database prices it from the offer and puts the
+/// offer, campaign and brand in the metadata the webhook's booking reads, on the session and the
+/// PaymentIntent alike.
+#[test]
+fn a_sponsorship_is_priced_by_its_offer_and_carries_it_to_stripe() {
+    let body = format!(r#"{{"items":[{{"kind":"sponsorship","offer_id":"{OFFER}"}}]}}"#);
+    assert_eq!(
+        post(&body)["query"]["params"],
+        json!([[{ "kind": "sponsorship", "offer_id": OFFER }], null])
+    );
+    let metadata = json!({ "product_id": PRODUCT, "buyer_id": USER, "quantity": "1", "artist_id": ARTIST,
+                           "offer_id": OFFER, "campaign_id": CAMPAIGN, "brand_id": BRAND, "checkout_id": CHECKOUT });
+    let checkout = json!({
+        "checkout_id": CHECKOUT, "status": "creating", "kind": "sponsorship", "mode": "payment",
+        "amount_minor": 200_000, "currency": "EUR", "expires_at": EXPIRES,
+        "idempotency_key": format!("buckets_checkout_{CHECKOUT}"),
+        "session_params": {
+            "mode": "payment",
+            "line_items": [{ "price_data": { "currency": "eur", "unit_amount": 200_000,
+                                             "product_data": { "name": "Sponsorship · Acme · Summer" } }, "quantity": 1 }],
+            "metadata": metadata,
+            "payment_intent_data": { "metadata": metadata },
+            "client_reference_id": USER,
+            "expires_at": EXPIRES,
+        }
+    });
+    let mut calls = Vec::new();
+    let (answer, _) = run(
+        &body,
+        Ok(checkout.clone()),
+        |step| {
+            calls.push(step["http"]["calls"][0].clone());
+            answered(200, stripe_session())
+        },
+        |_| {
+            let mut opened = checkout.clone();
+            opened["status"] = json!("open");
+            opened["session"] = json!({ "id": "cs_test_a1", "url": "https://checkout.stripe.com/c/pay/cs_test_a1", "expires_at": EXPIRES });
+            Ok(json!([{ "checkout": opened }]))
+        },
+    );
+    assert_eq!(answer["respond"]["status"], 201);
+    let sent = form(calls[0]["body"].as_str().unwrap());
+    for (key, value) in [
+        ("mode", "payment"),
+        ("line_items[0][price_data][unit_amount]", "200000"),
+        ("line_items[0][price_data][product_data][name]", "Sponsorship · Acme · Summer"),
+        ("line_items[0][quantity]", "1"),
+        ("metadata[offer_id]", OFFER),
+        ("metadata[campaign_id]", CAMPAIGN),
+        ("metadata[brand_id]", BRAND),
+        ("metadata[artist_id]", ARTIST),
+        ("payment_intent_data[metadata][offer_id]", OFFER),
+        ("payment_intent_data[metadata][product_id]", PRODUCT),
+    ] {
+        assert!(sent.contains(&(key.to_owned(), value.to_owned())), "{key}={value} in {sent:?}");
+    }
+}
+
 #[test]
 fn a_client_key_makes_the_request_safe_to_retry() {
     let mut headers = json_headers(&user_token());
@@ -187,6 +249,7 @@ fn checks_the_shape_of_every_kind_of_item() {
         format!(r#"{{"items":[{{"kind":"membership","artist_id":"{ARTIST}"}}]}}"#),
         r#"{"items":[{"kind":"plan","plan":"pro"}]}"#.to_owned(),
         r#"{"items":[{"kind":"plan","plan":"pro","currency":"USD"}]}"#.to_owned(),
+        format!(r#"{{"items":[{{"kind":"sponsorship","offer_id":"{OFFER}"}}]}}"#),
     ];
     for body in ok {
         assert!(post(&body).get("query").is_some(), "{body}");
@@ -210,6 +273,9 @@ fn checks_the_shape_of_every_kind_of_item() {
         format!(r#"{{"items":[{{"kind":"drop","product_id":"{PRODUCT}"}}]}}"#),
         r#"{"items":[{"kind":"plan","plan":""}]}"#.to_owned(),
         r#"{"items":[{"kind":"plan","plan":"pro"}],"coupon":"FREE"}"#.to_owned(),
+        r#"{"items":[{"kind":"sponsorship"}]}"#.to_owned(),
+        r#"{"items":[{"kind":"sponsorship","offer_id":"offer-1"}]}"#.to_owned(),
+        format!(r#"{{"items":[{{"kind":"sponsorship","offer_id":"{OFFER}","amount_minor":100}}]}}"#),
     ];
     for body in invalid {
         assert_eq!(error(&post(&body)), (400, "invalid_item".into()), "{body}");
@@ -416,6 +482,9 @@ fn the_databases_refusals_keep_their_codes() {
         ("55000", Some("not_for_sale"), 409, "not_for_sale"),
         ("55000", Some("already_subscribed"), 409, "already_subscribed"),
         ("55000", Some("checkout_closed"), 409, "checkout_closed"),
+        ("55000", Some("offer_not_payable"), 409, "offer_not_payable"),
+        ("55000", Some("checkout_in_progress"), 409, "checkout_in_progress"),
+        ("42501", Some("not_a_payer"), 403, "not_a_payer"),
         ("P0002", Some("unknown_item"), 404, "unknown_item"),
         ("22023", Some("amount_out_of_bounds"), 400, "amount_out_of_bounds"),
         ("22023", Some("unsupported_currency"), 400, "unsupported_currency"),

@@ -88,7 +88,7 @@ select throws_ok($$select * from treasury.fan_transactions(page_size => 0)$$, '2
 select throws_ok($$select * from treasury.fan_transactions(types => '{purchase}')$$, '22023',
                  'types may hold payment, refund, chargeback; got purchase', 'an unknown type is refused');
 select throws_ok($$select * from treasury.fan_transactions(product_types => '{vinyl}')$$, '22023',
-                 'product_types may hold ticket, membership, drop, merch, tip; got vinyl', 'and an unknown product type');
+                 'product_types may hold ticket, membership, drop, merch, tip, sponsorship; got vinyl', 'and an unknown product type');
 select throws_ok($$select * from treasury.fan_transactions(before_at => now())$$, '22023', 'before_at and before_id go together',
                  'the keyset is two values');
 select throws_ok($$select * from treasury.fan_transactions(from_at => now(), to_at => now() - interval '1 day')$$, '22023', null,

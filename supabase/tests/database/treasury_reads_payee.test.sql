@@ -61,8 +61,9 @@ select throws_ok(format($$select * from treasury.earnings_summary(%L)$$, :'host'
 select results_eq('select * from treasury.revenue_by_source()',
                   $$values ('ticket', 'EUR', 1::bigint, 7000::bigint, 0::bigint, 7000::bigint),
                            ('membership', 'EUR', 0, 0, 0, 0), ('drop', 'EUR', 0, 0, 0, 0),
-                           ('merch', 'EUR', 1, 3500, 700, 2800), ('tip', 'EUR', 1, 1400, 0, 1400)$$,
-                  'revenue by source, all five, refunds netted; an open dispute is no reversal');
+                           ('merch', 'EUR', 1, 3500, 700, 2800), ('tip', 'EUR', 1, 1400, 0, 1400),
+                           ('sponsorship', 'EUR', 0, 0, 0, 0)$$,
+                  'revenue by source, all six, refunds netted; an open dispute is no reversal');
 select results_eq(format($$select source, net_minor from treasury.revenue_by_source(from_at => %L) where net_minor <> 0$$, :'month_start'),
                   $$values ('merch', 2800::bigint), ('tip', 1400::bigint)$$, 'this month only');
 select results_eq(format($$select source, net_minor from treasury.revenue_by_source(to_at => %L) where net_minor <> 0$$, :'month_start'),
@@ -133,7 +134,7 @@ reset role;
 select pg_temp.act_as_service();
 select throws_ok('select * from treasury.top_fans()', '22023', 'for_user is required when the caller is not a signed-in user',
                  'service_role names the payee');
-select is((select count(*) from treasury.revenue_by_source(:'artist')), 5::bigint, 'and reads them');
+select is((select count(*) from treasury.revenue_by_source(:'artist')), 6::bigint, 'and reads them');
 reset role;
 
 select is_empty($$select * from pg_temp.violations()$$, 'no invariant is violated');
