@@ -34,7 +34,9 @@ begin
              sum(p.amount_minor - p.refunded_minor - p.dispute_lost_minor)::bigint as net
       from sold as x
       join treasury.payments as p on p.id = x.payment_id
-      where (cur is null or p.currency = cur)
+      -- A brand paying a sponsorship is no fan of the artist.
+      where p.product_type <> 'sponsorship'
+        and (cur is null or p.currency = cur)
         and (from_at is null or p.paid_at >= from_at)
         and (to_at is null or p.paid_at < to_at)
       group by p.buyer_id, p.currency
@@ -52,6 +54,7 @@ $$;
 
 comment on function treasury.top_fans(uuid, text, int, timestamptz, timestamptz) is
   'The fans who spent most (net of refunds and chargebacks) on sales a payee shares in, per currency, top lim '
-  '(1..100), paid in [from_at, to_at). 42501 another user''s (unless admin); 22023 bad arguments.';
+  '(1..100), paid in [from_at, to_at); sponsorships (a brand''s payments) are no fan''s. 42501 another user''s (unless '
+  'admin); 22023 bad arguments.';
 
 grant execute on function treasury.top_fans(uuid, text, int, timestamptz, timestamptz) to authenticated, service_role;

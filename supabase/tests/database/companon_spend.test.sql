@@ -6,7 +6,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(75);
+select plan(76);
 \ir companon_helpers.psql
 
 -- The SQLSTATE and DETAIL of sql, or null when it runs.
@@ -226,6 +226,7 @@ select is((select receipt from companon.brand_invoices(:'brand') where payment_i
           treasury_private.receipt_data((select p from treasury.payments as p where p.id = 'pi_s_1')),
           'the receipt is what treasury.receipt shows its buyer');
 select is((select count(*)::int from treasury.check_invariants()), 0, 'the ledger''s invariants hold');
+select is((select count(*)::int from treasury.top_fans(:'artist2')), 0, 'a brand paying a sponsorship is no top fan of the artist');
 
 -- Who reads the money ----------------------------------------------------------------------------------------
 reset role; select pg_temp.act_as(:'owner');
