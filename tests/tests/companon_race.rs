@@ -40,7 +40,7 @@ async fn offer(admin: &Client, campaign: Uuid, amount: i64) -> (Uuid, Uuid) {
     let artist = Uuid::new_v4();
     admin
         .execute(
-            "insert into auth.users (id, email) values ($1, $1::text || '@race.test')",
+            "insert into auth.users (id, email) values ($1::uuid, $1::uuid::text || '@race.test')",
             &[&artist],
         )
         .await
@@ -142,8 +142,8 @@ async fn offers_of_any_size_never_commit_more_than_the_budget_and_none_that_fits
     let budget = 1_000_000;
     let campaign = active_campaign(&admin, budget).await;
     let mut offers = Vec::new();
-    for _ in 0..60 {
-        let amount = rng.random_range(10_000..=150_000);
+    for _ in 0..40 {
+        let amount = rng.random_range(20_000..=150_000);
         let (artist, offer) = offer(&admin, campaign, amount).await;
         offers.push((artist, offer, amount));
     }
