@@ -8,7 +8,11 @@ returns table (payment_id text, campaign_id uuid, kind text, amount bigint, curr
 language sql
 stable
 as $$
-  with pays as (
+  -- Payment by payment through the indexes (splits by payment, transactions by kind and reference,
+  -- postings by transaction), so the cost follows the brand's payments, not the platform's: the CTEs are
+  -- materialised and the postings' subquery fenced (offset 0) to keep the planner from starting at the
+  -- Stripe balance's postings, which are every payment's.
+  with pays as materialized (
     select o.payment_id, o.campaign_id
     from companon.offers as o
     where o.brand_id = sponsorship_postings.brand_id and o.payment_id is not null
@@ -19,17 +23,23 @@ as $$
     where d.brand_id = sponsorship_postings.brand_id and d.campaign_id is not null
       and (for_campaign is null or d.campaign_id = for_campaign)
   ),
-  refs as (
-    select distinct p.payment_id, p.campaign_id,
-           case s.reason when 'payment' then 'payment' when 'refund' then 'refund' else 'dispute_loss' end as kind,
-           s.reference
+  txns as materialized (
+    select p.payment_id, p.campaign_id, x.id, x.kind
     from pays as p
-    join public.treasury_splits as s on s.payment_id = p.payment_id
+    cross join lateral (
+      select distinct s.reason, s.reference from public.treasury_splits as s where s.payment_id = p.payment_id
+    ) as r
+    join treasury.ledger_transactions as x
+      on x.kind = case r.reason when 'payment' then 'payment' when 'refund' then 'refund' else 'dispute_loss' end
+     and x.reference = r.reference
   )
-  select r.payment_id, r.campaign_id, r.kind, l.amount, l.currency::text, l.created_at
-  from refs as r
-  join treasury.ledger_transactions as t on t.kind = r.kind and t.reference = r.reference
-  join public.treasury_ledger as l on l.txn_id = t.id
-  join treasury.accounts as a on a.id = l.account_id
-  where a.owner_id is null and a.purpose = 'stripe_balance'
+  select t.payment_id, t.campaign_id, t.kind, l.amount, l.currency, l.created_at
+  from txns as t
+  cross join lateral (
+    select g.amount, g.currency::text as currency, g.created_at
+    from public.treasury_ledger as g
+    join treasury.accounts as a on a.id = g.account_id
+    where g.txn_id = t.id and a.owner_id is null and a.purpose = 'stripe_balance'
+    offset 0
+  ) as l
 $$;
