@@ -1,6 +1,6 @@
 -- The pg_cron job companon-measure (every minute): takes up to max_entries queued Passport entries, oldest
--- first, counts their views and clicks (count_touches), then attributes their conversions (attribute_conversions:
--- a conversion's touches in the same batch already count), and deletes them from the queue, all in one
+-- first, counts their views and clicks (count_touches) and attributes their conversions (attribute_conversions,
+-- which reads the touches from the log, counted yet or not), and deletes them from the queue, all in one
 -- transaction: each entry counts exactly once. Runs one at a time (an advisory lock), so the upserts of two runs
 -- never wait on each other's rows in opposite orders. Returns how many entries it took (0: none was queued).
 create or replace function companon_private.measure_pending(max_entries int default 10000)
