@@ -149,7 +149,8 @@ as $$
     select
       e.id, e.user_id, e.occurred_at, c.id as named_campaign_id, c.brand_id,
       (e.occurred_at at time zone 'UTC')::date as day,
-      case when e.payload ? 'currency' then (e.payload ->> 'amount_minor')::bigint end as amount_minor,
+      -- As Passport read it: 700.0 is the integer 700.
+      case when e.payload ? 'currency' then passport_private.json_i64(e.payload -> 'amount_minor') end as amount_minor,
       case when e.payload ? 'amount_minor' then e.payload ->> 'currency' end as currency
     from public.passport_entries as e
     join companon.campaigns as c on c.id = (e.payload ->> 'campaign_id')::uuid

@@ -123,9 +123,9 @@ select is(pg_temp.ev(:'u4', 'converted', :'a', now() - interval '4 days', '{"amo
 select pg_temp.ev(:'u5', 'clicked', :'a', now() - interval '3 days') as _c,
        pg_temp.ev(:'u5', 'viewed', :'b', now() - interval '2 days 1 hour') as _v,
        pg_temp.ev(:'u5', 'converted', :'b', now() - interval '2 days', '{"amount_minor": 500, "currency": "USD"}') as _x \gset
--- u6: viewed b two hours before converting: a view-through conversion of b.
+-- u6: viewed b two hours before converting: a view-through conversion of b (an amount written 700.0 is 700).
 select pg_temp.ev(:'u6', 'viewed', :'b', now() - interval '2 days 2 hours') as _v,
-       pg_temp.ev(:'u6', 'converted', :'b', now() - interval '2 days', '{"amount_minor": 700, "currency": "EUR"}') as _x \gset
+       pg_temp.ev(:'u6', 'converted', :'b', now() - interval '2 days', '{"amount_minor": 700.0, "currency": "EUR"}') as _x \gset
 -- u7: a click 8 days before: outside the 7-day window, unattributed (a).
 select pg_temp.ev(:'u7', 'clicked', :'a', now() - interval '14 days') as _c,
        pg_temp.ev(:'u7', 'converted', :'a', now() - interval '6 days', '{"amount_minor": 300, "currency": "EUR"}') as _x \gset
