@@ -13,3 +13,12 @@ create or replace trigger passport_entries_append_only_delete
 alter table public.passport_entries enable always trigger passport_entries_append_only_update;
 
 alter table public.passport_entries enable always trigger passport_entries_append_only_delete;
+
+-- Companon's measurement (docs/companon.md#measurement): campaign views, clicks and conversions are queued as
+-- they are stored and counted by the companon-measure job. The WHEN clause keeps every other kind free of a
+-- trigger call.
+create or replace trigger passport_entries_companon_measure
+  after insert on public.passport_entries
+  for each row
+  when (new.kind in ('companon.campaign_viewed', 'companon.campaign_clicked', 'companon.campaign_converted'))
+  execute function companon_private.queue_measurement();

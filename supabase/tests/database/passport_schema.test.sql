@@ -105,8 +105,9 @@ select results_eq(
   $$select tgname::text collate "default", tgenabled::text collate "default"
     from pg_trigger where tgrelid = 'public.passport_entries'::regclass and not tgisinternal
     order by tgname$$,
-  $$values ('passport_entries_append_only_delete', 'A'), ('passport_entries_append_only_update', 'A')$$,
-  'the append-only triggers are ENABLE ALWAYS'
+  $$values ('passport_entries_append_only_delete', 'A'), ('passport_entries_append_only_update', 'A'),
+           ('passport_entries_companon_measure', 'O')$$,
+  'the append-only triggers are ENABLE ALWAYS; Companon''s queue is an ordinary trigger (a replica does not measure)'
 );
 
 -- Row level security and table privileges -----------------------------------------

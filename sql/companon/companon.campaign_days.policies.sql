@@ -1,0 +1,9 @@
+alter table companon.campaign_days enable row level security;
+
+-- Written only by companon_private.measure_pending; read by the brand's members and admins.
+grant select on companon.campaign_days to authenticated, service_role;
+
+drop policy if exists campaign_days_members_and_admins_read on companon.campaign_days;
+create policy campaign_days_members_and_admins_read on companon.campaign_days
+  for select to authenticated
+  using (brand_id in (select companon.my_brands()) or (select treasury.is_admin()));
