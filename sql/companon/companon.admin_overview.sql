@@ -12,7 +12,8 @@ returns table (
   clicks bigint,
   conversions bigint,
   unattributed_conversions bigint,
-  conversion_value jsonb
+  conversion_value jsonb,
+  spent jsonb
 )
 language plpgsql
 stable
@@ -50,6 +51,16 @@ begin
     where d.day between from_day and to_day
     group by d.brand_id
   ),
+  -- Net sponsorship spend per brand from the ledger (payments less refunds and lost disputes), over postings
+  -- of the UTC days from_day to to_day.
+  spend as (
+    select k.id as brand_id,
+           companon_private.values_json(array_agg(p.currency), array_agg(p.amount)) as value
+    from companon.brands as k
+    cross join lateral companon_private.sponsorship_postings(k.id) as p
+    where p.at >= from_day::timestamp at time zone 'UTC' and p.at < (to_day + 1)::timestamp at time zone 'UTC'
+    group by k.id
+  ),
   vals as (
     select v.brand_id, companon_private.values_json(array_agg(v.currency::text), array_agg(v.attributed_minor)) as value
     from companon.campaign_day_values as v
@@ -61,11 +72,12 @@ begin
     coalesce(s.draft, 0), coalesce(s.in_review, 0), coalesce(s.active, 0), coalesce(s.paused, 0),
     coalesce(s.completed, 0), coalesce(s.cancelled, 0),
     coalesce(n.impressions, 0), coalesce(n.clicks, 0), coalesce(n.conversions, 0),
-    coalesce(n.unattributed_conversions, 0), coalesce(v.value, '[]')
+    coalesce(n.unattributed_conversions, 0), coalesce(v.value, '[]'), coalesce(sp.value, '[]')
   from companon.brands as b
   left join states as s on s.brand_id = b.id
   left join numbers as n on n.brand_id = b.id
   left join vals as v on v.brand_id = b.id
+  left join spend as sp on sp.brand_id = b.id
   order by b.name, b.id;
 end
 $$;
@@ -73,6 +85,7 @@ $$;
 comment on function companon.admin_overview(date, date) is
   'For admins (42501 otherwise): every brand with its campaigns per current state, and the impressions, clicks, '
   'attributed and unattributed conversions and attributed conversion value ([{"currency", "amount_minor"}]) of its '
-  'campaigns over the UTC days from_day to to_day (at most 731). docs/companon.md#measurement.';
+  'campaigns over the UTC days from_day to to_day (at most 731), and its net sponsorship spend over those days from '
+  'the ledger (spent, [{"currency", "amount_minor"}]). docs/companon.md#measurement.';
 
 grant execute on function companon.admin_overview(date, date) to authenticated, service_role;
