@@ -209,38 +209,40 @@ returns double precision
 language plpgsql immutable strict parallel safe
 as $fn$
 declare
+  name text;
+  arg double precision[];
+  x double precision;
   t double precision[];
   v double precision[];
-  x double precision;
   dot double precision := 0;
   tt double precision := 0;
   vv double precision := 0;
   norms double precision;
 begin
-  if cardinality(target) <> 26 then
-    raise exception using errcode = '22023', message = format('target must hold 26 values, got %s', cardinality(target));
-  end if;
-  -- Subscripts from 1, whatever bounds and dimensions the arrays came with (the extension flattens them).
-  t := case when array_ndims(target) = 1 and array_lower(target, 1) = 1 then target else array(select unnest(target)) end;
-  for i in 1..26 loop
-    x := t[i];
-    if x is null or not (x >= 0 and x <= 1) then
-      raise exception using errcode = '22023', message = format('target[%s] must be a number from 0 to 1', i);
-    elsif x < 1e-9::double precision then
-      t[i] := 0;
+  foreach name in array array['target', 'dna'] loop
+    arg := case name when 'target' then target else dna end;
+    if cardinality(arg) <> 26 then
+      raise exception using errcode = '22023', message = format('%s must hold 26 values, got %s', name, cardinality(arg));
+    end if;
+    -- Subscripts from 1, whatever bounds and dimensions the array came with (the extension flattens it).
+    if array_ndims(arg) <> 1 or array_lower(arg, 1) <> 1 then
+      arg := array(select unnest(arg));
+    end if;
+    for i in 1..26 loop
+      x := arg[i];
+      if x is null or not (x >= 0 and x <= 1) then
+        raise exception using errcode = '22023', message = format('%s[%s] must be a number from 0 to 1', name, i);
+      elsif x < 1e-9::double precision then
+        arg[i] := 0;
+      end if;
+    end loop;
+    if name = 'target' then
+      t := arg;
+    else
+      v := arg;
     end if;
   end loop;
-  if cardinality(dna) <> 26 then
-    raise exception using errcode = '22023', message = format('dna must hold 26 values, got %s', cardinality(dna));
-  end if;
-  v := case when array_ndims(dna) = 1 and array_lower(dna, 1) = 1 then dna else array(select unnest(dna)) end;
   for i in 1..26 loop
-    x := v[i];
-    if x is null or not (x >= 0 and x <= 1) then
-      raise exception using errcode = '22023', message = format('dna[%s] must be a number from 0 to 1', i);
-    elsif x < 1e-9::double precision then
-      v[i] := 0;
-    end if;
     dot := dot + t[i] * v[i];
     tt := tt + t[i] * t[i];
     vv := vv + v[i] * v[i];

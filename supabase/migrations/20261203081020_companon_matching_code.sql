@@ -25,9 +25,7 @@ declare
   kept int;
 begin
   with targets as (
-    select distinct r.artist_id, r.refreshed_at
-    from unnest(artists) as a(artist_id)
-    join coliseum_private.artist_refreshes as r on r.artist_id = a.artist_id
+    select r.artist_id, r.refreshed_at from coliseum_private.artist_refreshes as r where r.artist_id = any (artists)
   ),
   strength as (
     select t.artist_id, t.refreshed_at,
@@ -44,10 +42,18 @@ begin
     group by t.artist_id, t.refreshed_at
   ),
   vectors as (
-    select st.*, v.dna, sqrt((select sum(x * x) from unnest(v.dna) as x)) as norm
+    -- |dna| as one expression: a subquery over unnest() would cost more than the rest of the row.
+    select st.*, v.dna,
+           sqrt(v.dna[1] * v.dna[1] + v.dna[2] * v.dna[2] + v.dna[3] * v.dna[3] + v.dna[4] * v.dna[4] + v.dna[5] * v.dna[5]
+                + v.dna[6] * v.dna[6] + v.dna[7] * v.dna[7] + v.dna[8] * v.dna[8] + v.dna[9] * v.dna[9] + v.dna[10] * v.dna[10]
+                + v.dna[11] * v.dna[11] + v.dna[12] * v.dna[12] + v.dna[13] * v.dna[13] + v.dna[14] * v.dna[14]
+                + v.dna[15] * v.dna[15] + v.dna[16] * v.dna[16] + v.dna[17] * v.dna[17] + v.dna[18] * v.dna[18]
+                + v.dna[19] * v.dna[19] + v.dna[20] * v.dna[20] + v.dna[21] * v.dna[21] + v.dna[22] * v.dna[22]
+                + v.dna[23] * v.dna[23] + v.dna[24] * v.dna[24] + v.dna[25] * v.dna[25] + v.dna[26] * v.dna[26]) as norm
     from strength as st
     cross join lateral (
       select coliseum.dna_vector(array[st.score_a, st.score_t, st.score_g, st.score_c], st.components) as dna
+      offset 0 -- computed once per artist, not once per use below
     ) as v
   ),
   places as (

@@ -9,27 +9,11 @@
 //! `BUCKETS_SEED=<n>` replays it.
 
 use buckets_core::companon::{dna_vector, drivers, similarity, target_vector, Driver, Scale, DIMENSIONS, DNA_LEN, DOMAINS};
-use buckets_e2e::{connect, hosted_url_var, math_implementation, seeded_rng, MAIN_URL_VAR};
+use buckets_e2e::{extension_and_twins, seeded_rng};
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Map, Value};
 use tokio_postgres::Client;
-
-async fn both_clusters() -> (Client, Client) {
-    let main = connect(MAIN_URL_VAR).await;
-    let twins = connect(hosted_url_var()).await;
-    assert_eq!(
-        math_implementation(&main).await,
-        "extension",
-        "the main cluster must run pg_coliseum"
-    );
-    assert_eq!(
-        math_implementation(&twins).await,
-        "sql",
-        "the hosted-shape cluster must run the SQL twins"
-    );
-    (main, twins)
-}
 
 /// A raw component value as Coliseum writes it, or something at the edges:
 /// zero, tiny, beyond the scale's cap, negative (refunds), an integer.
@@ -154,7 +138,7 @@ fn bits(x: &[f64]) -> Vec<u64> {
 
 #[tokio::test]
 async fn extension_and_sql_twins_match_identically() {
-    let (main, twins) = both_clusters().await;
+    let (main, twins) = extension_and_twins().await;
     let mut rng = seeded_rng("matching");
     let n = 4_000;
     let (mut scores, mut dna, mut domains, mut components) = (vec![], vec![], vec![], vec![]);
@@ -197,7 +181,7 @@ async fn extension_and_sql_twins_match_identically() {
 /// Raw vectors straight into dna_similarity and dna_drivers: zeros, ones, values around the flush limit.
 #[tokio::test]
 async fn extension_and_sql_twins_compare_raw_vectors_identically() {
-    let (main, twins) = both_clusters().await;
+    let (main, twins) = extension_and_twins().await;
     let mut rng = seeded_rng("matching-raw");
     let n = 3_000;
     let mut flat = Vec::with_capacity(2 * n * DNA_LEN);
@@ -263,7 +247,7 @@ fn literal(v: &Value) -> String {
 /// Bad arguments, often wrong in several ways at once, so that the order of the checks matters too.
 #[tokio::test]
 async fn extension_and_sql_twins_refuse_identically() {
-    let (main, twins) = both_clusters().await;
+    let (main, twins) = extension_and_twins().await;
     let mut rng = seeded_rng("matching-errors");
     let keys = ["A", "T", "G", "C", "X", "a", "score", "zeal", "engagement", "loyalty", "cities"];
     let values = [

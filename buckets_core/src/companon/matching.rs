@@ -139,7 +139,7 @@ fn flush(x: f64) -> f64 {
 /// and those below `FLUSH` are 0 before any arithmetic, values past the top
 /// of the scale are 1.
 pub fn normalise(scale: Scale, x: f64) -> f64 {
-    if !(x >= FLUSH) {
+    if x.is_nan() || x < FLUSH {
         return 0.0;
     }
     let r = match scale {
@@ -248,7 +248,7 @@ pub fn target_vector(domains: &Value, components: &Value) -> Result<Vec<f64>, Ma
 }
 
 /// The smallest key (byte order) that `known` refuses.
-fn unknown_key<'a>(m: &'a Map<String, Value>, known: impl Fn(&str) -> bool) -> Option<&'a str> {
+fn unknown_key(m: &Map<String, Value>, known: impl Fn(&str) -> bool) -> Option<&str> {
     m.keys().map(String::as_str).filter(|k| !known(k)).min()
 }
 
