@@ -38,6 +38,11 @@ pub const MATH_STEPS: &[MathStep] = &[
         twins: &["coliseum_counting.sql"],
         extension: Extension::Update,
     },
+    MathStep {
+        migration: "supabase/migrations/20261203081000_companon_matching_math.sql",
+        twins: &["companon_matching.sql"],
+        extension: Extension::Update,
+    },
 ];
 pub const CATALOG_DOC: &str = "docs/passport-events.md";
 pub const TWINS_DIR: &str = "sql/twins";

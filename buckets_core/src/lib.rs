@@ -4,5 +4,6 @@
 
 pub mod codegen;
 pub mod coliseum;
+pub mod companon;
 pub mod passport;
 pub mod treasury;

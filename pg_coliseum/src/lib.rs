@@ -12,6 +12,7 @@
 use buckets_core::coliseum::{self, counting, BucketError, MetricError, Tier};
 use pgrx::prelude::*;
 
+mod matching;
 mod processor;
 mod split;
 

@@ -111,6 +111,24 @@ pub async fn math_implementation(client: &Client) -> String {
     row.get(0)
 }
 
+/// The main cluster (which must run pg_coliseum) and the hosted-shape one (which must run the SQL
+/// twins), for the differential tests.
+pub async fn extension_and_twins() -> (Client, Client) {
+    let main = connect(MAIN_URL_VAR).await;
+    let twins = connect(hosted_url_var()).await;
+    assert_eq!(
+        math_implementation(&main).await,
+        "extension",
+        "the main cluster must run pg_coliseum"
+    );
+    assert_eq!(
+        math_implementation(&twins).await,
+        "sql",
+        "the hosted-shape cluster must run the SQL twins"
+    );
+    (main, twins)
+}
+
 /// Random but valid Passport events for the processor tests: kinds that feed
 /// DNA, small vocabularies for genre and place so the metrics have something
 /// to count, amounts in a few currencies, times spread over `days` days.

@@ -7,7 +7,7 @@
 //! `BUCKETS_SEED=<n>` replays it.
 
 use buckets_core::treasury::{allocate_refund, allocate_split, SplitError};
-use buckets_e2e::{connect, hosted_url_var, math_implementation, seeded_rng, MAIN_URL_VAR};
+use buckets_e2e::{extension_and_twins, seeded_rng};
 use rand::rngs::StdRng;
 use rand::Rng;
 use tokio_postgres::Client;
@@ -86,22 +86,6 @@ async fn refunds(client: &Client, amounts: &[i64], shares: &[&[Option<i32>]], be
     rows.iter().map(|r| r.get(0)).collect()
 }
 
-async fn both_clusters() -> (Client, Client) {
-    let main = connect(MAIN_URL_VAR).await;
-    let twins = connect(hosted_url_var()).await;
-    assert_eq!(
-        math_implementation(&main).await,
-        "extension",
-        "the main cluster must run pg_coliseum"
-    );
-    assert_eq!(
-        math_implementation(&twins).await,
-        "sql",
-        "the hosted-shape cluster must run the SQL twins"
-    );
-    (main, twins)
-}
-
 /// How many units of a split went to remainders: amount − Σ floor(amount × bp / 10000).
 fn leftover(amount: i64, shares: &[Option<i32>]) -> i64 {
     let floors: i128 = shares.iter().map(|s| i128::from(amount) * i128::from(s.unwrap()) / 10_000).sum();
@@ -110,7 +94,7 @@ fn leftover(amount: i64, shares: &[Option<i32>]) -> i64 {
 
 #[tokio::test]
 async fn extension_and_sql_twins_split_identically() {
-    let (main, twins) = both_clusters().await;
+    let (main, twins) = extension_and_twins().await;
     let mut rng = seeded_rng("splits");
     let n = 20_000;
     let shares: Vec<Vec<Option<i32>>> = (0..n).map(|_| valid_shares(&mut rng)).collect();
@@ -132,7 +116,7 @@ async fn extension_and_sql_twins_split_identically() {
 
 #[tokio::test]
 async fn extension_and_sql_twins_reverse_refunds_identically() {
-    let (main, twins) = both_clusters().await;
+    let (main, twins) = extension_and_twins().await;
     let mut rng = seeded_rng("refunds");
     // Each payment is refunded in 1 to 4 steps; the last one sometimes refunds it all.
     let (mut amounts, mut shares, mut before, mut total, mut payment) = (vec![], vec![], vec![], vec![], vec![]);
@@ -256,7 +240,7 @@ fn expected(result: Result<Vec<i64>, SplitError>) -> Option<(String, String)> {
 
 #[tokio::test]
 async fn both_implementations_refuse_bad_arguments_alike() {
-    let (main, twins) = both_clusters().await;
+    let (main, twins) = extension_and_twins().await;
     let mut rng = seeded_rng("split_errors");
     let mut refused = 0;
     for _ in 0..600 {
@@ -285,7 +269,7 @@ async fn both_implementations_refuse_bad_arguments_alike() {
 
 #[tokio::test]
 async fn both_implementations_have_the_same_signatures() {
-    let (main, twins) = both_clusters().await;
+    let (main, twins) = extension_and_twins().await;
     let sql = "select p.proname, pg_get_function_arguments(p.oid), pg_get_function_result(p.oid),
                       p.provolatile::text, p.proisstrict, p.proparallel::text
                  from pg_proc p

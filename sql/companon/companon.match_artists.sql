@@ -1,0 +1,56 @@
+-- The artists a campaign's target matches best (docs/companon.md#matching): those with DNA in the last
+-- 30 days that pass every filter of the target and are not held, by cosine similarity of their DNA to
+-- the target (ties: artist id), from rank off + 1, at most lim. For each: the similarity, its rank, the
+-- three dimensions that contributed most (drivers) and the artist's 30d scores. The brand's members
+-- (every role) and admins may ask, for a campaign in any state; anybody else is told the campaign is not
+-- found (P0002).
+--
+-- One statement scores every matching artist (companon_private.match_query) and keeps the best
+-- lim + off + (open holds) with a top-N heap sort; the held are then left out, and only the page gets
+-- drivers and scores.
+create or replace function companon.match_artists(campaign_id uuid, lim integer default 50, off integer default 0)
+returns table (artist_id uuid, similarity double precision, rank bigint, drivers jsonb, scores jsonb)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  target jsonb;
+  t double precision[];
+  ids uuid[];
+  similarities double precision[];
+begin
+  if lim is null or lim not between 1 and 1000 then
+    raise exception using errcode = '22023', message = format('lim must be from 1 to 1000, got %s', coalesce(lim::text, 'null'));
+  end if;
+  if off is null or off < 0 then
+    raise exception using errcode = '22023', message = format('off must be 0 or more, got %s', coalesce(off::text, 'null'));
+  end if;
+  perform companon_private.campaign_role(campaign_id, 'match artists');
+  select c.target into target from companon.campaigns as c where c.id = match_artists.campaign_id;
+  t := coliseum.target_vector(target -> 'domains', target -> 'components');
+  -- The best lim + off, by the statement built for this target; then what only the page needs.
+  execute format('select array_agg(m.artist_id order by m.similarity desc, m.artist_id), array_agg(m.similarity order by m.similarity desc, m.artist_id)
+                  from (select s.artist_id, s.similarity from (%s order by 2 desc, 1 limit $1 + $2) as s
+                        where not exists (select 1 from coliseum.artist_holds as h where h.artist_id = s.artist_id and h.released_at is null)
+                        order by 2 desc, 1 limit $1) as m', companon_private.match_query(target))
+    into ids, similarities
+    using lim + off, (select count(*)::int from coliseum.artist_holds as h where h.released_at is null);
+  return query
+    select p.artist_id, p.similarity, p.n,
+           coliseum.dna_drivers(t, v.dna, 3),
+           jsonb_build_object('A', v.score_a, 'T', v.score_t, 'G', v.score_g, 'C', v.score_c, 'overall', v.score_overall)
+    from unnest(ids, similarities) with ordinality as p(artist_id, similarity, n)
+    join companon_private.artist_vectors as v on v.artist_id = p.artist_id
+    where p.n > off
+    order by p.n;
+end
+$$;
+
+comment on function companon.match_artists(uuid, integer, integer) is
+  'The artists a campaign''s target matches, best first: similarity (cosine of DNA and target, 0..1), rank, drivers '
+  '(the three dimensions that contributed most) and 30d scores; filtered by the target, held artists excluded. Members '
+  'of the campaign''s brand and admins. docs/companon.md#matching.';
+
+grant execute on function companon.match_artists(uuid, integer, integer) to authenticated, service_role;
