@@ -8,6 +8,7 @@ import { runIntegrityDemo } from "./integrity.ts";
 import { runTreasuryDemo } from "./treasury.ts";
 import { runConciertoDemo } from "./concierto.ts";
 import { runMoneyDemo } from "./money.ts";
+import { runCompanonDemo } from "./companon.ts";
 
 const sql = db();
 const started = performance.now();
@@ -59,6 +60,8 @@ await runTreasuryDemo(sql);
 await runConciertoDemo(sql);
 
 await runMoneyDemo(sql);
+
+await runCompanonDemo(sql, names);
 
 await sql.end();
 console.log(`\ndemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
