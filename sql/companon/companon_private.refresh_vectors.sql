@@ -14,8 +14,12 @@ as $$
 declare
   kept int;
 begin
+  -- The artists by a join, never `= any (artists)`: a filter over a plan that scans would compare every
+  -- row with every element (the rebuild passes 2,000, a backfill all of them).
   with targets as (
-    select r.artist_id, r.refreshed_at from coliseum_private.artist_refreshes as r where r.artist_id = any (artists)
+    select distinct r.artist_id, r.refreshed_at
+    from unnest(artists) as a(artist_id)
+    join coliseum_private.artist_refreshes as r on r.artist_id = a.artist_id
   ),
   strength as (
     select t.artist_id, t.refreshed_at,
@@ -57,7 +61,8 @@ begin
   ),
   gone as (
     delete from companon_private.artist_vectors as av
-    where av.artist_id = any (artists)
+    using (select distinct a.artist_id from unnest(artists) as a(artist_id)) as a
+    where av.artist_id = a.artist_id
       and not exists (select 1 from vectors as v where v.artist_id = av.artist_id and v.norm > 0)
   ),
   saved as (
