@@ -14,8 +14,12 @@ as $$
 declare
   kept int;
 begin
+  -- The artists by a join, never `= any (artists)`: a filter over a plan that scans would compare every
+  -- row with every element (the rebuild passes 2,000, a backfill all of them).
   with targets as (
-    select r.artist_id, r.refreshed_at from coliseum_private.artist_refreshes as r where r.artist_id = any (artists)
+    select distinct r.artist_id, r.refreshed_at
+    from unnest(artists) as a(artist_id)
+    join coliseum_private.artist_refreshes as r on r.artist_id = a.artist_id
   ),
   strength as (
     select t.artist_id, t.refreshed_at,
@@ -46,19 +50,12 @@ begin
       offset 0 -- computed once per artist, not once per use below
     ) as v
   ),
-  places as (
-    select t.artist_id,
-           coalesce(array_agg(distinct p.country order by p.country) filter (where p.country <> ''), '{}') as countries,
-           coalesce(array_agg(distinct p.country || '/' || p.city order by p.country || '/' || p.city) filter (where p.city <> ''),
-                    '{}') as cities
-    from targets as t
-    join coliseum_private.artist_places as p on p.artist_id = t.artist_id and p.last_at > t.refreshed_at - interval '720 hours'
-    group by t.artist_id
-  ),
   gone as (
     delete from companon_private.artist_vectors as av
-    where av.artist_id = any (artists)
-      and not exists (select 1 from vectors as v where v.artist_id = av.artist_id and v.norm > 0)
+    using (select distinct a.artist_id from unnest(artists) as a(artist_id)) as a
+    where av.artist_id = a.artist_id
+      -- a hashed subplan: linear whatever the planner guesses of the CTE's size
+      and av.artist_id not in (select v.artist_id from vectors as v where v.norm > 0)
   ),
   saved as (
     insert into companon_private.artist_vectors as av (
@@ -73,9 +70,16 @@ begin
            v.dna[21] / v.norm, v.dna[22] / v.norm, v.dna[23] / v.norm, v.dna[24] / v.norm, v.dna[25] / v.norm,
            v.dna[26] / v.norm,
            v.score_a, v.score_t, v.score_g, v.score_c, v.score_overall, v.fans, v.refreshed_at, v.main_genre,
-           coalesce(p.countries, '{}'), coalesce(p.cities, '{}'), v.dna
+           p.countries, p.cities, v.dna
     from vectors as v
-    left join places as p on p.artist_id = v.artist_id
+    -- The places of the 30 days before the refresh, per artist by its index.
+    cross join lateral (
+      select coalesce(array_agg(distinct p.country order by p.country) filter (where p.country <> ''), '{}') as countries,
+             coalesce(array_agg(distinct p.country || '/' || p.city order by p.country || '/' || p.city) filter (where p.city <> ''),
+                      '{}') as cities
+      from coliseum_private.artist_places as p
+      where p.artist_id = v.artist_id and p.last_at > v.refreshed_at - interval '720 hours'
+    ) as p
     where v.norm > 0
     order by v.artist_id
     on conflict (artist_id) do update set
