@@ -20,6 +20,8 @@ language plpgsql
 volatile
 security definer
 set search_path = ''
+-- One statement over many rows (the backfill passes every artist): hash tables in memory.
+set work_mem = '64MB'
 as $$
 declare
   kept int;
@@ -60,12 +62,16 @@ begin
       offset 0 -- computed once per artist, not once per use below
     ) as v
   ),
+  -- The artists left without a vector: a set difference (hashed or sorted, never a scan per row).
+  dropped as (
+    select a.artist_id from unnest(artists) as a(artist_id)
+    except
+    select v.artist_id from vectors as v where v.norm > 0
+  ),
   gone as (
     delete from companon_private.artist_vectors as av
-    using (select distinct a.artist_id from unnest(artists) as a(artist_id)) as a
-    where av.artist_id = a.artist_id
-      -- a hashed subplan: linear whatever the planner guesses of the CTE's size
-      and av.artist_id not in (select v.artist_id from vectors as v where v.norm > 0)
+    using dropped as d
+    where av.artist_id = d.artist_id
   ),
   saved as (
     insert into companon_private.artist_vectors as av (

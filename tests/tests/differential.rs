@@ -11,7 +11,7 @@
 
 use buckets_core::coliseum::{concentration, event_weight, normalized_entropy, strength_score, MetricError};
 use buckets_core::passport::{check_event, find_kind, EventKind, FieldType, Source, ALIASES, ARTIST_ID, KINDS};
-use buckets_e2e::{connect, hosted_url_var, math_implementation, seeded_rng, MAIN_URL_VAR};
+use buckets_e2e::{connect, extension_and_twins, hosted_url_var, math_implementation, seeded_rng, MAIN_URL_VAR};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -39,18 +39,7 @@ async fn weights(client: &Client, tiers: &[i16], occurred: &[DateTime<Utc>], as_
 
 #[tokio::test]
 async fn extension_and_sql_twins_compute_identical_weights() {
-    let main = connect(MAIN_URL_VAR).await;
-    let twins = connect(hosted_url_var()).await;
-    assert_eq!(
-        math_implementation(&main).await,
-        "extension",
-        "the main cluster must run pg_coliseum"
-    );
-    assert_eq!(
-        math_implementation(&twins).await,
-        "sql",
-        "the hosted-shape cluster must run the SQL twins"
-    );
+    let (main, twins) = extension_and_twins().await;
 
     let mut rng = seeded_rng("weights");
     let n = 20_000;
@@ -176,10 +165,7 @@ async fn spread_error(client: &Client, function: &str, array: &[Option<f64>]) ->
 
 #[tokio::test]
 async fn extension_and_sql_twins_compute_identical_strength_scores() {
-    let main = connect(MAIN_URL_VAR).await;
-    let twins = connect(hosted_url_var()).await;
-    assert_eq!(math_implementation(&main).await, "extension");
-    assert_eq!(math_implementation(&twins).await, "sql");
+    let (main, twins) = extension_and_twins().await;
 
     let mut rng = seeded_rng("strength_score");
     let raws: Vec<f64> = (0..20_000).map(|_| raw_strength(&mut rng)).collect();
@@ -200,10 +186,7 @@ async fn extension_and_sql_twins_compute_identical_strength_scores() {
 
 #[tokio::test]
 async fn extension_and_sql_twins_compute_identical_spreads() {
-    let main = connect(MAIN_URL_VAR).await;
-    let twins = connect(hosted_url_var()).await;
-    assert_eq!(math_implementation(&main).await, "extension");
-    assert_eq!(math_implementation(&twins).await, "sql");
+    let (main, twins) = extension_and_twins().await;
 
     let mut rng = seeded_rng("spreads");
     let arrays: Vec<Vec<Option<f64>>> = (0..5_000)
