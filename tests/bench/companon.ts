@@ -16,6 +16,11 @@ const LIM = 50;
 const seed = await Deno.readTextFile(new URL("./companon_seed.sql", import.meta.url));
 const baseline = await Deno.readTextFile(new URL("./companon_baseline.sql", import.meta.url));
 const cleanup = await Deno.readTextFile(new URL("./companon_cleanup.sql", import.meta.url));
+const dashboardSeed = await Deno.readTextFile(new URL("./companon_dashboard_seed.sql", import.meta.url));
+const dashboardBare = await Deno.readTextFile(new URL("./companon_dashboard_bare.sql", import.meta.url));
+const spendBare = await Deno.readTextFile(new URL("./companon_spend_bare.sql", import.meta.url));
+const CAMPAIGNS = 10, OFFERS = 20, VIEWS = 2_000; // per brand, per campaign, per campaign
+const READS = Number(Deno.env.get("BENCH_READS") ?? 50); // timed calls of each dashboard read
 
 interface Timing {
   campaign: string;
@@ -73,9 +78,61 @@ async function measure(url: string, label: string) {
   return { label, timings, seedSeconds };
 }
 
+interface Read { read: string; rpcMs: number[]; bareMs: number[] }
+
+/**
+ * The brand dashboard's reads, as the app calls them (one transaction: the owner's role and JWT claims, then
+ * the RPC, as PostgREST runs it), against the bare queries that read the same figures as postgres
+ * (tests/bench/companon_dashboard_bare.sql, companon_spend_bare.sql). The brand, its paid sponsorships and its
+ * measured events are seeded by tests/bench/companon_dashboard_seed.sql and stay (they are small).
+ */
+async function dashboard(url: string, label: string) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const conn = await sql.reserve();
+  try {
+    await conn`select set_config('bench.campaigns', ${String(CAMPAIGNS)}, false), set_config('bench.offers', ${String(OFFERS)}, false),
+                      set_config('bench.views', ${String(VIEWS)}, false)`;
+    await conn.unsafe(`begin; ${dashboardSeed}; commit;`);
+    const [{ brand, owner }] = await conn`select current_setting('bench.brand') as brand, current_setting('bench.owner') as owner`;
+    while ((await conn`select companon_private.measure_pending() as n`)[0].n > 0) { /* pg_cron's job, until done */ }
+    await conn`analyze companon.offers`;
+    const claims = JSON.stringify({ sub: owner, role: "authenticated" });
+    const asOwner = (rpc: string) =>
+      conn.unsafe(`begin; select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '${claims}', true);
+                   select * from ${rpc}; commit;`);
+    // The RPC and the bare query must agree before they are timed.
+    await conn`begin`;
+    await conn`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${claims}, true)`;
+    const rows = await conn`select campaign_id, spent_minor, impressions, clicks, conversions from companon.brand_dashboard(${brand}::uuid)`;
+    await conn`commit`;
+    const bare = await conn.unsafe(dashboardBare, [brand]);
+    const same = rows.length === CAMPAIGNS && rows.every((r: any, i: number) =>
+      r.campaign_id === bare[i].id && String(r.spent_minor) === String(bare[i].spent) &&
+      String(r.impressions) === String(bare[i].impressions) && String(r.conversions) === String(bare[i].conversions));
+    if (!same) throw new Error(`${label}: brand_dashboard and the bare query disagree`);
+    const reads: Read[] = [
+      { read: "brand_dashboard(brand)", rpcMs: await timed(READS, () => asOwner(`companon.brand_dashboard('${brand}')`)),
+        bareMs: await timed(READS, () => conn.unsafe(dashboardBare, [brand])) },
+      { read: "brand_spend(brand)", rpcMs: await timed(READS, () => asOwner(`companon.brand_spend('${brand}')`)),
+        bareMs: await timed(READS, () => conn.unsafe(spendBare, [brand])) },
+    ];
+    for (const r of reads) {
+      console.log(`${label} ${r.read}: p50 ${fmt(percentile(r.rpcMs, 50), 1)} ms, bare p50 ${fmt(percentile(r.bareMs, 50), 1)} ms`);
+    }
+    return { label, reads };
+  } finally {
+    conn.release();
+    await sql.end();
+  }
+}
+
 const results = [
   await measure(env("SUPABASE_DB_URL"), "extension"),
   await measure(env("BUCKETS_HOSTED_DB_URL"), "twins"),
+];
+const dashboards = [
+  await dashboard(env("SUPABASE_DB_URL"), "main (extension)"),
+  await dashboard(env("BUCKETS_HOSTED_DB_URL"), "hosted shape (twins)"),
 ];
 
 const describeCampaign: Record<string, string> = {
@@ -102,4 +159,18 @@ both return the same artists in the same order.
 | cluster | campaign | match p50 ms | match p99 ms | plain scan p50 ms | plain scan ÷ match |
 |---|---|---:|---:|---:|---:|
 ${rows.join("\n")}
+
+Brand dashboard reads: one brand with ${CAMPAIGNS} campaigns, ${OFFERS} sponsorships each paid through Checkout's booking
+(a quarter half refunded), ${fmt(VIEWS)} views per campaign with a tenth as many clicks and a hundredth as many
+conversions, counted by measurement (\`tests/bench/companon_dashboard_seed.sql\`). Each read is called ${READS} times as
+the brand's owner, one transaction with the role and JWT claims set as PostgREST does, against the bare query that
+reads the same figures as postgres without access checks or shaping (\`tests/bench/companon_dashboard_bare.sql\`,
+\`companon_spend_bare.sql\`; the dashboard's answer is checked equal to it first).
+
+| cluster | read | RPC p50 ms | RPC p99 ms | bare p50 ms | RPC ÷ bare |
+|---|---|---:|---:|---:|---:|
+${dashboards.flatMap((d) => d.reads.map((r) => {
+  const [a, b] = [percentile(r.rpcMs, 50), percentile(r.bareMs, 50)];
+  return `| ${d.label} | \`companon.${r.read}\` | ${fmt(a, 1)} | ${fmt(percentile(r.rpcMs, 99), 1)} | ${fmt(b, 1)} | ${fmt(a / b, 2)} |`;
+})).join("\n")}
 `);
