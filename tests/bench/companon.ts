@@ -173,4 +173,9 @@ ${dashboards.flatMap((d) => d.reads.map((r) => {
   const [a, b] = [percentile(r.rpcMs, 50), percentile(r.bareMs, 50)];
   return `| ${d.label} | \`companon.${r.read}\` | ${fmt(a, 1)} | ${fmt(percentile(r.rpcMs, 99), 1)} | ${fmt(b, 1)} | ${fmt(a / b, 2)} |`;
 })).join("\n")}
+
+- \`brand_spend\` answers faster than its bare query: the plain join is planned from the platform's Stripe-balance
+  postings (every payment's), where the RPC walks the brand's payments through their indexes
+  (\`companon_private.sponsorship_postings\`); the dashboard adds its access check, the per-campaign results and the
+  cost-per-result arithmetic to the same reads.
 `);
