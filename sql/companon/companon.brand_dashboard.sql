@@ -35,10 +35,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if companon_private.brand_role(brand_dashboard.brand_id, 'read a brand''s dashboard') is null then
-    raise exception using errcode = 'P0002', message = format('brand %s not found', brand_dashboard.brand_id),
-      hint = 'A brand is visible to its members and to admins.';
-  end if;
+  perform companon_private.visible_brand_role(brand_dashboard.brand_id, 'read a brand''s dashboard');
   return query
     select c.id, c.name, c.state, c.objective, c.starts_at, c.ends_at, c.currency::text,
            s.budget_minor, s.committed_minor,

@@ -27,10 +27,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if companon_private.brand_role(brand_invoices.brand_id, 'read a brand''s invoices') is null then
-    raise exception using errcode = 'P0002', message = format('brand %s not found', brand_invoices.brand_id),
-      hint = 'A brand is visible to its members and to admins.';
-  end if;
+  perform companon_private.visible_brand_role(brand_invoices.brand_id, 'read a brand''s invoices');
   return query
     with pays as (
       select o.payment_id, o.id as offer_id, o.campaign_id, null::text as problem

@@ -23,10 +23,7 @@ begin
     raise exception using errcode = '22023',
       message = format('to_at (%s) must be after from_at (%s)', brand_spend.to_at, brand_spend.from_at);
   end if;
-  if companon_private.brand_role(brand_spend.brand_id, 'read a brand''s spend') is null then
-    raise exception using errcode = 'P0002', message = format('brand %s not found', brand_spend.brand_id),
-      hint = 'A brand is visible to its members and to admins.';
-  end if;
+  perform companon_private.visible_brand_role(brand_spend.brand_id, 'read a brand''s spend');
   return query
     select (date_trunc('month', p.at at time zone 'UTC'))::date as m, p.campaign_id, c.name, p.currency,
            count(distinct p.payment_id) filter (where p.kind = 'payment'),

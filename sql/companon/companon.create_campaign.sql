@@ -16,12 +16,9 @@ security definer
 set search_path = ''
 as $$
 declare
-  r text := companon_private.brand_role(create_campaign.brand_id, 'create a campaign');
+  r text := companon_private.visible_brand_role(create_campaign.brand_id, 'create a campaign');
   c companon.campaigns;
 begin
-  if r is null then
-    raise exception using errcode = 'P0002', message = format('brand %s not found', create_campaign.brand_id);
-  end if;
   if r not in ('owner', 'manager', 'platform') then
     raise exception using
       errcode = '42501',

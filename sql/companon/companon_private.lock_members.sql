@@ -9,11 +9,8 @@ language plpgsql
 volatile
 as $$
 declare
-  r text := companon_private.brand_role(brand_id, 'manage a brand''s members');
+  r text := companon_private.visible_brand_role(brand_id, 'manage a brand''s members');
 begin
-  if r is null then
-    raise exception using errcode = 'P0002', message = format('brand %s not found', brand_id);
-  end if;
   if r not in ('owner', 'platform') and not (r in ('manager', 'viewer') and leaving is not distinct from auth.uid()) then
     raise exception using
       errcode = '42501',

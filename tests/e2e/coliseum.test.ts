@@ -3,19 +3,10 @@
 // processor by hand (the fast path is pg_coliseum's background worker; the
 // pg_cron safety net runs only once a minute).
 import { assert, assertEquals } from "../lib/assert.ts";
-import { asRole, callFunction, db, newUser, uuid } from "../lib/stack.ts";
+import { asRole, callFunction, db, newUser, uuid , until } from "../lib/stack.ts";
 
 const sql = db();
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, seconds = 20): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${seconds} s (the fast path should take well under one)`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function logFanActivity(token: string, artist: string) {
   const track = uuid();
@@ -40,7 +31,7 @@ Deno.test("events logged over HTTP reach the artist's DNA and the boards by them
     const [r] = await sql`select score, components, fans from public.coliseum_domain_strength
                            where artist_id = ${artist.id} and domain = 'A' and period = '7d'`;
     return r;
-  });
+  }, { everyMs: 25 });
   assert(row.score > 0, `score ${row.score}`);
   const [t] = await sql`select fans, components from public.coliseum_domain_strength
                          where artist_id = ${artist.id} and domain = 'T' and period = '30d'`;
@@ -85,7 +76,7 @@ Deno.test("a rise in DNA leaves the artist a notification only they can read", a
     const rows = await asRole(sql, "authenticated", artist.id, (tx) =>
       tx`select domain, delta, message from coliseum.notifications where artist_id = ${artist.id}`);
     return rows.length > 0 ? rows : undefined;
-  });
+  }, { everyMs: 25 });
   assert(own.every((n: any) => n.delta > 0 && typeof n.message === "string"));
   const others = await asRole(sql, "authenticated", fan.id, (tx) =>
     tx`select 1 from coliseum.notifications where artist_id = ${artist.id}`);

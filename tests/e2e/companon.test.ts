@@ -5,7 +5,7 @@
 // passport-log and are attributed to the campaign, and the brand's dashboard adds up to the ledger.
 // Reads and RPCs run as PostgREST runs them: the caller's role and JWT claims set in the transaction.
 import { assert, assertEquals } from "../lib/assert.ts";
-import { asRole, callFunction, db, newUser, serviceToken, type Sql, type User, uuid } from "../lib/stack.ts";
+import { asRole, callFunction, db, newUser, serviceToken, type Sql, type User, uuid , until } from "../lib/stack.ts";
 import { checkout, refusal } from "../lib/app.ts";
 import { expectDelivered, stripe } from "../lib/money.ts";
 import { addedViolations, violationLines } from "../lib/stripe.ts";
@@ -15,15 +15,6 @@ const violationsBefore = await violationLines(sql);
 
 const as = <T>(user: User, fn: (tx: Sql) => Promise<T>) => asRole(sql, "authenticated", user.id, fn);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, seconds = 30): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${seconds} s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Fans play an artist's tracks in a genre and place of their own, over HTTP, as the app logs them. */
 async function fansPlay(artist: string, fans: User[], genre: string, country: string, plays = 3) {
@@ -65,7 +56,7 @@ Deno.test("a brand sponsors the artists its campaign matches, pays through Check
     const [{ n }] = await sql`select count(distinct artist_id)::int as n from public.coliseum_domain_strength
                               where artist_id in (${fitA.id}, ${fitB.id}, ${other.id}) and period = '30d' and score > 0`;
     return n === 3 ? n : undefined;
-  });
+  }, { seconds: 30 });
 
   // The brand and its campaign, created by the owner; the viewer joins.
   const [{ brand }] = await as(owner, (tx) => tx`select companon.create_brand(${"E2E Drinks " + uuid().slice(0, 6)}) as brand`);

@@ -5,7 +5,7 @@
 // POST /functions/v1/ticket-validate; refunds, transfers, offline uploads, the
 // public key, and attendance reaching Coliseum by itself.
 import { assert, assertEquals, assertMatch } from "../lib/assert.ts";
-import { asRole, db, FUNCTIONS_URL, newUser } from "../lib/stack.ts";
+import { asRole, db, FUNCTIONS_URL, newUser , until } from "../lib/stack.ts";
 import {
   buy,
   claimsOf,
@@ -24,15 +24,6 @@ import {
 
 const sql = db(20);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, seconds = 20): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${seconds} s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function ticket(id: string) {
   const [t] = await sql`select owner_id, state, version, redeemed_gate, void_reason from public.event_tickets where id = ${id}`;

@@ -5,7 +5,7 @@
 // very one Stripe's own library sends for the same typed parameters.
 import type Stripe from "stripe";
 import { assert, assertEquals } from "../lib/assert.ts";
-import { asRole, db, newUser, type User } from "../lib/stack.ts";
+import { asRole, db, newUser, type User , until } from "../lib/stack.ts";
 import { app, checkout, refusal } from "../lib/app.ts";
 import { newShow } from "../lib/concierto.ts";
 import { expectSameAsStripeLibrary, type RecordedRequest, ResendStandInClient } from "../lib/standin.ts";
@@ -48,13 +48,6 @@ async function readsTBoard(user: User): Promise<boolean> {
   }
 }
 
-async function until(what: string, probe: () => Promise<boolean>, seconds = 20) {
-  const deadline = Date.now() + seconds * 1000;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${seconds} s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 Deno.test("a fan buys two seats: Checkout through supabase-js, Stripe's request as its library sends it, paid, two tickets", async () => {
   const show = await newShow(sql, { price: 2500 });
@@ -164,7 +157,7 @@ Deno.test("a fan subscribes to pro: the T board unlocks when the invoice is paid
 
   expectDelivered(await stripe.trigger("subscription.cancel_at_period_end", { subscription }));
   assertEquals(await plan(fan), "pro", "a cancelled subscription keeps its plan until the period ends");
-  await until("the plan ends with its period", async () => (await plan(fan)) === "free");
+  await until("the plan ends with its period", async () => (await plan(fan)) === "free", { everyMs: 200 });
   assertEquals(await readsTBoard(fan), false);
   const [s] = await sql`select status, cancel_at_period_end from treasury.subscriptions where stripe_subscription_id = ${subscription}`;
   assertEquals(s.cancel_at_period_end, true);
@@ -188,7 +181,7 @@ Deno.test("a failed renewal keeps the plan through the grace period, then downgr
     await new Promise((r) => setTimeout(r, 2500));
     expectDelivered(await stripe.trigger("subscription.renewal_failed", { subscription }));
     assertEquals(await plan(fan), "pro", "within the grace period the plan holds");
-    await until("the plan downgrades after the grace period", async () => (await plan(fan)) === "free");
+    await until("the plan downgrades after the grace period", async () => (await plan(fan)) === "free", { everyMs: 200 });
     assertEquals(await readsTBoard(fan), false);
   });
 });

@@ -96,3 +96,21 @@ export async function asRole<T>(
 }
 
 export const uuid = () => crypto.randomUUID();
+
+/**
+ * Polls `probe` until it answers something other than undefined or false, and returns that; throws naming
+ * `what` after `seconds`. For what the stack does by itself (the processor, the functions, pg_cron).
+ */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  { seconds = 20, everyMs = 50 }: { seconds?: number; everyMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined && found !== false) return found;
+    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${seconds} s`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
