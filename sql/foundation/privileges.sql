@@ -1,7 +1,7 @@
 -- The API roles may look into the system schemas; what they may do there is
 -- granted object by object. The _private schemas get no grant at all, so
 -- their functions run only inside security definer functions and jobs.
-grant usage on schema passport, coliseum, treasury, concierto, companon
+grant usage on schema passport, coliseum, treasury, concierto, companon, people
   to anon, authenticated, service_role;
 
 -- Postgres lets every role execute a new function unless told otherwise, and

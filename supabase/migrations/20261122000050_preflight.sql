@@ -16,8 +16,9 @@
 do $preflight$
 declare
   schemas constant text[] := array[
-    'passport', 'coliseum', 'treasury', 'concierto', 'companon',
-    'passport_private', 'coliseum_private', 'treasury_private', 'concierto_private', 'companon_private'];
+    'passport', 'coliseum', 'treasury', 'concierto', 'companon', 'people',
+    'passport_private', 'coliseum_private', 'treasury_private', 'concierto_private', 'companon_private',
+    'people_private'];
   -- Tables and views, with the indexes and sequences named after them: renaming a table keeps
   -- those names, so they are checked on their own.
   relations constant text[] := array[
