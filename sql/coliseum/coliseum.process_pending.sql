@@ -1,5 +1,6 @@
 -- Claims up to max_entries pending entries (oldest first, skipping those
--- another processor holds), folds them, marks them processed and refreshes
+-- another processor holds), folds them (DNA, then the player stats from the
+-- mutations just stored), marks them processed and refreshes
 -- the artists they touched, all in the caller's transaction. Returns how many
 -- entries it processed (0: nothing was pending).
 create or replace function coliseum.process_pending(max_entries int default 5000)
@@ -48,6 +49,7 @@ begin
   end if;
 
   touched := coliseum_private.fold_entries(batch);
+  perform coliseum_private.fold_player_stats(batch);
   perform coliseum_private.refresh_artists(touched, now());
   return cardinality(batch);
 end

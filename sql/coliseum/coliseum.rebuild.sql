@@ -1,4 +1,4 @@
--- Recomputes all DNA from the whole log: derived state is emptied, every entry
+-- Recomputes all DNA and the player stats from the whole log: derived state is emptied, every entry
 -- is folded again in id order, pending entries are marked, every artist is
 -- scored as of as_of. Notifications are kept and none are written; one NOTIFY
 -- {"rebuild": true, "as_of": ..., "artists": n} replaces the per-row ones.
@@ -23,19 +23,23 @@ begin
   -- processor that holds it finishes first, later ones wait. Readers of fans
   -- and strengths keep the old rows until the rebuild commits.
   perform pg_advisory_xact_lock(1131375721, 1382446952);
-  lock table public.coliseum_dna_mutations, coliseum.fan_genres, coliseum.fans in exclusive mode;
+  lock table public.coliseum_dna_mutations, coliseum.fan_genres, coliseum.fans, coliseum.fan_tracks,
+    coliseum.track_likes in exclusive mode;
 
   perform set_config('buckets.coliseum_rebuild', txid_current()::text, true);
   truncate public.coliseum_dna_mutations;
   perform set_config('buckets.coliseum_rebuild', '', true);
   truncate coliseum_private.dna_hours, coliseum_private.dna_totals, coliseum_private.artist_fans,
     coliseum_private.artist_places, coliseum_private.artist_refreshes, coliseum_private.fan_days,
-    coliseum_private.artist_signals;
+    coliseum_private.artist_signals, coliseum_private.track_counts, coliseum_private.track_play_days,
+    coliseum_private.artist_counts, coliseum_private.artist_play_days, coliseum_private.attendances;
   -- Deletes, not truncates, so that readers keep the old rows until commit;
   -- "where true" because PostgREST's sessions load safeupdate, which refuses
   -- a DELETE without WHERE even inside a function.
   delete from coliseum.fan_genres where true;
   delete from coliseum.fans where true;
+  delete from coliseum.fan_tracks where true;
+  delete from coliseum.track_likes where true;
   delete from public.coliseum_domain_strength where true;
   delete from coliseum.strength_history as h where h.day = (as_of at time zone 'UTC')::date;
 
@@ -44,6 +48,7 @@ begin
     from (select p.id from public.passport_entries as p where p.id > last_id order by p.id limit chunk) as p;
     exit when batch is null;
     perform coliseum_private.fold_entries(batch);
+    perform coliseum_private.fold_player_stats(batch);
   end loop;
 
   -- Entries a processor holds are skipped: it folds them itself (its
