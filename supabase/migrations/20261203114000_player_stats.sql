@@ -30,7 +30,9 @@ create table coliseum_private.track_counts (
   -- the artist of the first entry that named the track (the catalog of tracks is the app's)
   artist_id uuid not null,
   plays bigint not null default 0 check (plays >= 0),
-  likes bigint not null default 0 check (likes >= 0)
+  -- no check: an upsert checks its proposed row, which carries the batch's change (-1 for an unlike); a -1
+  -- only ever follows a like stored before, so the sum stays >= 0 (player_stats.test.sql checks it)
+  likes bigint not null default 0
 );
 
 comment on table coliseum_private.track_counts is
@@ -49,7 +51,9 @@ comment on table coliseum_private.track_play_days is
 create table coliseum_private.artist_counts (
   artist_id uuid primary key,
   plays bigint not null default 0 check (plays >= 0),
-  likes bigint not null default 0 check (likes >= 0)
+  -- no check: an upsert checks its proposed row, which carries the batch's change (-1 for an unlike); a -1
+  -- only ever follows a like stored before, so the sum stays >= 0 (player_stats.test.sql checks it)
+  likes bigint not null default 0
 );
 
 comment on table coliseum_private.artist_counts is
