@@ -11,6 +11,9 @@ returns table (track_id uuid, artist_id uuid, plays bigint, counted_plays bigint
 language plpgsql
 stable
 set search_path = ''
+-- Plan each call with its own arguments, so that the cursor left null drops out and the keyset condition
+-- becomes an index bound (as passport.timeline does).
+set plan_cache_mode = force_custom_plan
 as $$
 declare
   me uuid := auth.uid();
