@@ -2,8 +2,8 @@
 -- their mutations: the plays with the units the counting rules gave them (a play counts when its units are
 -- above 0; a play under 30 s has no mutation and is not seen at all), the likes and unlikes (the newest entry
 -- of a fan and track wins; counts move only when the state flips) and the door admissions (once per fan and
--- event). Callers fold each entry once: process_pending folds what it claimed, rebuild the whole log after
--- emptying the tables, both under the refresh lock and in id order.
+-- event, counted per city and month). Callers fold each entry once: process_pending folds what it claimed,
+-- rebuild the whole log after emptying the tables, both under the refresh lock and in id order.
 create or replace function coliseum_private.fold_player_stats(entry_ids bigint[])
 returns void
 language sql
@@ -112,16 +112,30 @@ as $$
       counted_plays = f.counted_plays + excluded.counted_plays,
       first_played_at = least(f.first_played_at, excluded.first_played_at),
       last_played_at = greatest(f.last_played_at, excluded.last_played_at)
-  )
+  ),
   -- Door admissions: concierto.redeem logs ticket_validated for the holder and event_attended per lineup
   -- artist; a fan attends an event once, however many tickets or artists.
-  insert into coliseum_private.attendances (fan_id, event_id, country, city, attended_at, entry_id)
-  select distinct on (b.user_id, b.payload ->> 'event_id')
-    b.user_id, (b.payload ->> 'event_id')::uuid, upper(b.payload ->> 'country'), b.payload ->> 'city', b.occurred_at, b.id
-  from batch as b
-  where b.kind in ('concierto.ticket_validated', 'concierto.event_attended') and b.user_id is not null
-    and passport_private.is_uuid(b.payload ->> 'event_id')
-    and coalesce(b.payload ->> 'country', '') ~ '^[A-Za-z]{2}$' and coalesce(b.payload ->> 'city', '') <> ''
-  order by b.user_id, b.payload ->> 'event_id', b.id
-  on conflict (fan_id, event_id) do nothing
+  admitted as (
+    insert into coliseum_private.attendances (fan_id, event_id, country, city, attended_at, entry_id)
+    select distinct on (b.user_id, b.payload ->> 'event_id')
+      b.user_id, (b.payload ->> 'event_id')::uuid, upper(b.payload ->> 'country'), b.payload ->> 'city', b.occurred_at,
+      b.id
+    from batch as b
+    where b.kind in ('concierto.ticket_validated', 'concierto.event_attended') and b.user_id is not null
+      and passport_private.is_uuid(b.payload ->> 'event_id')
+      and coalesce(b.payload ->> 'country', '') ~ '^[A-Za-z]{2}$' and coalesce(b.payload ->> 'city', '') <> ''
+    order by b.user_id, b.payload ->> 'event_id', b.id
+    on conflict (fan_id, event_id) do nothing
+    returning fan_id, country, lower(city) as city_key, attended_at
+  )
+  -- Each new attendance counts in its UTC calendar month and in all time (-infinity).
+  insert into coliseum_private.attendance_counts as c (country, city_key, month, fan_id, events, last_attended_at)
+  select a.country, a.city_key, m.month, a.fan_id, count(*), max(a.attended_at)
+  from admitted as a
+  cross join lateral (values (date_trunc('month', a.attended_at, 'UTC')::date), ('-infinity'::date)) as m(month)
+  group by a.country, a.city_key, m.month, a.fan_id
+  order by 1, 2, 3, 4
+  on conflict (country, city_key, month, fan_id) do update set
+    events = c.events + excluded.events,
+    last_attended_at = greatest(c.last_attended_at, excluded.last_attended_at)
 $$;

@@ -8,6 +8,7 @@
 --   coliseum.track_likes               per fan and track: liked or not, by the fan's last like / unlike
 --   coliseum.fan_tracks                per fan and track: the fan's history (plays, counted plays, last played)
 --   coliseum_private.attendances       per fan and event: the fan was admitted at the door (city, country, when)
+--   coliseum_private.attendance_counts per city, calendar month (and all time) and fan: events attended
 --
 -- A play counts here when the processor gave its DNA mutation units (docs/coliseum-dna.md, "Counting rules"):
 -- at least 30 s, not a repeat of the track in its 30-minute slot, within the slot's 10 tracks and the day's
@@ -125,3 +126,23 @@ comment on table coliseum_private.attendances is
 
 -- The board of one city: its attendances in a period, one index range.
 create index attendances_city_idx on coliseum_private.attendances (country, lower(city), attended_at);
+
+create table coliseum_private.attendance_counts (
+  country char(2) not null,
+  -- lower(city): the board matches cities without regard to case
+  city_key text not null,
+  -- the UTC calendar month's first day, or -infinity for all time
+  month date not null,
+  fan_id uuid not null,
+  events bigint not null check (events > 0),
+  last_attended_at timestamptz not null,
+  primary key (country, city_key, month, fan_id)
+);
+
+comment on table coliseum_private.attendance_counts is
+  'Player stats: per city, UTC calendar month (-infinity: all time) and fan, the events attended, so that the '
+  'month and all-time boards of a big city read their top rows off an index. Written by the processor only.';
+
+-- A board's top rows in rank order, and the fans ahead of a given count.
+create index attendance_counts_board_idx on coliseum_private.attendance_counts
+  (country, city_key, month, events desc, fan_id);

@@ -31,6 +31,12 @@ alter table coliseum_private.attendances enable row level security;
 -- Player stats: written by the processor, read through the coliseum.* stats functions only.
 revoke all on coliseum_private.attendances from anon, authenticated, service_role;
 
+-- source: sql/coliseum/coliseum_private.attendance_counts.policies.sql
+alter table coliseum_private.attendance_counts enable row level security;
+
+-- Player stats: written by the processor, read through coliseum.attendance_board only.
+revoke all on coliseum_private.attendance_counts from anon, authenticated, service_role;
+
 -- source: sql/coliseum/coliseum.track_likes.policies.sql
 alter table coliseum.track_likes enable row level security;
 
@@ -58,8 +64,8 @@ create policy fan_tracks_own_rows on coliseum.fan_tracks
 -- their mutations: the plays with the units the counting rules gave them (a play counts when its units are
 -- above 0; a play under 30 s has no mutation and is not seen at all), the likes and unlikes (the newest entry
 -- of a fan and track wins; counts move only when the state flips) and the door admissions (once per fan and
--- event). Callers fold each entry once: process_pending folds what it claimed, rebuild the whole log after
--- emptying the tables, both under the refresh lock and in id order.
+-- event, counted per city and month). Callers fold each entry once: process_pending folds what it claimed,
+-- rebuild the whole log after emptying the tables, both under the refresh lock and in id order.
 create or replace function coliseum_private.fold_player_stats(entry_ids bigint[])
 returns void
 language sql
@@ -168,18 +174,32 @@ as $$
       counted_plays = f.counted_plays + excluded.counted_plays,
       first_played_at = least(f.first_played_at, excluded.first_played_at),
       last_played_at = greatest(f.last_played_at, excluded.last_played_at)
-  )
+  ),
   -- Door admissions: concierto.redeem logs ticket_validated for the holder and event_attended per lineup
   -- artist; a fan attends an event once, however many tickets or artists.
-  insert into coliseum_private.attendances (fan_id, event_id, country, city, attended_at, entry_id)
-  select distinct on (b.user_id, b.payload ->> 'event_id')
-    b.user_id, (b.payload ->> 'event_id')::uuid, upper(b.payload ->> 'country'), b.payload ->> 'city', b.occurred_at, b.id
-  from batch as b
-  where b.kind in ('concierto.ticket_validated', 'concierto.event_attended') and b.user_id is not null
-    and passport_private.is_uuid(b.payload ->> 'event_id')
-    and coalesce(b.payload ->> 'country', '') ~ '^[A-Za-z]{2}$' and coalesce(b.payload ->> 'city', '') <> ''
-  order by b.user_id, b.payload ->> 'event_id', b.id
-  on conflict (fan_id, event_id) do nothing
+  admitted as (
+    insert into coliseum_private.attendances (fan_id, event_id, country, city, attended_at, entry_id)
+    select distinct on (b.user_id, b.payload ->> 'event_id')
+      b.user_id, (b.payload ->> 'event_id')::uuid, upper(b.payload ->> 'country'), b.payload ->> 'city', b.occurred_at,
+      b.id
+    from batch as b
+    where b.kind in ('concierto.ticket_validated', 'concierto.event_attended') and b.user_id is not null
+      and passport_private.is_uuid(b.payload ->> 'event_id')
+      and coalesce(b.payload ->> 'country', '') ~ '^[A-Za-z]{2}$' and coalesce(b.payload ->> 'city', '') <> ''
+    order by b.user_id, b.payload ->> 'event_id', b.id
+    on conflict (fan_id, event_id) do nothing
+    returning fan_id, country, lower(city) as city_key, attended_at
+  )
+  -- Each new attendance counts in its UTC calendar month and in all time (-infinity).
+  insert into coliseum_private.attendance_counts as c (country, city_key, month, fan_id, events, last_attended_at)
+  select a.country, a.city_key, m.month, a.fan_id, count(*), max(a.attended_at)
+  from admitted as a
+  cross join lateral (values (date_trunc('month', a.attended_at, 'UTC')::date), ('-infinity'::date)) as m(month)
+  group by a.country, a.city_key, m.month, a.fan_id
+  order by 1, 2, 3, 4
+  on conflict (country, city_key, month, fan_id) do update set
+    events = c.events + excluded.events,
+    last_attended_at = greatest(c.last_attended_at, excluded.last_attended_at)
 $$;
 
 -- source: sql/coliseum/coliseum_private.check_id_list.sql
@@ -355,7 +375,9 @@ set search_path = ''
 as $$
 declare
   me uuid := auth.uid();
+  key_city text := lower(btrim(attendance_board.city));
   since timestamptz;
+  key_month date;
 begin
   if coalesce(btrim(attendance_board.city), '') = '' then
     raise exception using errcode = '22023', message = 'city must name a city, got an empty or null one';
@@ -366,41 +388,69 @@ begin
       message = format('country must be an ISO 3166-1 alpha-2 code such as NG, got %s',
                        coalesce(quote_literal(attendance_board.country), 'null'));
   end if;
-  since := case lower(period)
-    when '7d' then now() - interval '7 days'
-    when '30d' then now() - interval '30 days'
-    when 'month' then date_trunc('month', now(), 'UTC')
-    when 'alltime' then '-infinity'::timestamptz
-  end;
-  if since is null then
+  if lower(period) is null or lower(period) not in ('7d', '30d', 'month', 'alltime') then
     raise exception using
       errcode = '22023',
       message = format('period must be 7d, 30d, month or alltime, got %s', coalesce(quote_literal(period), 'null'));
   end if;
+  since := now() - case lower(period) when '7d' then interval '7 days' else interval '30 days' end;
+  key_month := case lower(period) when 'month' then date_trunc('month', now(), 'UTC')::date else '-infinity'::date end;
   if max_rows is null or max_rows not between 1 and 100 then
     raise exception using
       errcode = '22023',
       message = format('max_rows must be between 1 and 100, got %s', coalesce(max_rows::text, 'null'));
   end if;
-  return query
-  with counts as (
-    select a.fan_id, count(*) as events, max(a.attended_at) as last_at
-    from coliseum_private.attendances as a
-    where a.country = upper(attendance_board.country) and lower(a.city) = lower(btrim(attendance_board.city))
-      and a.attended_at > since
-    group by a.fan_id
-  ),
-  ranked as (
-    select rank() over (order by c.events desc) as r, row_number() over (order by c.events desc, c.fan_id) as n, c.*
-    from counts as c
-  )
-  select k.r, k.fan_id, k.events, k.last_at, k.fan_id is not distinct from me
-  from ranked as k
-  where k.n <= max_rows or k.fan_id = me
-  union all
-  select null, me, 0, null, true
-  where me is not null and not exists (select from counts as c where c.fan_id = me)
-  order by 1 nulls last, 2;
+  if lower(period) in ('7d', '30d') then
+    -- A week or a month back from now: counted from the city's attendances in the window.
+    return query
+    with counts as (
+      select a.fan_id, count(*) as events, max(a.attended_at) as last_at
+      from coliseum_private.attendances as a
+      where a.country = upper(attendance_board.country) and lower(a.city) = key_city and a.attended_at > since
+      group by a.fan_id
+    ),
+    ranked as (
+      select rank() over (order by c.events desc) as r, row_number() over (order by c.events desc, c.fan_id) as n, c.*
+      from counts as c
+    )
+    select k.r, k.fan_id, k.events, k.last_at, k.fan_id is not distinct from me
+    from ranked as k
+    where k.n <= max_rows or k.fan_id = me
+    union all
+    select null, me, 0, null, true
+    where me is not null and not exists (select from counts as c where c.fan_id = me)
+    order by 1 nulls last, 2;
+  else
+    -- The calendar month or all time: the top rows off the counts' index, in rank order (a row's rank
+    -- depends only on the rows before it), and the caller's rank as 1 + the fans with more events.
+    return query
+    with top as (
+      select c.fan_id, c.events, c.last_attended_at
+      from coliseum_private.attendance_counts as c
+      where c.country = upper(attendance_board.country) and c.city_key = key_city and c.month = key_month
+      order by c.events desc, c.fan_id
+      limit max_rows
+    ),
+    mine as (
+      select c.events, c.last_attended_at
+      from coliseum_private.attendance_counts as c
+      where c.country = upper(attendance_board.country) and c.city_key = key_city and c.month = key_month
+        and c.fan_id = me
+    )
+    select rank() over (order by t.events desc), t.fan_id, t.events, t.last_attended_at, t.fan_id is not distinct from me
+    from top as t
+    union all
+    select
+      case when m.events is null then null
+           else 1 + (select count(*) from coliseum_private.attendance_counts as c
+                     where c.country = upper(attendance_board.country) and c.city_key = key_city
+                       and c.month = key_month and c.events > m.events) end,
+      me, coalesce(m.events, 0), m.last_attended_at, true
+    from (select) as one
+    left join mine as m on true
+    where me is not null and not exists (select from top as t where t.fan_id = me)
+    order by 1 nulls last, 2;
+  end if;
 end
 $$;
 

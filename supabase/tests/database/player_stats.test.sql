@@ -5,7 +5,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(42);
+select plan(43);
 
 -- Whatever other sessions left pending is folded first.
 select coliseum.process_pending(1000000) >= 0 as flushed \gset
@@ -169,7 +169,7 @@ select pg_temp.attended(:'fan3', :'city', 'NG', a) from unnest(array['50 days', 
 select pg_temp.attended(:'fan3', :'city', 'GH', '1 day');
 select coliseum.process_pending(1000000) >= 0 as folded \gset
 
--- 24-30: the board per period.
+-- 24-31: the counts and the board per period.
 create function pg_temp.board(who uuid, period text, max_rows int default 50)
 returns table (rank bigint, fan_id uuid, events bigint, is_caller boolean)
 language plpgsql
@@ -184,6 +184,15 @@ $$;
 select set_config('stats.city', :'city', true);
 select is((select count(*) from coliseum_private.attendances where fan_id = :'buyer' and city = :'city'), 4::bigint,
           'two tickets to one event are one attendance');
+select results_eq(
+  format($$select month, fan_id, events, last_attended_at from coliseum_private.attendance_counts
+           where city_key = lower(%L) order by month, fan_id$$, :'city'),
+  format($$select m.month, a.fan_id, count(*), max(a.attended_at)
+           from coliseum_private.attendances as a
+           cross join lateral (values (date_trunc('month', a.attended_at, 'UTC')::date), ('-infinity'::date)) as m(month)
+           where a.city = %L group by a.country, m.month, a.fan_id order by m.month, a.fan_id$$, :'city'),
+  'the month and all-time counts are the attendances counted per UTC calendar month and in all'
+);
 select results_eq(format($$select rank, fan_id, events, is_caller from pg_temp.board(%L, '7d')$$, :'friend'),
                   format($$values (1::bigint, %L::uuid, 3::bigint, true), (2::bigint, %L::uuid, 2::bigint, false)$$, :'friend', :'buyer'),
                   '7d: the friend (tonight, 5 and 6 days ago) before the buyer (tonight, 3 days ago)');
@@ -206,7 +215,7 @@ select results_eq(format($$select rank, fan_id, is_caller from pg_temp.board(%L,
 select throws_ok(format($$select * from coliseum.attendance_board(%L, 'NG', 'year')$$, :'city'), '22023',
                  'period must be 7d, 30d, month or alltime, got ''year''', 'an unknown period is refused');
 
--- 31-42: who may read and write what.
+-- 32-43: who may read and write what.
 set local role anon;
 set local request.jwt.claims to '{"role": "anon"}';
 select is((select plays from coliseum.track_stats(array[:'track1']::uuid[])), 3::bigint, 'anon reads track_stats (public counts)');
