@@ -7,7 +7,7 @@
 // vectors and their indexes. Both must give the same artists in the same order.
 import postgres from "postgres";
 import { env } from "../lib/stack.ts";
-import { fmt, percentile, writeSection } from "../lib/bench.ts";
+import { fmt, percentile, timed, writeSection } from "../lib/bench.ts";
 
 const ARTISTS = Number(Deno.env.get("BENCH_ARTISTS") ?? 100_000);
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 30); // timed calls of match_artists per campaign
@@ -27,16 +27,6 @@ interface Timing {
   matched: number;
   matchMs: number[];
   baselineMs: number[];
-}
-
-async function timed(n: number, op: () => Promise<unknown>): Promise<number[]> {
-  const ms: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await op();
-    ms.push(performance.now() - t0);
-  }
-  return ms.sort((a, b) => a - b);
 }
 
 async function measure(url: string, label: string) {

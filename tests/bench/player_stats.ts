@@ -8,7 +8,7 @@
 //    replaced by a no-op, each in a transaction that is rolled back, the two alternated.
 import postgres from "postgres";
 import { env } from "../lib/stack.ts";
-import { fmt, percentile, writeSection } from "../lib/bench.ts";
+import { fmt, percentile, timed, writeSection } from "../lib/bench.ts";
 
 const TRACKS = Number(Deno.env.get("BENCH_TRACKS") ?? 20_000);
 const READS = Number(Deno.env.get("BENCH_READS") ?? 200); // timed calls of each read
@@ -20,16 +20,6 @@ const cleanup = await Deno.readTextFile(new URL("./player_stats_cleanup.sql", im
 const bare = await Deno.readTextFile(new URL("./player_stats_bare.sql", import.meta.url));
 const pending = await Deno.readTextFile(new URL("./player_stats_pending.sql", import.meta.url));
 const FAN = "f7000000-0000-4000-8000-000000000000";
-
-async function timed(n: number, op: () => Promise<unknown>): Promise<number[]> {
-  const ms: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await op();
-    ms.push(performance.now() - t0);
-  }
-  return ms.sort((a, b) => a - b);
-}
 
 const trackId = (i: number) => `b7000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`;
 

@@ -52,6 +52,17 @@ export async function closedLoop(
   return { label, items, requests, seconds, latenciesMs: latencies };
 }
 
+/** Runs `op` `n` times one after the other; returns each call's milliseconds, sorted. */
+export async function timed(n: number, op: () => Promise<unknown>): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await op();
+    ms.push(performance.now() - t0);
+  }
+  return ms.sort((a, b) => a - b);
+}
+
 export function fmt(n: number, digits = 0): string {
   return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
