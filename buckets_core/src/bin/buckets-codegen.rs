@@ -5,10 +5,11 @@
 //! `<UTC now>_passport_catalog_data.sql` when the catalog changed.
 //! `buckets-codegen check` fails, naming each, if any of that is due.
 //!
-//! `buckets-codegen types --db-url <url> [--check]` writes the app's
+//! `buckets-codegen types [--db-url <url>] [--check]` writes the app's
 //! `Database` type (`supabase/types/database.ts`) from the catalog of the
-//! migrated database at `<url>`, read with psql; `--check` fails when the
-//! committed file differs from it.
+//! migrated database at `<url>` (default: `$SUPABASE_DB_URL`, which
+//! `./stack env` sets), read with psql; `--check` fails when the committed
+//! file differs from it.
 
 use buckets_core::codegen::sources::{self, version_at};
 use buckets_core::codegen::typescript::{self, DATABASE_QUERY, DATABASE_TS, SUPABASE_CONFIG};
@@ -17,7 +18,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
-const USAGE: &str = "usage: buckets-codegen write|check\n       buckets-codegen types --db-url <postgres url> [--check]";
+const USAGE: &str =
+    "usage: buckets-codegen write|check\n       buckets-codegen types [--db-url <postgres url>] [--check]   (default: $SUPABASE_DB_URL)";
 
 fn main() -> ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -124,16 +126,26 @@ fn main() -> ExitCode {
     }
 }
 
-/// `types --db-url <url> [--check]`.
+/// `types [--db-url <url>] [--check]`.
 fn types(root: &Path, args: &[String]) -> ExitCode {
-    let (url, check) = match args {
-        [flag, url] if flag == "--db-url" => (url, false),
-        [flag, url, c] | [c, flag, url] if flag == "--db-url" && c == "--check" => (url, true),
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
+    let mut url = std::env::var("SUPABASE_DB_URL").ok().filter(|u| !u.is_empty());
+    let mut check = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--check" => check = true,
+            "--db-url" if args.len() > 0 => url = args.next().cloned(),
+            _ => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
         }
+    }
+    let Some(url) = url else {
+        eprintln!("buckets-codegen types: no database: give --db-url or set SUPABASE_DB_URL (eval \"$(./stack env)\")");
+        return ExitCode::from(2);
     };
+    let url = &url;
     let rendered = match database_types(root, url) {
         Ok(ts) => ts,
         Err(e) => {
