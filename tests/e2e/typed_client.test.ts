@@ -3,7 +3,7 @@
 import { createClient } from "@supabase/supabase-js";
 import { assert, assertEquals } from "../lib/assert.ts";
 import { db, env, forgedToken, newUser, uuid } from "../lib/stack.ts";
-import { type Database, PassportLogError, passportLog } from "../../supabase/types/index.ts";
+import { type Database, passportLog, PassportLogError } from "../../supabase/types/index.ts";
 
 const sql = db();
 

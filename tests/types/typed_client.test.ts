@@ -13,8 +13,8 @@ import {
   type FunctionArgs,
   type FunctionsInvoker,
   type Json,
-  PassportLogError,
   passportLog,
+  PassportLogError,
   servicePassportLog,
   type Tables,
 } from "../../supabase/types/index.ts";
@@ -47,8 +47,9 @@ export async function compilesPassportLog(passport = passportLog(fakeClient([]))
   ];
   const results: EventResult[] = await passport.logEvents(queue);
   const first = results[0];
-  if (first.status === "rejected") expectType<Exact<typeof first.code, import("../../supabase/types/passport.ts").RejectionCode>>(true);
-  else expectType<Exact<typeof first.id, number>>(true);
+  if (first.status === "rejected") {
+    expectType<Exact<typeof first.code, import("../../supabase/types/passport.ts").RejectionCode>>(true);
+  } else expectType<Exact<typeof first.id, number>>(true);
 
   await passport.logEvent("audio.play", {
     client_event_id: "p-2",
@@ -176,7 +177,10 @@ function httpError(status: number, body: unknown, headers: Record<string, string
   return {
     data: null,
     error: Object.assign(new Error("Edge Function returned a non-2xx status code"), {
-      context: new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } }),
+      context: new Response(JSON.stringify(body), {
+        status,
+        headers: { "content-type": "application/json", ...headers },
+      }),
     }),
   };
 }
@@ -195,7 +199,11 @@ Deno.test("logEvents answers per event, in order, rejections included", async ()
   const answer: EventResult[] = [
     { status: "accepted", id: 1 },
     { status: "duplicate", id: 1 },
-    { status: "rejected", code: "occurred_too_long_ago", message: "occurred_at is more than 30 days before the event was sent" },
+    {
+      status: "rejected",
+      code: "occurred_too_long_ago",
+      message: "occurred_at is more than 30 days before the event was sent",
+    },
   ];
   const passport = passportLog(fakeClient([{ data: { results: answer }, error: null }]));
   const event: AppEvent = { kind: "social.unfollow", client_event_id: "u-1", artist_id: ARTIST };
@@ -206,7 +214,12 @@ Deno.test("a refused request is a PassportLogError with the function's code and 
   const passport = passportLog(fakeClient([
     httpError(429, { code: "rate_limited", message: "rate limited: retry in 9 s" }, { "retry-after": "9" }),
     httpError(500, { code: "internal", message: "the function failed", request_id: "req-1" }),
-    { data: null, error: Object.assign(new Error("Failed to send a request to the Edge Function"), { context: new TypeError("fetch failed") }) },
+    {
+      data: null,
+      error: Object.assign(new Error("Failed to send a request to the Edge Function"), {
+        context: new TypeError("fetch failed"),
+      }),
+    },
   ]));
   const event: AppEvent = { kind: "social.unfollow", client_event_id: "u-1", artist_id: ARTIST };
   const refused = async () => {
@@ -219,9 +232,19 @@ Deno.test("a refused request is a PassportLogError with the function's code and 
     throw new Error("no error");
   };
   const limited = await refused();
-  assertEquals([limited.status, limited.code, limited.retryAfterS, limited.message], [429, "rate_limited", 9, "rate limited: retry in 9 s"]);
+  assertEquals([limited.status, limited.code, limited.retryAfterS, limited.message], [
+    429,
+    "rate_limited",
+    9,
+    "rate limited: retry in 9 s",
+  ]);
   const internal = await refused();
-  assertEquals([internal.status, internal.code, internal.retryAfterS, internal.requestId], [500, "internal", null, "req-1"]);
+  assertEquals([internal.status, internal.code, internal.retryAfterS, internal.requestId], [
+    500,
+    "internal",
+    null,
+    "req-1",
+  ]);
   const unreachable = await refused();
   assertEquals([unreachable.status, unreachable.code], [null, "unreachable"]);
 });
