@@ -15,7 +15,8 @@ export type Source = "app" | "treasury" | "concierto" | "companon" | "system"
 
 /**
  * Every event kind: its payload fields (`?` marks an optional one; undeclared fields are refused), whether
- * the envelope's `artist_id` is required, and the sources that may log it.
+ * the payload must be given (it has a required field), whether the envelope's `artist_id` is required, and
+ * the sources that may log it.
  */
 export interface EventKinds {
   /** A track was played. Counts for DNA when `duration_ms` >= 30000. */
@@ -34,6 +35,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       surface?: string
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -49,6 +51,7 @@ export interface EventKinds {
       /** an ISO 3166-1 alpha-2 country code (2 capital letters) */
       country?: CountryCode
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -60,6 +63,7 @@ export interface EventKinds {
       /** an integer >= 0 */
       position_ms?: number
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -71,6 +75,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       genre?: string
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -80,6 +85,7 @@ export interface EventKinds {
       /** a UUID */
       track_id: Uuid
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -93,6 +99,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       genre?: string
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -106,6 +113,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       genre?: string
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -115,6 +123,7 @@ export interface EventKinds {
       /** a UUID */
       track_id: Uuid
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -126,6 +135,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       genre?: string
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -137,13 +147,14 @@ export interface EventKinds {
       /** an ISO 3166-1 alpha-2 country code (2 capital letters) */
       country?: CountryCode
     }
+    payload_required: false
     artist: "required"
     sources: "app" | "system"
   }
   /** A user stopped following an artist. */
   "social.unfollow": {
-    payload: {
-    }
+    payload: Record<PropertyKey, never>
+    payload_required: false
     artist: "required"
     sources: "app" | "system"
   }
@@ -155,6 +166,7 @@ export interface EventKinds {
       /** a UUID */
       target_id: Uuid
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -166,6 +178,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       channel?: string
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -175,13 +188,14 @@ export interface EventKinds {
       /** a UUID */
       contest_id: Uuid
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
   /** An artist's profile was viewed. */
   "social.profile_view": {
-    payload: {
-    }
+    payload: Record<PropertyKey, never>
+    payload_required: false
     artist: "required"
     sources: "app" | "system"
   }
@@ -203,6 +217,7 @@ export interface EventKinds {
       /** an ISO 3166-1 alpha-2 country code (2 capital letters) */
       country?: CountryCode
     }
+    payload_required: true
     artist: "required"
     sources: "concierto" | "system"
   }
@@ -214,6 +229,7 @@ export interface EventKinds {
       /** a UUID */
       ticket_id: Uuid
     }
+    payload_required: true
     artist: "optional"
     sources: "concierto" | "system"
   }
@@ -231,6 +247,7 @@ export interface EventKinds {
       /** an ISO 3166-1 alpha-2 country code (2 capital letters) */
       country?: CountryCode
     }
+    payload_required: true
     artist: "optional"
     sources: "concierto" | "system"
   }
@@ -244,6 +261,7 @@ export interface EventKinds {
       /** a UUID */
       to_user_id: Uuid
     }
+    payload_required: true
     artist: "optional"
     sources: "concierto" | "system"
   }
@@ -257,6 +275,7 @@ export interface EventKinds {
       /** an ISO 3166-1 alpha-2 country code (2 capital letters) */
       country: CountryCode
     }
+    payload_required: true
     artist: "required"
     sources: "concierto" | "system"
   }
@@ -270,6 +289,7 @@ export interface EventKinds {
       /** an ISO 3166-1 alpha-2 country code (2 capital letters) */
       country?: CountryCode
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -285,6 +305,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       product_type: string
     }
+    payload_required: true
     artist: "optional"
     sources: "treasury" | "system"
   }
@@ -300,6 +321,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       role: string
     }
+    payload_required: true
     artist: "optional"
     sources: "treasury" | "system"
   }
@@ -313,6 +335,7 @@ export interface EventKinds {
       /** an ISO 4217 currency code (3 capital letters) */
       currency: CurrencyCode
     }
+    payload_required: true
     artist: "optional"
     sources: "treasury" | "system"
   }
@@ -326,6 +349,7 @@ export interface EventKinds {
       /** an ISO 4217 currency code (3 capital letters) */
       currency: CurrencyCode
     }
+    payload_required: true
     artist: "optional"
     sources: "treasury" | "system"
   }
@@ -339,6 +363,7 @@ export interface EventKinds {
       /** an ISO 4217 currency code (3 capital letters) */
       currency: CurrencyCode
     }
+    payload_required: true
     artist: "optional"
     sources: "treasury" | "system"
   }
@@ -350,6 +375,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "treasury" | "system"
   }
@@ -365,6 +391,7 @@ export interface EventKinds {
       /** an ISO 4217 currency code (3 capital letters) */
       currency: CurrencyCode
     }
+    payload_required: true
     artist: "required"
     sources: "treasury" | "system"
   }
@@ -378,6 +405,7 @@ export interface EventKinds {
       /** an ISO 4217 currency code (3 capital letters) */
       currency: CurrencyCode
     }
+    payload_required: true
     artist: "required"
     sources: "treasury" | "system"
   }
@@ -389,6 +417,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -398,6 +427,7 @@ export interface EventKinds {
       /** a UUID */
       drop_id: Uuid
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -413,6 +443,7 @@ export interface EventKinds {
       /** an ISO 4217 currency code (3 capital letters) */
       currency: CurrencyCode
     }
+    payload_required: true
     artist: "required"
     sources: "treasury" | "system"
   }
@@ -422,6 +453,7 @@ export interface EventKinds {
       /** a UUID */
       product_id: Uuid
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -441,6 +473,7 @@ export interface EventKinds {
       /** an ISO 3166-1 alpha-2 country code (2 capital letters) */
       country?: CountryCode
     }
+    payload_required: true
     artist: "required"
     sources: "treasury" | "system"
   }
@@ -454,6 +487,7 @@ export interface EventKinds {
       /** an ISO 4217 currency code (3 capital letters) */
       currency: CurrencyCode
     }
+    payload_required: true
     artist: "required"
     sources: "treasury" | "system"
   }
@@ -463,6 +497,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       badge: string
     }
+    payload_required: true
     artist: "optional"
     sources: "system"
   }
@@ -472,6 +507,7 @@ export interface EventKinds {
       /** a UUID */
       campaign_id: Uuid
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -481,6 +517,7 @@ export interface EventKinds {
       /** a UUID */
       campaign_id: Uuid
     }
+    payload_required: true
     artist: "required"
     sources: "app" | "system"
   }
@@ -494,6 +531,7 @@ export interface EventKinds {
       /** an ISO 4217 currency code (3 capital letters) */
       currency?: CurrencyCode
     }
+    payload_required: true
     artist: "required"
     sources: "companon" | "system"
   }
@@ -507,6 +545,7 @@ export interface EventKinds {
       /** an ISO 4217 currency code (3 capital letters) */
       currency: CurrencyCode
     }
+    payload_required: true
     artist: "required"
     sources: "companon" | "system"
   }
@@ -522,6 +561,7 @@ export interface EventKinds {
       /** a UUID */
       actor_id?: Uuid
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -537,6 +577,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -552,6 +593,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -567,6 +609,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -582,6 +625,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -597,6 +641,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -612,6 +657,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -627,6 +673,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -642,6 +689,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -667,6 +715,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -692,6 +741,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -717,6 +767,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -742,6 +793,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -767,6 +819,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -792,6 +845,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -817,6 +871,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason?: string
     }
+    payload_required: true
     artist: "optional"
     sources: "companon" | "system"
   }
@@ -826,6 +881,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       role?: string
     }
+    payload_required: false
     artist: "optional"
     sources: "app" | "system"
   }
@@ -835,6 +891,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       section?: string
     }
+    payload_required: false
     artist: "optional"
     sources: "app" | "system"
   }
@@ -846,6 +903,7 @@ export interface EventKinds {
       /** an ISO 3166-1 alpha-2 country code (2 capital letters) */
       country: CountryCode
     }
+    payload_required: true
     artist: "optional"
     sources: "app" | "system"
   }
@@ -855,13 +913,14 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       genre: string
     }
+    payload_required: true
     artist: "optional"
     sources: "app" | "system"
   }
   /** A user claimed an artist profile. */
   "profile.artist_claimed": {
-    payload: {
-    }
+    payload: Record<PropertyKey, never>
+    payload_required: false
     artist: "required"
     sources: "system"
   }
@@ -871,6 +930,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       plan: string
     }
+    payload_required: true
     artist: "optional"
     sources: "system"
   }
@@ -882,6 +942,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       app_version?: string
     }
+    payload_required: false
     artist: "optional"
     sources: "app" | "system"
   }
@@ -895,6 +956,7 @@ export interface EventKinds {
       /** an RFC 3339 timestamp */
       activity_since?: Timestamp
     }
+    payload_required: true
     artist: "required"
     sources: "system"
   }
@@ -906,6 +968,7 @@ export interface EventKinds {
       /** a string of 1 to 500 characters */
       reason: string
     }
+    payload_required: true
     artist: "required"
     sources: "system"
   }
@@ -935,6 +998,7 @@ export interface EventAliases {
       /** a string of 1 to 500 characters */
       surface?: string
     }
+    payload_required: true
     artist: "absent"
     sources: "app" | "system"
   }
@@ -947,6 +1011,7 @@ export interface EventAliases {
       /** a UUID */
       ticket_id: Uuid
     }
+    payload_required: true
     artist: "optional"
     sources: "concierto" | "system"
   }
@@ -965,6 +1030,7 @@ export interface EventAliases {
       /** an ISO 3166-1 alpha-2 country code (2 capital letters) */
       country?: CountryCode
     }
+    payload_required: true
     artist: "optional"
     sources: "concierto" | "system"
   }
@@ -1056,8 +1122,8 @@ type ArtistOf<K extends EventSpelling> = Spellings[K]["artist"] extends "require
   : Spellings[K]["artist"] extends "optional" ? { artist_id?: Uuid | null }
   : { artist_id?: null }
 // A payload with no required field may be left out.
-type PayloadOf<K extends EventSpelling> = object extends EventPayload<K> ? { payload?: EventPayload<K> | null }
-  : { payload: EventPayload<K> }
+type PayloadOf<K extends EventSpelling> = Spellings[K]["payload_required"] extends true ? { payload: EventPayload<K> }
+  : { payload?: EventPayload<K> | null }
 
 /** One event of kind (or alias) K as passport-log takes it from a signed-in user. */
 export type EventOf<K extends EventSpelling> =

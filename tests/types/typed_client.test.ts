@@ -37,6 +37,7 @@ export async function compilesPassportLog(passport = passportLog(fakeClient([]))
     payload: { track_id: TRACK, duration_ms: 184_000, genre: "afrobeats", country: "NG" },
   });
   await passport.logEvent("social.follow", { client_event_id: "f-1", artist_id: ARTIST });
+  await passport.logEvent("social.unfollow", { client_event_id: "u-0", artist_id: ARTIST, payload: {} });
   await passport.logEvent("audio_play", {
     client_event_id: "old-1",
     payload: { artistId: ARTIST, trackId: TRACK, duration_ms: 1000 },
@@ -75,6 +76,8 @@ export async function compilesPassportLog(passport = passportLog(fakeClient([]))
   await passport.logEvent("social.follow", { client_event_id: "f-2" });
   // @ts-expect-error money is never logged by the app: treasury kinds are for the service role
   await passport.logEvent("treasury.money_spent", { client_event_id: "m-1" });
+  // @ts-expect-error a kind without payload fields takes none
+  await passport.logEvent("social.unfollow", { client_event_id: "u-3", artist_id: ARTIST, payload: { mood: "sad" } });
   // @ts-expect-error client_event_id is required
   await passport.logEvent("social.unfollow", { artist_id: ARTIST });
   // @ts-expect-error a user's event never names its user (forbidden_field)

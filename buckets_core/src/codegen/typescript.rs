@@ -92,12 +92,18 @@ fn kind_doc(kind: &EventKind) -> String {
 fn kind_entry(out: &mut String, kind: &EventKind) {
     let _ = writeln!(out, "  /** {} */", kind_doc(kind));
     let _ = writeln!(out, "  {}: {{", ts_str(kind.name));
-    out.push_str("    payload: {\n");
-    for field in kind.fields {
-        payload_field(out, field.name, field);
+    if kind.fields.is_empty() {
+        // `{}` would take any value: a kind without fields takes an empty payload.
+        out.push_str("    payload: Record<PropertyKey, never>\n");
+    } else {
+        out.push_str("    payload: {\n");
+        for field in kind.fields {
+            payload_field(out, field.name, field);
+        }
+        out.push_str("    }\n");
     }
-    out.push_str("    }\n");
     let artist = if kind.needs_artist { "required" } else { "optional" };
+    let _ = writeln!(out, "    payload_required: {}", kind.fields.iter().any(|f| f.required));
     let _ = writeln!(out, "    artist: {}", ts_str(artist));
     let _ = writeln!(out, "    sources: {}\n  }}", sources(kind));
 }
@@ -132,6 +138,8 @@ fn alias_entry(out: &mut String, alias: &KindAlias) {
         payload_field(out, renamed(field.name).unwrap_or(field.name), field);
     }
     out.push_str("    }\n");
+    let required = kind.fields.iter().any(|f| f.required) || (artist_key.is_some() && kind.needs_artist);
+    let _ = writeln!(out, "    payload_required: {required}");
     // The renamed key carries the artist: an envelope artist_id beside it is refused.
     let artist = match (artist_key, kind.needs_artist) {
         (Some(_), _) => "absent",
@@ -161,7 +169,8 @@ export type Source = "app" | "treasury" | "concierto" | "companon" | "system"
 
 /**
  * Every event kind: its payload fields (`?` marks an optional one; undeclared fields are refused), whether
- * the envelope's `artist_id` is required, and the sources that may log it.
+ * the payload must be given (it has a required field), whether the envelope's `artist_id` is required, and
+ * the sources that may log it.
  */
 export interface EventKinds {
 "#,
@@ -206,8 +215,8 @@ type ArtistOf<K extends EventSpelling> = Spellings[K]["artist"] extends "require
   : Spellings[K]["artist"] extends "optional" ? { artist_id?: Uuid | null }
   : { artist_id?: null }
 // A payload with no required field may be left out.
-type PayloadOf<K extends EventSpelling> = object extends EventPayload<K> ? { payload?: EventPayload<K> | null }
-  : { payload: EventPayload<K> }
+type PayloadOf<K extends EventSpelling> = Spellings[K]["payload_required"] extends true ? { payload: EventPayload<K> }
+  : { payload?: EventPayload<K> | null }
 
 /** One event of kind (or alias) K as passport-log takes it from a signed-in user. */
 export type EventOf<K extends EventSpelling> =
