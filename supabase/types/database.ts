@@ -258,8 +258,8 @@ export type Database = {
       }
     }
     Views: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
     Functions: {
       artist_profile: {
         Args: {
@@ -381,11 +381,11 @@ export type Database = {
       }
     }
     Enums: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
     CompositeTypes: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
   }
   companon: {
     Tables: {
@@ -921,8 +921,8 @@ export type Database = {
       }
     }
     Views: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
     Functions: {
       add_member: {
         Args: {
@@ -1251,11 +1251,11 @@ export type Database = {
       }
     }
     Enums: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
     CompositeTypes: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
   }
   concierto: {
     Tables: {
@@ -1593,8 +1593,8 @@ export type Database = {
       }
     }
     Views: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
     Functions: {
       add_staff: {
         Args: {
@@ -1688,11 +1688,11 @@ export type Database = {
       }
     }
     Enums: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
     CompositeTypes: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
   }
   passport: {
     Tables: {
@@ -1766,8 +1766,8 @@ export type Database = {
       }
     }
     Views: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
     Functions: {
       check_event: {
         Args: {
@@ -1811,11 +1811,11 @@ export type Database = {
       }
     }
     Enums: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
     CompositeTypes: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
   }
   people: {
     Tables: {
@@ -1948,8 +1948,8 @@ export type Database = {
       }
     }
     Views: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
     Functions: {
       has_role: {
         Args: {
@@ -1960,11 +1960,11 @@ export type Database = {
       }
     }
     Enums: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
     CompositeTypes: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
   }
   public: {
     Tables: {
@@ -2380,14 +2380,14 @@ export type Database = {
       }
     }
     Functions: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
     Enums: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
     CompositeTypes: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
   }
   treasury: {
     Tables: {
@@ -3862,11 +3862,11 @@ export type Database = {
       }
     }
     Enums: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
     CompositeTypes: {
-        [_ in never]: never
-      }
+      [_ in never]: never
+    }
   }
 }
 

@@ -399,12 +399,7 @@ impl Types<'_> {
             return Ok("unknown".into());
         }
         if let Some(element) = &ty.element {
-            let inner = self.ts_depth(element, indent, depth + 1)?;
-            return Ok(if inner.contains(' ') && !inner.starts_with('{') {
-                format!("({inner})[]")
-            } else {
-                format!("{inner}[]")
-            });
+            return Ok(array_of(self.ts_depth(element, indent, depth + 1)?));
         }
         match ty.kind.as_str() {
             "d" => self.ts_depth(ty.base.as_deref().unwrap_or_default(), indent, depth + 1),
@@ -418,16 +413,18 @@ impl Types<'_> {
                 ts_str(&ty.name)
             )),
             "c" => {
-                let fields: Result<Vec<(String, String)>, String> = ty
+                let props: Result<Vec<Prop>, String> = ty
                     .attributes
                     .iter()
                     .flatten()
                     .map(|a| {
-                        let t = self.ts_depth(&a.ty, indent + 2, depth + 1)?;
-                        Ok((a.name.clone(), if a.nullable { format!("{t} | null") } else { t }))
+                        Ok(Prop::new(
+                            &a.name,
+                            nullable(self.ts_depth(&a.ty, indent + 2, depth + 1)?, a.nullable),
+                        ))
                     })
                     .collect();
-                Ok(object(&fields?, indent))
+                Ok(object(&props?, indent))
             }
             _ => Ok(scalar(&ty.name).into()),
         }
@@ -448,21 +445,68 @@ fn scalar(name: &str) -> &'static str {
     }
 }
 
-/// `{ a: T; ... }` over several lines, closing at `indent`.
-fn object(fields: &[(String, String)], indent: usize) -> String {
-    if fields.is_empty() {
+/// One property of an object type.
+struct Prop {
+    name: String,
+    optional: bool,
+    ty: String,
+}
+
+impl Prop {
+    fn new(name: &str, ty: String) -> Self {
+        Prop {
+            name: name.to_string(),
+            optional: false,
+            ty,
+        }
+    }
+
+    fn optional(name: &str, ty: String) -> Self {
+        Prop {
+            optional: true,
+            ..Prop::new(name, ty)
+        }
+    }
+}
+
+fn nullable(ty: String, nullable: bool) -> String {
+    if nullable {
+        format!("{ty} | null")
+    } else {
+        ty
+    }
+}
+
+fn array_of(ty: String) -> String {
+    if ty.contains(' ') && !ty.starts_with('{') {
+        format!("({ty})[]")
+    } else {
+        format!("{ty}[]")
+    }
+}
+
+/// An object type over several lines, one property a line, closing at `indent`.
+fn object(props: &[Prop], indent: usize) -> String {
+    if props.is_empty() {
         return "Record<PropertyKey, never>".into();
     }
     let pad = " ".repeat(indent + 2);
     let mut out = String::from("{\n");
-    for (name, ty) in fields {
-        let _ = writeln!(out, "{pad}{}: {ty}", ts_key(name));
+    for p in props {
+        let _ = writeln!(out, "{pad}{}{}: {}", ts_key(&p.name), if p.optional { "?" } else { "" }, p.ty);
     }
     let _ = write!(out, "{}}}", " ".repeat(indent));
     out
 }
 
-const EMPTY: &str = "{\n        [_ in never]: never\n      }";
+/// A member of a schema (`Tables`, `Functions`, ...) holding `entries`, each rendered with its newline.
+fn section(out: &mut String, title: &str, entries: &[String]) {
+    if entries.is_empty() {
+        let _ = writeln!(out, "    {title}: {{\n      [_ in never]: never\n    }}");
+    } else {
+        let _ = writeln!(out, "    {title}: {{\n{}    }}", entries.concat());
+    }
+}
 
 fn relation_ts(types: &Types, relation: &Relation) -> Result<String, String> {
     let view = matches!(relation.kind.as_str(), "v" | "m");
@@ -472,22 +516,19 @@ fn relation_ts(types: &Types, relation: &Relation) -> Result<String, String> {
     let mut insert = Vec::new();
     let mut update = Vec::new();
     for c in &relation.columns {
-        let t = types.ts(&c.ty, 10)?;
-        let nullable = if c.nullable { format!("{t} | null") } else { t };
-        row.push((c.name.clone(), nullable.clone()));
-        if !c.writable {
-            insert.push((format!("{}?", c.name), "never".into()));
-            update.push((format!("{}?", c.name), "never".into()));
-            continue;
-        }
-        let optional = c.nullable || c.has_default;
-        insert.push((format!("{}{}", c.name, if optional { "?" } else { "" }), nullable.clone()));
-        update.push((format!("{}?", c.name), nullable));
+        let ty = nullable(types.ts(&c.ty, 10)?, c.nullable);
+        row.push(Prop::new(&c.name, ty.clone()));
+        let ty = if c.writable { ty } else { "never".into() };
+        update.push(Prop::optional(&c.name, ty.clone()));
+        insert.push(Prop {
+            optional: !c.writable || c.nullable || c.has_default,
+            ..Prop::new(&c.name, ty)
+        });
     }
-    let _ = writeln!(out, "        Row: {}", fields_block(&row, 8));
+    let _ = writeln!(out, "        Row: {}", object(&row, 8));
     if !view || relation.insertable || relation.updatable {
-        let _ = writeln!(out, "        Insert: {}", fields_block(&insert, 8));
-        let _ = writeln!(out, "        Update: {}", fields_block(&update, 8));
+        let _ = writeln!(out, "        Insert: {}", object(&insert, 8));
+        let _ = writeln!(out, "        Update: {}", object(&update, 8));
     }
     if relation.relationships.is_empty() {
         out.push_str("        Relationships: []\n");
@@ -511,21 +552,6 @@ fn relation_ts(types: &Types, relation: &Relation) -> Result<String, String> {
     Ok(out)
 }
 
-/// Like [`object`], where a name may end in `?` (kept unquoted after the key).
-fn fields_block(fields: &[(String, String)], indent: usize) -> String {
-    if fields.is_empty() {
-        return "Record<PropertyKey, never>".into();
-    }
-    let pad = " ".repeat(indent + 2);
-    let mut out = String::from("{\n");
-    for (name, ty) in fields {
-        let (name, mark) = name.strip_suffix('?').map_or((name.as_str(), ""), |n| (n, "?"));
-        let _ = writeln!(out, "{pad}{}{mark}: {ty}", ts_key(name));
-    }
-    let _ = write!(out, "{}}}", " ".repeat(indent));
-    out
-}
-
 /// One overload's `{ Args; Returns }`, or None when PostgREST cannot call it
 /// with named arguments (several inputs, one of them unnamed).
 fn function_ts(types: &Types, f: &Function) -> Result<Option<String>, String> {
@@ -536,32 +562,29 @@ fn function_ts(types: &Types, f: &Function) -> Result<Option<String>, String> {
     let args = if inputs.is_empty() {
         "never".to_string()
     } else {
-        let fields: Result<Vec<(String, String)>, String> = inputs
+        let props: Result<Vec<Prop>, String> = inputs
             .iter()
-            .map(|a| Ok((format!("{}{}", a.name, if a.has_default { "?" } else { "" }), types.ts(&a.ty, 12)?)))
+            .map(|a| {
+                Ok(Prop {
+                    optional: a.has_default,
+                    ..Prop::new(&a.name, types.ts(&a.ty, 12)?)
+                })
+            })
             .collect();
-        fields_block(&fields?, 10)
+        object(&props?, 10)
     };
     let table: Vec<&Arg> = f.args.iter().filter(|a| a.mode == "t").collect();
     let outs: Vec<&Arg> = f.args.iter().filter(|a| matches!(a.mode.as_str(), "o" | "b")).collect();
     let columns = if table.is_empty() { &outs } else { &table };
     let returns = if columns.len() > 1 || !table.is_empty() {
-        let fields: Result<Vec<(String, String)>, String> = columns.iter().map(|a| Ok((a.name.clone(), types.ts(&a.ty, 12)?))).collect();
-        object(&fields?, 10)
+        let props: Result<Vec<Prop>, String> = columns.iter().map(|a| Ok(Prop::new(&a.name, types.ts(&a.ty, 12)?))).collect();
+        object(&props?, 10)
     } else if let [out] = columns.as_slice() {
         types.ts(&out.ty, 10)?
     } else {
         types.ts(&f.returns, 10)?
     };
-    let returns = if f.returns_set {
-        if returns.contains(' ') && !returns.starts_with('{') {
-            format!("({returns})[]")
-        } else {
-            format!("{returns}[]")
-        }
-    } else {
-        returns
-    };
+    let returns = if f.returns_set { array_of(returns) } else { returns };
     Ok(Some(format!(
         "{{\n          Args: {args}\n          Returns: {returns}\n        }}"
     )))
@@ -571,74 +594,56 @@ fn schema_ts(types: &Types, catalog: &Catalog, schema: &Schema) -> Result<String
     let mut out = String::new();
     let _ = writeln!(out, "  {}: {{", ts_key(&schema.name));
     for (title, views) in [("Tables", false), ("Views", true)] {
-        let relations: Vec<&Relation> = schema
+        let relations: Result<Vec<String>, String> = schema
             .relations
             .iter()
             .filter(|r| matches!(r.kind.as_str(), "v" | "m") == views)
+            .map(|r| relation_ts(types, r))
             .collect();
-        if relations.is_empty() {
-            let _ = writeln!(out, "    {title}: {EMPTY}");
-            continue;
-        }
-        let _ = writeln!(out, "    {title}: {{");
-        for r in relations {
-            out.push_str(&relation_ts(types, r)?);
-        }
-        out.push_str("    }\n");
+        section(&mut out, title, &relations?);
     }
-    let mut functions: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut overloads: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for f in &schema.functions {
         if let Some(overload) = function_ts(types, f)? {
-            functions.entry(&f.name).or_default().push(overload);
+            overloads.entry(&f.name).or_default().push(overload);
         }
     }
-    if functions.is_empty() {
-        let _ = writeln!(out, "    Functions: {EMPTY}");
-    } else {
-        out.push_str("    Functions: {\n");
-        for (name, overloads) in functions {
-            match overloads.as_slice() {
-                [one] => {
-                    let _ = writeln!(out, "      {}: {}", ts_key(name), one.replace("\n  ", "\n"));
-                }
-                _ => {
-                    let _ = writeln!(out, "      {}:\n        | {}", ts_key(name), overloads.join("\n        | "));
-                }
-            }
-        }
-        out.push_str("    }\n");
-    }
-    if schema.enums.is_empty() {
-        let _ = writeln!(out, "    Enums: {EMPTY}");
-    } else {
-        out.push_str("    Enums: {\n");
-        for name in &schema.enums {
+    let functions: Vec<String> = overloads
+        .into_iter()
+        .map(|(name, overloads)| match overloads.as_slice() {
+            [one] => format!("      {}: {}\n", ts_key(name), one.replace("\n  ", "\n")),
+            _ => format!("      {}:\n        | {}\n", ts_key(name), overloads.join("\n        | ")),
+        })
+        .collect();
+    section(&mut out, "Functions", &functions);
+    let enums: Result<Vec<String>, String> = schema
+        .enums
+        .iter()
+        .map(|name| {
             let ty = find_type(catalog, &schema.name, name, "e")?;
-            let _ = writeln!(
-                out,
-                "      {}: {}",
+            Ok(format!(
+                "      {}: {}\n",
                 ts_key(name),
                 union(ty.labels.iter().flatten().map(|l| ts_str(l)))
-            );
-        }
-        out.push_str("    }\n");
-    }
-    if schema.composites.is_empty() {
-        let _ = writeln!(out, "    CompositeTypes: {EMPTY}");
-    } else {
-        out.push_str("    CompositeTypes: {\n");
-        for name in &schema.composites {
+            ))
+        })
+        .collect();
+    section(&mut out, "Enums", &enums?);
+    let composites: Result<Vec<String>, String> = schema
+        .composites
+        .iter()
+        .map(|name| {
             let ty = find_type(catalog, &schema.name, name, "c")?;
-            let fields: Result<Vec<(String, String)>, String> = ty
+            let props: Result<Vec<Prop>, String> = ty
                 .attributes
                 .iter()
                 .flatten()
-                .map(|a| Ok((a.name.clone(), format!("{} | null", types.ts(&a.ty, 8)?))))
+                .map(|a| Ok(Prop::new(&a.name, nullable(types.ts(&a.ty, 8)?, true))))
                 .collect();
-            let _ = writeln!(out, "      {}: {}", ts_key(name), object(&fields?, 6));
-        }
-        out.push_str("    }\n");
-    }
+            Ok(format!("      {}: {}\n", ts_key(name), object(&props?, 6)))
+        })
+        .collect();
+    section(&mut out, "CompositeTypes", &composites?);
     out.push_str("  }\n");
     Ok(out)
 }
@@ -781,7 +786,7 @@ mod tests {
         assert!(ts.contains("      h: {\n        Args: never\n        Returns: {\n          id: number\n          tag: string | null\n        }[]\n      }\n"), "{ts}");
         assert!(ts.contains("      mood: \"up\" | \"down\"\n"), "{ts}");
         assert!(!ts.contains("unnamed"), "several unnamed arguments cannot be called: {ts}");
-        assert!(ts.contains("    Tables: {\n        [_ in never]: never\n      }\n"), "{ts}");
+        assert!(ts.contains("    Tables: {\n      [_ in never]: never\n    }\n"), "{ts}");
     }
 
     #[test]
