@@ -120,6 +120,13 @@ cmd_test() {
   cmd_up
   tier "3. pgTAP on the main cluster (extension)" count_pg_prove pg_prove_on main
   tier "3. pgTAP on the hosted-shape cluster (SQL twins)" count_pg_prove pg_prove_on hosted
+  # The app's generated types (supabase/types/database.ts) against each migrated cluster's catalog, then
+  # a type check that good calls compile and wrong ones do not (@ts-expect-error), docs/typed-client.md.
+  tier "4. app types match the database (main)" count_exit \
+    cargo run -q -p buckets_core --bin buckets-codegen -- types --check --db-url "$SUPABASE_DB_URL"
+  tier "4. app types match the database (hosted shape)" count_exit \
+    cargo run -q -p buckets_core --bin buckets-codegen -- types --check --db-url "$BUCKETS_HOSTED_DB_URL"
+  tier "4. app types (deno check, @ts-expect-error)" count_deno "$DENO" test tests/types/
   tier "4. differential tests (cargo, live stack)" count_cargo cargo test -p "$STACK_TEST_PACKAGE"
   tier "4. end-to-end tests (deno, over HTTP)" count_deno deno_e2e
   tier "4. Stripe and Resend stand-ins (deno, own ports)" count_deno "$DENO" test --allow-all tests/standin/
