@@ -7,6 +7,7 @@ volatile
 security definer
 set search_path = ''
 as $$
+#variable_conflict use_column
 declare
   me uuid := people_private.signed_in('ask for a role');
   r people.role_requests;
