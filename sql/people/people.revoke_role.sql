@@ -15,7 +15,7 @@ begin
     raise exception using errcode = '22023', message = 'reason must be at most 500 characters';
   end if;
   update people.role_grants as x
-  set revoked_at = now(), revoked_by = actor, revoke_reason = nullif(btrim(reason), '')
+  set revoked_at = now(), revoked_by = actor, revoke_reason = nullif(btrim(revoke_role.reason), '')
   where x.user_id = revoke_role.user_id and x.role = revoke_role.role and x.revoked_at is null
   returning * into g;
   if not found then
