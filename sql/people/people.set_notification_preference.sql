@@ -7,6 +7,7 @@ volatile
 security definer
 set search_path = ''
 as $$
+#variable_conflict use_column
 declare
   me uuid := people_private.signed_in('change your notification settings');
   now_on boolean;
