@@ -225,6 +225,7 @@ create or replace function people_private.grant_role(
 language plpgsql
 volatile
 as $$
+#variable_conflict use_column
 begin
   insert into people.role_grants as g (user_id, role, granted_by, reason)
   values (grant_role.user_id, grant_role.role, actor, grant_role.reason)
@@ -237,13 +238,13 @@ begin
     return;
   end if;
   perform passport.log(grant_row.user_id, 'people.role_granted', 'people:role_grant:' || grant_row.id || ':granted',
-    jsonb_strip_nulls(jsonb_build_object('role', grant_row.role, 'grant_id', grant_row.id, 'request_id', request_id,
+    jsonb_strip_nulls(jsonb_build_object('role', grant_row.role, 'grant_id', grant_row.id, 'request_id', grant_role.request_id,
                                          'actor_id', actor, 'reason', grant_row.reason)), null, now(), 'system');
   perform people_private.notify(grant_row.user_id, 'role.changed',
     format('You are now %s on Buckets', case grant_row.role when 'artist' then 'an artist' else 'a host' end),
     grant_row.reason,
     jsonb_strip_nulls(jsonb_build_object('role', grant_row.role, 'change', 'granted', 'grant_id', grant_row.id,
-                                         'request_id', request_id)),
+                                         'request_id', grant_role.request_id)),
     'role_grant:' || grant_row.id || ':granted');
 end
 $$;
@@ -514,6 +515,7 @@ volatile
 security definer
 set search_path = ''
 as $$
+#variable_conflict use_column
 declare
   me uuid := people_private.signed_in('ask for a role');
   r people.role_requests;
@@ -675,7 +677,7 @@ begin
     raise exception using errcode = '22023', message = 'reason must be at most 500 characters';
   end if;
   update people.role_grants as x
-  set revoked_at = now(), revoked_by = actor, revoke_reason = nullif(btrim(reason), '')
+  set revoked_at = now(), revoked_by = actor, revoke_reason = nullif(btrim(revoke_role.reason), '')
   where x.user_id = revoke_role.user_id and x.role = revoke_role.role and x.revoked_at is null
   returning * into g;
   if not found then
@@ -818,6 +820,7 @@ volatile
 security definer
 set search_path = ''
 as $$
+#variable_conflict use_column
 declare
   me uuid := people_private.signed_in('change your notification settings');
   now_on boolean;
