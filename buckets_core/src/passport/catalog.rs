@@ -1008,7 +1008,13 @@ pub static KINDS: &[EventKind] = &[
         Trace,
         false,
         SYSTEM_ONLY,
-        &[req("role", STR), req("grant_id", ROW_ID), opt("request_id", ROW_ID), opt("actor_id", ID), opt("reason", STR)],
+        &[
+            req("role", STR),
+            req("grant_id", ROW_ID),
+            opt("request_id", ROW_ID),
+            opt("actor_id", ID),
+            opt("reason", STR),
+        ],
     ),
     kind(
         "people.role_request_declined",
