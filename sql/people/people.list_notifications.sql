@@ -10,7 +10,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  me uuid := people_private.signed_in('read your notifications');
+  me uuid := concierto_private.signed_in('read your notifications');
 begin
   if page_size is null or page_size not between 1 and 100 then
     raise exception using errcode = '22023', message = 'page_size must be 1 to 100';

@@ -8,7 +8,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  me uuid := people_private.signed_in('mark your notifications read');
+  me uuid := concierto_private.signed_in('mark your notifications read');
   marked int;
 begin
   if cardinality(ids) > 1000 then

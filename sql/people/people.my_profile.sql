@@ -7,7 +7,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  me uuid := people_private.signed_in('read your profile');
+  me uuid := concierto_private.signed_in('read your profile');
   card record;
   own people.profiles;
 begin

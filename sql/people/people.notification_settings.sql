@@ -6,7 +6,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  me uuid := people_private.signed_in('read your notification settings');
+  me uuid := concierto_private.signed_in('read your notification settings');
 begin
   return query
   select k.kind, k.description, coalesce(p.enabled, k.default_enabled), k.default_enabled

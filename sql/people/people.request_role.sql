@@ -9,7 +9,7 @@ set search_path = ''
 as $$
 #variable_conflict use_column
 declare
-  me uuid := people_private.signed_in('ask for a role');
+  me uuid := concierto_private.signed_in('ask for a role');
   r people.role_requests;
   created boolean := false;
 begin

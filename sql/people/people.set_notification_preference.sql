@@ -9,7 +9,7 @@ set search_path = ''
 as $$
 #variable_conflict use_column
 declare
-  me uuid := people_private.signed_in('change your notification settings');
+  me uuid := concierto_private.signed_in('change your notification settings');
   now_on boolean;
 begin
   select k.default_enabled into now_on from people.notification_kinds as k where k.kind = set_notification_preference.kind;

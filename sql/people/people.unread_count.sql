@@ -6,7 +6,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  me uuid := people_private.signed_in('count your notifications');
+  me uuid := concierto_private.signed_in('count your notifications');
 begin
   return (select count(*) from people.notifications as n where n.user_id = me and n.read_at is null);
 end

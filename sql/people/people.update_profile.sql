@@ -9,7 +9,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  me uuid := people_private.signed_in('change your profile');
+  me uuid := concierto_private.signed_in('change your profile');
   fields constant text[] := array['display_name', 'avatar_url', 'city', 'country', 'genres'];
   unknown text;
   p people.profiles;

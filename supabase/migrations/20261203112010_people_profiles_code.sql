@@ -24,23 +24,6 @@ create policy role_requests_own_or_admin on people.role_requests
   for select to authenticated
   using (user_id = (select auth.uid()) or (select treasury.is_admin()));
 
--- source: sql/people/people_private.signed_in.sql
--- The signed-in user, or 42501 naming what needs one (service_role has no user of its own).
-create or replace function people_private.signed_in(what text)
-returns uuid
-language plpgsql
-stable
-as $$
-declare
-  me uuid := auth.uid();
-begin
-  if me is null then
-    raise exception using errcode = '42501', message = format('sign in to %s', what);
-  end if;
-  return me;
-end
-$$;
-
 -- source: sql/people/people_private.check_ids.sql
 -- The id lists the card reads take: present and at most 500 ids (a page of a board or a list).
 create or replace function people_private.check_ids(ids uuid[])
@@ -318,7 +301,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  me uuid := people_private.signed_in('read your profile');
+  me uuid := concierto_private.signed_in('read your profile');
   card record;
   own people.profiles;
 begin
@@ -359,7 +342,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  me uuid := people_private.signed_in('change your profile');
+  me uuid := concierto_private.signed_in('change your profile');
   fields constant text[] := array['display_name', 'avatar_url', 'city', 'country', 'genres'];
   unknown text;
   p people.profiles;
@@ -517,7 +500,7 @@ set search_path = ''
 as $$
 #variable_conflict use_column
 declare
-  me uuid := people_private.signed_in('ask for a role');
+  me uuid := concierto_private.signed_in('ask for a role');
   r people.role_requests;
   created boolean := false;
 begin
@@ -714,7 +697,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  me uuid := people_private.signed_in('read your notifications');
+  me uuid := concierto_private.signed_in('read your notifications');
 begin
   if page_size is null or page_size not between 1 and 100 then
     raise exception using errcode = '22023', message = 'page_size must be 1 to 100';
@@ -744,7 +727,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  me uuid := people_private.signed_in('count your notifications');
+  me uuid := concierto_private.signed_in('count your notifications');
 begin
   return (select count(*) from people.notifications as n where n.user_id = me and n.read_at is null);
 end
@@ -766,7 +749,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  me uuid := people_private.signed_in('mark your notifications read');
+  me uuid := concierto_private.signed_in('mark your notifications read');
   marked int;
 begin
   if cardinality(ids) > 1000 then
@@ -794,7 +777,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  me uuid := people_private.signed_in('read your notification settings');
+  me uuid := concierto_private.signed_in('read your notification settings');
 begin
   return query
   select k.kind, k.description, coalesce(p.enabled, k.default_enabled), k.default_enabled
@@ -822,7 +805,7 @@ set search_path = ''
 as $$
 #variable_conflict use_column
 declare
-  me uuid := people_private.signed_in('change your notification settings');
+  me uuid := concierto_private.signed_in('change your notification settings');
   now_on boolean;
 begin
   select k.default_enabled into now_on from people.notification_kinds as k where k.kind = set_notification_preference.kind;
