@@ -6,7 +6,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(55);
+select plan(57);
 \ir people_helpers.psql
 
 -- has_role ----------------------------------------------------------------------------------------------
@@ -26,6 +26,11 @@ select is(people.has_role('admin'), true, 'a Treasury admin holds admin');
 reset role;
 select pg_temp.act_as(null);
 select is(people.has_role('fan'), false, 'anon holds no role');
+reset role;
+select is(pg_temp.refusal(null, format($$select people.has_role('brand', %L)$$, :'member')),
+          '42501 only the user themselves may ask whether they hold the brand role', 'anon asks nobody''s brand role');
+select pg_temp.act_as_service();
+select is(people.has_role('admin', :'admin'), true, 'service_role asks about anybody''s admin role');
 reset role;
 
 -- Asking ------------------------------------------------------------------------------------------------
