@@ -242,6 +242,8 @@ const CURRENCY: FieldType = FieldType::Currency;
 const MS: FieldType = FieldType::Integer { min: Some(0) };
 const AMOUNT: FieldType = FieldType::Integer { min: Some(0) };
 const QUANTITY: FieldType = FieldType::Integer { min: Some(1) };
+/// A bigint identity of one of our rows (people.role_requests, people.role_grants).
+const ROW_ID: FieldType = FieldType::Integer { min: Some(1) };
 
 /// Where a listener or buyer was, for the spatial domain.
 const CITY: Field = opt("city", STR);
@@ -987,6 +989,50 @@ pub static KINDS: &[EventKind] = &[
         true,
         SYSTEM_ONLY,
         &[req("hold_id", ID), req("reason", STR)],
+    ),
+    // people: roles asked for, granted and revoked (docs/people.md), logged by the platform under the
+    // user's id; no artist, no DNA domain.
+    kind(
+        "people.role_requested",
+        "A user asked for the artist or host role.",
+        &[],
+        Trace,
+        false,
+        SYSTEM_ONLY,
+        &[req("role", STR), req("request_id", ROW_ID), opt("reason", STR)],
+    ),
+    kind(
+        "people.role_granted",
+        "A user was given the artist or host role (an admin's approval or the platform).",
+        &[],
+        Trace,
+        false,
+        SYSTEM_ONLY,
+        &[
+            req("role", STR),
+            req("grant_id", ROW_ID),
+            opt("request_id", ROW_ID),
+            opt("actor_id", ID),
+            opt("reason", STR),
+        ],
+    ),
+    kind(
+        "people.role_request_declined",
+        "An admin declined a user's request for the artist or host role.",
+        &[],
+        Trace,
+        false,
+        SYSTEM_ONLY,
+        &[req("role", STR), req("request_id", ROW_ID), opt("actor_id", ID), opt("reason", STR)],
+    ),
+    kind(
+        "people.role_revoked",
+        "A user's artist or host role was taken back.",
+        &[],
+        Trace,
+        false,
+        SYSTEM_ONLY,
+        &[req("role", STR), req("grant_id", ROW_ID), opt("actor_id", ID), opt("reason", STR)],
     ),
 ];
 
