@@ -28,7 +28,7 @@ begin
     raise exception using errcode = '55000', detail = 'on_lineup', message = format('you are on the lineup of event %s already', ev.id);
   end if;
   insert into concierto.artist_applications as p (event_id, artist_id, note) values (ev.id, me, apply_to_event.note)
-  on conflict (event_id, artist_id) do nothing
+  on conflict on constraint artist_applications_pkey do nothing
   returning * into mine;
   if mine.event_id is null then
     select * into mine from concierto.artist_applications as p where p.event_id = ev.id and p.artist_id = me;

@@ -37,7 +37,7 @@ begin
         message = format('event %s is full: %s of %s places taken', ev.id, going, ev.rsvp_capacity);
     end if;
     insert into concierto.event_rsvp as r (event_id, user_id) values (ev.id, me)
-    on conflict (event_id, user_id) do update set state = 'going', updated_at = now()
+    on conflict on constraint event_rsvp_pkey do update set state = 'going', updated_at = now()
     returning * into mine;
     going := going + 1;
     select a.artist_id into headliner from concierto.event_artists as a where a.event_id = ev.id order by a.position limit 1;
