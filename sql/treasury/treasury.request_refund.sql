@@ -6,12 +6,13 @@ security definer
 set search_path = ''
 as $$
 declare
+  request_id uuid;
   request treasury.refund_requests;
 begin
   perform treasury_private.require_staff('treasury.request_refund');
-  select * into request from treasury.refund_requests as r
-  where r.id = treasury_private.request_refund(request_refund.payment_id, request_refund.amount_minor,
-                                               request_refund.reason, request_refund.idempotency_key);
+  request_id := treasury_private.request_refund(request_refund.payment_id, request_refund.amount_minor,
+                                                request_refund.reason, request_refund.idempotency_key);
+  select * into request from treasury.refund_requests as r where r.id = request_id;
   return request;
 end
 $$;
