@@ -873,7 +873,7 @@ begin
         message = format('event %s is full: %s of %s places taken', ev.id, going, ev.rsvp_capacity);
     end if;
     insert into concierto.event_rsvp as r (event_id, user_id) values (ev.id, me)
-    on conflict (event_id, user_id) do update set state = 'going', updated_at = now()
+    on conflict on constraint event_rsvp_pkey do update set state = 'going', updated_at = now()
     returning * into mine;
     going := going + 1;
     select a.artist_id into headliner from concierto.event_artists as a where a.event_id = ev.id order by a.position limit 1;
@@ -991,7 +991,7 @@ begin
     raise exception using errcode = '55000', detail = 'on_lineup', message = format('you are on the lineup of event %s already', ev.id);
   end if;
   insert into concierto.artist_applications as p (event_id, artist_id, note) values (ev.id, me, apply_to_event.note)
-  on conflict (event_id, artist_id) do nothing
+  on conflict on constraint artist_applications_pkey do nothing
   returning * into mine;
   if mine.event_id is null then
     select * into mine from concierto.artist_applications as p where p.event_id = ev.id and p.artist_id = me;
