@@ -53,11 +53,12 @@ alter table concierto.events
 
 update concierto.events set published_at = created_at;
 
--- A draft's split is a proposal; what goes on sale sums to 10000.
+-- A draft's split is a proposal; what went on sale sums to 10000.
 alter table concierto.events
   drop constraint events_split_check,
   add constraint events_split_check
-    check (state = 'draft' or split_host_bp + split_artists_bp + split_platform_bp = 10000),
+    check (published_at is null or split_host_bp + split_artists_bp + split_platform_bp = 10000),
+  add constraint events_published_check check (state <> 'published' or published_at is not null),
   add constraint events_split_total_check check (split_host_bp + split_artists_bp + split_platform_bp <= 10000);
 
 comment on column concierto.events.state is
