@@ -13,6 +13,8 @@ declare
   booked bigint;
   settled int;
 begin
+  -- Held by the caller already (a booking, record_refund_sent): one settlement at a time per payment.
+  perform from treasury.payments as p where p.id = settle_refund_requests.payment_id for update;
   select p.refunded_minor - coalesce((select sum(r.amount_minor) from treasury.refund_requests as r
                                       where r.payment_id = p.id and r.state = 'refunded'), 0)
   into booked

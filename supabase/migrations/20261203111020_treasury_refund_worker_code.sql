@@ -17,6 +17,8 @@ declare
   booked bigint;
   settled int;
 begin
+  -- Held by the caller already (a booking, record_refund_sent): one settlement at a time per payment.
+  perform from treasury.payments as p where p.id = settle_refund_requests.payment_id for update;
   select p.refunded_minor - coalesce((select sum(r.amount_minor) from treasury.refund_requests as r
                                       where r.payment_id = p.id and r.state = 'refunded'), 0)
   into booked
@@ -126,6 +128,11 @@ begin
     raise exception using errcode = '22023',
       message = 'id, at, stripe_refund_id (re_...) and stripe_status are required';
   end if;
+  -- The payment first, then the request: the order of request_refund and of a
+  -- charge.refunded booking, which hold the payment when they settle requests.
+  perform from treasury.payments as p
+  where p.id = (select x.payment_id from treasury.refund_requests as x where x.id = record_refund_sent.id)
+  for update;
   select * into r from treasury.refund_requests as x where x.id = record_refund_sent.id for update;
   if not found then
     raise exception using errcode = 'P0002', message = format('refund request %s not found', record_refund_sent.id);
