@@ -12,7 +12,7 @@ begin
   if set_platform_share.share_bp is null or set_platform_share.share_bp not between 0 and 10000 then
     raise exception using errcode = '22023', message = 'share_bp must be 0 to 10000 basis points';
   end if;
-  update concierto.settings as s set platform_share_bp = set_platform_share.share_bp, updated_at = now();
+  update concierto.settings as s set platform_share_bp = set_platform_share.share_bp, updated_at = now() where s.id;
   return set_platform_share.share_bp;
 end
 $$;

@@ -128,5 +128,9 @@ async fn a_withdrawal_racing_with_rsvps_frees_exactly_one_place() {
     withdrawal.await.expect("withdrawal");
     assert!(won <= 1, "at most the freed place is taken: {won}");
     assert_eq!(lost.len(), 20 - won);
-    assert_eq!(going(&admin, event).await, 2 + won as i64, "the two who stayed and whoever took the place");
+    assert_eq!(
+        going(&admin, event).await,
+        2 + won as i64,
+        "the two who stayed and whoever took the place"
+    );
 }
