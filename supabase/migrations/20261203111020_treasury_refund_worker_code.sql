@@ -20,11 +20,11 @@ begin
   -- Held by the caller already (a booking, record_refund_sent): one settlement at a time per payment.
   perform from treasury.payments as p where p.id = settle_refund_requests.payment_id for update;
   select p.refunded_minor - coalesce((select sum(r.amount_minor) from treasury.refund_requests as r
-                                      where r.payment_id = p.id and r.state = 'refunded'), 0)
+                                      where r.payment_id = p.id and r.state = 'refunded'), 0)::bigint
   into booked
   from treasury.payments as p where p.id = settle_refund_requests.payment_id;
   with sent as (
-    select r.id, sum(r.amount_minor) over (order by r.sent_at, r.id) as running
+    select r.id, (sum(r.amount_minor) over (order by r.sent_at, r.id))::bigint as running
     from treasury.refund_requests as r
     where r.payment_id = settle_refund_requests.payment_id and r.state = 'sent'
   )
