@@ -102,7 +102,7 @@ cmd_test() {
   TEST_SUMMARY_PENDING=1
   # shellcheck disable=SC2034 # read by prepare_database (clusters.sh)
   RECREATE_STALE_DATABASES=1
-  # The gateway's every-minute calls of payout-worker and receipts-sender (local/schedule.ts) stay off
+  # The gateway's every-minute calls of payout-worker, receipts-sender and refund-worker (local/schedule.ts) stay off
   # here: several tests play Stripe by hand for payouts a real worker run would send; the end-to-end
   # tests call the workers as pg_cron does, and tests/standin/schedule.test.ts tests the schedule.
   export STACK_SCHEDULE_S=0

@@ -10,6 +10,7 @@ import { runConciertoDemo } from "./concierto.ts";
 import { runMoneyDemo } from "./money.ts";
 import { runCompanonDemo } from "./companon.ts";
 import { runPeopleDemo } from "./people.ts";
+import { runHostsDemo } from "./hosts.ts";
 
 const sql = db();
 const started = performance.now();
@@ -65,6 +66,7 @@ await runMoneyDemo(sql);
 await runCompanonDemo(sql, names);
 
 await runPeopleDemo(sql, names);
+await runHostsDemo(sql);
 
 await sql.end();
 console.log(`\ndemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
