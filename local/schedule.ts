@@ -11,6 +11,7 @@
 export const SCHEDULED = [
   { job: "treasury-payout-worker", fn: "payout-worker" },
   { job: "treasury-receipts-sender", fn: "receipts-sender" },
+  { job: "treasury-refund-worker", fn: "refund-worker" },
 ];
 
 /** Calls the scheduled functions every `everySeconds` until the returned function stops it. */

@@ -277,6 +277,7 @@ export class StripeStandIn {
   readonly invoices = new Map<string, Stripe.Invoice>();
   readonly paymentIntents = new Map<string, StripeObject>();
   readonly charges = new Map<string, StripeObject>();
+  readonly refunds = new Map<string, Stripe.Refund>();
   /** Connected accounts' available balances, `acct:currency` → minor units. */
   readonly balances = new Map<string, number>();
   private idempotency = new Map<string, Stored>();
@@ -286,6 +287,8 @@ export class StripeStandIn {
   failures: Failure[] = [];
   private seq = 0;
   private invoiceNumber = 0;
+  /** Deliveries that API calls started (a refund's events), not awaited by the call. */
+  private background = new Set<Promise<unknown>>();
 
   constructor(readonly options: StripeStandInOptions = {}) {}
 
@@ -301,6 +304,7 @@ export class StripeStandIn {
         this.invoices,
         this.paymentIntents,
         this.charges,
+        this.refunds,
         this.balances,
         this.idempotency,
       ]
@@ -525,6 +529,8 @@ export class StripeStandIn {
       ["POST", /^\/v1\/subscriptions\/([^/]+)$/, (m, p) => this.updateSubscription(m[1], p)],
       ["DELETE", /^\/v1\/subscriptions\/([^/]+)$/, (m) => this.endSubscription(m[1]).sub],
       ["GET", /^\/v1\/invoices\/([^/]+)$/, (m) => this.invoice(m[1])],
+      ["POST", /^\/v1\/refunds$/, (_m, p) => this.createRefund(p)],
+      ["GET", /^\/v1\/refunds\/([^/]+)$/, (m) => this.refund(m[1])],
     ];
     for (const [m, re, fn] of routes) {
       const match = path.match(re);
@@ -897,6 +903,75 @@ export class StripeStandIn {
     this.transfers.set(t.id, t);
     this.addBalance(destination, cur, amount);
     return t;
+  }
+
+  refund(id: string): Stripe.Refund {
+    const r = this.refunds.get(id);
+    if (!r) throw noSuch("refund", id);
+    return r;
+  }
+
+  /**
+   * POST /v1/refunds as Stripe answers it: the charge named (or the PaymentIntent's latest charge),
+   * the amount (all that is left when omitted) at most what is left unrefunded, Stripe's reasons
+   * only. The refund succeeds at once, as a card refund does; the charge's amount_refunded grows, and
+   * Stripe's events (charge.refunded, refund.created) go to the webhook after the answer, signed.
+   */
+  private createRefund(p: FormParams): Stripe.Refund {
+    const piId = str(p, "payment_intent");
+    const chargeParam = str(p, "charge");
+    if (!piId && !chargeParam) throw invalid("One of the following params should be provided for this request: payment_intent or charge.");
+    let chargeId = chargeParam;
+    if (piId) {
+      const pi = this.paymentIntents.get(piId);
+      if (!pi) throw noSuch("payment_intent", piId, "payment_intent");
+      const latest = typeof pi.latest_charge === "string" ? pi.latest_charge : pi.latest_charge?.id;
+      if (chargeParam && chargeParam !== latest) {
+        throw invalid(`The charge ${chargeParam} does not belong to the PaymentIntent ${piId}.`, "charge");
+      }
+      chargeId = latest;
+    }
+    const charge = chargeId ? this.charges.get(chargeId) : undefined;
+    if (!charge) throw noSuch("charge", chargeId ?? "", "charge");
+    const left = charge.amount - charge.amount_refunded;
+    if (left === 0) throw invalid(`Charge ${charge.id} has already been refunded.`, undefined, "charge_already_refunded");
+    const amount = int(p, "amount", { min: 1 }) ?? left;
+    if (amount > left) {
+      throw invalid(
+        `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`,
+        "amount",
+        "amount_too_large",
+      );
+    }
+    const reason = str(p, "reason");
+    if (reason !== undefined && !["duplicate", "fraudulent", "requested_by_customer"].includes(reason)) {
+      throw invalid(
+        `Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer`,
+        "reason",
+      );
+    }
+    const r = S.refund({
+      amount,
+      currency: charge.currency,
+      charge: charge.id,
+      payment_intent: charge.payment_intent ?? null,
+      metadata: metadata(p),
+      reason: (reason ?? null) as Stripe.Refund.Reason | null,
+    });
+    this.refunds.set(r.id, r);
+    const refunds = [r, ...(charge.refunds?.data ?? [])];
+    const updated: StripeObject = {
+      ...charge,
+      amount_refunded: charge.amount_refunded + amount,
+      refunded: charge.amount_refunded + amount === charge.amount,
+      refunds: { ...charge.refunds, data: refunds, total_count: refunds.length },
+    };
+    this.charges.set(charge.id, updated);
+    this.deliverLater([
+      S.event("charge.refunded", updated, r.created, { previous: { amount_refunded: charge.amount_refunded, refunded: charge.refunded } }),
+      S.event("refund.created", r, r.created),
+    ]);
+    return r;
   }
 
   private reverseTransfer(id: string, p: FormParams): Stripe.TransferReversal {
@@ -1324,6 +1399,24 @@ export class StripeStandIn {
     return { target, secret };
   }
 
+  /**
+   * Delivers the events of an API call after its answer, in Stripe's order, when a webhook is set
+   * (without one they are only built, as Stripe would send them to no endpoint).
+   */
+  private deliverLater(events: StripeEvent[]) {
+    if (!this.options.webhookUrl || !this.options.webhookSecret) return;
+    const p = new Promise((resolve) => setTimeout(resolve, 0))
+      .then(() => this.deliver(events, { order: "as_stripe" }))
+      .catch(() => undefined)
+      .finally(() => this.background.delete(p));
+    this.background.add(p);
+  }
+
+  /** Waits for the deliveries that API calls started. */
+  async settled(): Promise<void> {
+    while (this.background.size > 0) await Promise.all([...this.background]);
+  }
+
   async deliver(events: StripeEvent[], opts: DeliveryOptions): Promise<{ deliveries: Delivery[]; seed: number }> {
     const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
     const random = mulberry32(seed);
@@ -1407,6 +1500,8 @@ export class StripeStandIn {
       });
     }
     if (path === "/_stand-in/deliveries") {
+      // The deliveries API calls started (a refund's events) are made before they are listed.
+      await this.settled();
       if (req.method === "DELETE") this.deliveries = [];
       return json(200, { deliveries: this.deliveries });
     }
@@ -1451,7 +1546,7 @@ export class StripeStandIn {
       const found = this.sessions.get(id)?.session ?? this.customers.get(id) ?? this.accounts.get(id) ??
         this.transfers.get(id) ??
         this.payouts.get(id)?.payout ?? this.subscriptions.get(id)?.sub ?? this.invoices.get(id) ??
-        this.paymentIntents.get(id) ?? this.charges.get(id);
+        this.paymentIntents.get(id) ?? this.charges.get(id) ?? this.refunds.get(id);
       if (!found) throw noSuch("object", id);
       return json(200, found);
     }
@@ -1610,5 +1705,7 @@ export function startStripeStandIn(
   const standIn = new StripeStandIn(opts);
   const running = serve(standIn, standIn.handle, opts.port, opts.log ? "stripe" : undefined);
   standIn.options.publicUrl ??= running.url;
-  return running;
+  // Stops once the deliveries API calls started are made.
+  const close = running.close;
+  return { ...running, close: async () => (await standIn.settled(), await close()) };
 }

@@ -397,6 +397,29 @@ export function transfer(
   };
 }
 
+/** A refund of a charge, as POST /v1/refunds answers it (a card refund succeeds at once). */
+export function refund(
+  fields: Pick<Stripe.Refund, "amount" | "currency" | "charge" | "payment_intent"> & Partial<Stripe.Refund>,
+): Stripe.Refund {
+  return {
+    id: stripeId("re"),
+    object: "refund",
+    balance_transaction: stripeId("txn"),
+    created: nowSeconds(),
+    customer: null,
+    customer_account: null,
+    destination_details: { card: { reference_status: "pending", reference_type: "acquirer_reference_number", type: "refund" }, type: "card" },
+    metadata: {},
+    payment_method: stripeId("pm"),
+    reason: null,
+    receipt_number: null,
+    source_transfer_reversal: null,
+    status: "succeeded",
+    transfer_reversal: null,
+    ...fields,
+  };
+}
+
 export function transferReversal(
   fields: Pick<Stripe.TransferReversal, "amount" | "currency" | "transfer"> & Partial<Stripe.TransferReversal>,
 ): Stripe.TransferReversal {

@@ -7,9 +7,12 @@
 //! the test `generated_files_are_current` fails when someone forgets.
 //!
 //! [`sources`] does the same for the database code in `sql/<system>/`: it
-//! writes the migrations that carry it.
+//! writes the migrations that carry it. [`typescript`] writes the app's
+//! TypeScript types: the event kinds from the catalog (one of the files here),
+//! the `Database` type from a migrated database (`buckets-codegen types`).
 
 pub mod sources;
+pub mod typescript;
 
 use crate::coliseum::Tier;
 use crate::passport::{EventKind, FieldType, ALIASES, ARTIST_ID, KINDS};
@@ -346,6 +349,7 @@ pub fn generated_files(twins: &[(String, String)]) -> Vec<(&'static str, String)
         .map(|step| (step.migration, math_migration(step, twins)))
         .collect();
     files.push((CATALOG_DOC, catalog_doc()));
+    files.push((typescript::EVENTS_TS, typescript::events_ts()));
     files
 }
 

@@ -60,6 +60,7 @@ pub mod passport_log;
 pub mod payout_account;
 pub mod payout_worker;
 pub mod receipts;
+pub mod refund_worker;
 pub mod resend;
 pub mod stripe_api;
 pub mod stripe_webhook;
@@ -251,6 +252,13 @@ pub static FUNCTIONS: &[Function] = &[
         complete: payout_worker::complete,
         fail: payout_worker::fail,
         received: payout_worker::received,
+    },
+    Function {
+        name: "refund-worker",
+        handle: refund_worker::handle,
+        complete: refund_worker::complete,
+        fail: refund_worker::fail,
+        received: refund_worker::received,
     },
     Function {
         name: "receipts-sender",

@@ -102,7 +102,7 @@ cmd_test() {
   TEST_SUMMARY_PENDING=1
   # shellcheck disable=SC2034 # read by prepare_database (clusters.sh)
   RECREATE_STALE_DATABASES=1
-  # The gateway's every-minute calls of payout-worker and receipts-sender (local/schedule.ts) stay off
+  # The gateway's every-minute calls of payout-worker, receipts-sender and refund-worker (local/schedule.ts) stay off
   # here: several tests play Stripe by hand for payouts a real worker run would send; the end-to-end
   # tests call the workers as pg_cron does, and tests/standin/schedule.test.ts tests the schedule.
   export STACK_SCHEDULE_S=0
@@ -120,6 +120,13 @@ cmd_test() {
   cmd_up
   tier "3. pgTAP on the main cluster (extension)" count_pg_prove pg_prove_on main
   tier "3. pgTAP on the hosted-shape cluster (SQL twins)" count_pg_prove pg_prove_on hosted
+  # The app's generated types (supabase/types/database.ts) against each migrated cluster's catalog, then
+  # a type check that good calls compile and wrong ones do not (@ts-expect-error), docs/typed-client.md.
+  tier "4. app types match the database (main)" count_exit \
+    cargo run -q -p buckets_core --bin buckets-codegen -- types --check --db-url "$SUPABASE_DB_URL"
+  tier "4. app types match the database (hosted shape)" count_exit \
+    cargo run -q -p buckets_core --bin buckets-codegen -- types --check --db-url "$BUCKETS_HOSTED_DB_URL"
+  tier "4. app types (deno check, @ts-expect-error)" count_deno "$DENO" test tests/types/
   tier "4. differential tests (cargo, live stack)" count_cargo cargo test -p "$STACK_TEST_PACKAGE"
   tier "4. end-to-end tests (deno, over HTTP)" count_deno deno_e2e
   tier "4. Stripe and Resend stand-ins (deno, own ports)" count_deno "$DENO" test --allow-all tests/standin/

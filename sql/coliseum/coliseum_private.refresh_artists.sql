@@ -368,6 +368,17 @@ begin
     from changes as c
     where announce and c.period = '30d' and c.domain <> 'overall' and c.score - coalesce(c.previous, 0) >= 0.5
     order by c.artist_id, c.domain
+    returning id, artist_id, domain, period, previous_score, score, delta, message
+  ),
+  -- Each rise is also a dna.increased notification in the artist's People inbox (docs/people.md), the
+  -- one the app shows; coliseum.notifications keeps Coliseum's own record of it for its readers.
+  told as (
+    select people_private.notify(r.artist_id, 'dna.increased', r.message, null,
+                                 jsonb_build_object('domain', r.domain, 'period', r.period,
+                                                    'previous_score', r.previous_score, 'score', r.score,
+                                                    'delta', r.delta, 'coliseum_notification_id', r.id),
+                                 'coliseum.notifications:' || r.id)
+    from rises as r
   ),
   -- NOTIFY payloads stay under 8000 bytes: rows are cut into chunks of at
   -- most about 7700 bytes of JSON.
@@ -384,10 +395,11 @@ begin
     from change_json as cj
     group by cj.upto / 7500
   )
-  -- sent is read for what it does: a CTE that only selects runs when the statement reads it.
+  -- sent and told are read for what they do: a CTE that only selects runs when the statement reads it.
   select t.n::int into refreshed
   from (select count(*) from targets) as t(n)
-  cross join (select count(*) from sent) as s(n);
+  cross join (select count(*) from sent) as s(n)
+  cross join (select count(*) from told) as n(n);
   perform coliseum_private.refresh_signals(artists, as_of);
   return refreshed;
 end

@@ -2,7 +2,8 @@
 -- Passport event (companon.offer_<past tense of action>), logged under the brand's id in the caller's
 -- transaction, so both commit or roll back with the change. The artist is named in the payload, not as the
 -- event's artist: a brand's offer is no fan activity. The event's client_event_id is offer:<id>:<n>, n
--- counting the offer's transitions (its row is locked meanwhile). Returns the transition's id.
+-- counting the offer's transitions (its row is locked meanwhile). The people it concerns are notified
+-- (companon_private.notify_offer). Returns the transition's id.
 create or replace function companon_private.record_offer_transition(
   o companon.offers, action text, from_state text, actor text, reason text)
 returns bigint
@@ -32,6 +33,7 @@ begin
     (offer_id, campaign_id, brand_id, artist_id, action, from_state, to_state, actor, actor_id, reason, passport_entry_id)
   values (o.id, o.campaign_id, o.brand_id, o.artist_id, action, from_state, o.state, actor, me, reason, entry)
   returning t.id into new_id;
+  perform companon_private.notify_offer(o, action);
   return new_id;
 end
 $$;

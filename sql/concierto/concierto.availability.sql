@@ -18,14 +18,16 @@ as $$
   select t.id, t.name, t.price_minor, t.currency::text, t.capacity,
          greatest(t.capacity - t.seats_sold - concierto_private.held_seats(t.id), 0)::int,
          t.sale_starts_at, t.sale_ends_at,
-         now() >= t.sale_starts_at and now() < t.sale_ends_at
+         e.state = 'published' and now() >= t.sale_starts_at and now() < t.sale_ends_at
   from concierto.ticket_tiers as t
-  where t.event_id = availability.event_id
+  join concierto.events as e on e.id = t.event_id
+  where t.event_id = availability.event_id and t.removed_at is null and concierto.can_see_event(e.id)
   order by t.price_minor, t.name
 $$;
 
 comment on function concierto.availability(uuid) is
   'The tiers of an event with the seats still available (capacity less sold tickets and unexpired reservations) '
-  'and whether they are on sale now. For everybody.';
+  'and whether they are on sale now (only a published event is). Removed tiers are left out; a draft''s tiers '
+  'are listed to whom may see the draft (concierto.can_see_event). For everybody.';
 
 grant execute on function concierto.availability(uuid) to anon, authenticated, service_role;

@@ -24,19 +24,10 @@ declare
 begin
   problem := case
     when create_event.host_id is null then 'host_id is required'
-    when create_event.title is null or char_length(create_event.title) not between 1 and 200 then
-      'title must be a string of 1 to 200 characters'
-    when create_event.venue is null or char_length(create_event.venue) not between 1 and 200 then
-      'venue must be a string of 1 to 200 characters'
-    when create_event.city is null or char_length(create_event.city) not between 1 and 100 then
-      'city must be a string of 1 to 100 characters'
-    when create_event.country is null or create_event.country !~ '^[A-Z]{2}$' then
-      'country must be an ISO 3166-1 alpha-2 code in capitals (NG)'
-    when create_event.starts_at is null or not isfinite(create_event.starts_at) then 'starts_at is required'
-    when create_event.doors_at is null or not isfinite(create_event.doors_at) then 'doors_at is required'
-    when create_event.doors_at > create_event.starts_at then 'doors_at must not be after starts_at'
-    when create_event.currency is null or create_event.currency !~ '^[A-Z]{3}$' then
-      'currency must be an ISO 4217 code in capitals (EUR)'
+    else concierto_private.event_problem(create_event.title, create_event.venue, create_event.city, create_event.country,
+                                         create_event.starts_at, create_event.doors_at, create_event.currency)
+  end;
+  problem := coalesce(problem, case
     when create_event.split_host_bp is null or create_event.split_host_bp not between 0 and 10000
          or create_event.split_artists_bp is null or create_event.split_artists_bp not between 0 and 10000
          or create_event.split_platform_bp is null or create_event.split_platform_bp not between 0 and 10000 then
@@ -49,21 +40,26 @@ begin
     when array_position(create_event.artist_ids, null) is not null then 'artist_ids must not contain null'
     when (select count(distinct a) from unnest(create_event.artist_ids) as a) <> cardinality(create_event.artist_ids) then
       'artist_ids must not name an artist twice'
-  end;
+  end);
   if problem is not null then
     raise exception using errcode = '22023', message = problem;
   end if;
 
   insert into concierto.events as e
     (host_id, title, venue, city, country, starts_at, doors_at, currency, split_host_bp, split_artists_bp,
-     split_platform_bp)
+     split_platform_bp, state, published_at)
   values
     (create_event.host_id, create_event.title, create_event.venue, create_event.city, create_event.country,
      create_event.starts_at, create_event.doors_at, create_event.currency, create_event.split_host_bp,
-     create_event.split_artists_bp, create_event.split_platform_bp)
+     create_event.split_artists_bp, create_event.split_platform_bp, 'published', now())
   returning e.id into new_id;
-  insert into concierto.event_artists (event_id, artist_id, position)
-  select new_id, a.artist, a.position
+  -- The platform agreed the split with everyone: the lineup has accepted.
+  -- Artists share split_artists_bp equally, the indivisible rest to the headliner.
+  insert into concierto.event_artists (event_id, artist_id, position, share_bp, state, responded_at)
+  select new_id, a.artist, a.position,
+         create_event.split_artists_bp / cardinality(create_event.artist_ids)
+           + case when a.position = 1 then create_event.split_artists_bp % cardinality(create_event.artist_ids) else 0 end,
+         'accepted', now()
   from unnest(create_event.artist_ids) with ordinality as a(artist, position);
   return new_id;
 end
@@ -71,7 +67,9 @@ $$;
 
 comment on function concierto.create_event(uuid, text, text, text, text, timestamptz, timestamptz, text, int, int, int, uuid[]) is
   'Creates an event for host_id with its lineup (artist_ids, headliner first) and ticket split settings (basis '
-  'points summing to 10000); returns its id. For the platform (service_role): the split is agreed with the host. '
+  'points summing to 10000; the artists share split_artists_bp equally, the rest to the headliner); returns its id. '
+  'For the platform (service_role): the split is agreed with the host and the lineup, so the event is published '
+  'at once. Hosts create drafts with concierto.create_draft_event. '
   '22023 names the first bad argument.';
 
 -- Functions in this schema start with no grant (sql/foundation/privileges.sql).

@@ -13,19 +13,17 @@ security definer
 set search_path = ''
 as $$
 declare
-  ev concierto.events := concierto_private.find_event(create_tier.event_id);
+  -- Locked: a tier created while the event is being published gets its product.
+  ev concierto.events := concierto_private.host_event(create_tier.event_id, 'creates its tiers');
   ends timestamptz := coalesce(create_tier.sale_ends_at, ev.starts_at);
   problem text;
-  rule uuid;
   product uuid;
   new_id uuid;
 begin
-  if not (auth.uid() is not distinct from ev.host_id or concierto_private.caller_is_privileged()) then
-    raise exception using
-      errcode = '42501',
-      message = format('only the host of event %s creates its tiers', ev.id);
-  end if;
+  perform concierto_private.require_state(ev, array['draft', 'published'], 'a new tier');
   problem := case
+    when ev.rsvp_capacity is not null then
+      format('event %s is free (it takes RSVPs): it has no ticket tiers', ev.id)
     when create_tier.name is null or char_length(create_tier.name) not between 1 and 100 then
       'name must be a string of 1 to 100 characters'
     when exists (select 1 from concierto.ticket_tiers as t where t.event_id = ev.id and t.name = create_tier.name) then
@@ -42,14 +40,10 @@ begin
     raise exception using errcode = '22023', message = problem;
   end if;
 
-  rule := treasury.define_split_rule(left(format('Concierto: %s / %s', ev.title, create_tier.name), 200),
-                                     concierto_private.split_parties(ev));
-  -- A host product: the lineup's money is in the split rule, and the sale
-  -- reaches the artists' DNA once, through concierto.ticket_purchased.
-  insert into treasury.products as p (type, title, artist_id, host_id, price_minor, currency, split_rule_id)
-  values ('ticket', left(format('%s: %s', ev.title, create_tier.name), 500), null, ev.host_id, create_tier.price_minor,
-          ev.currency, rule)
-  returning p.id into product;
+  -- A draft's split is final only at publication, which creates the product.
+  if ev.state = 'published' then
+    product := concierto_private.tier_product(ev, create_tier.name, create_tier.price_minor);
+  end if;
   insert into concierto.ticket_tiers as t
     (event_id, name, price_minor, currency, capacity, sale_starts_at, sale_ends_at, product_id)
   values (ev.id, create_tier.name, create_tier.price_minor, ev.currency, create_tier.capacity, create_tier.sale_starts_at,
@@ -61,7 +55,9 @@ $$;
 
 comment on function concierto.create_tier(uuid, text, bigint, int, timestamptz, timestamptz) is
   'Creates a ticket tier (price in minor units of the event currency, capacity, sale window; sale_ends_at '
-  'defaults to the event''s start) and its Treasury product with a split rule from the event''s settings; '
-  'returns the tier id. For the event''s host or service_role (42501 otherwise); 22023 names a bad argument.';
+  'defaults to the event''s start) and, once the event is published, its Treasury product with a split rule from '
+  'the event''s split (a draft''s tiers get theirs at publication); returns the tier id. For the event''s host or '
+  'service_role (42501 otherwise); 22023 names a bad argument (also: a free event has no tiers); 55000 DETAIL '
+  'event_cancelled.';
 
 grant execute on function concierto.create_tier(uuid, text, bigint, int, timestamptz, timestamptz) to authenticated, service_role;

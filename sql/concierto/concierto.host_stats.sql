@@ -16,6 +16,12 @@ begin
   end if;
   return jsonb_build_object(
     'event_id', ev.id,
+    'state', ev.state,
+    'rsvps', case when ev.rsvp_capacity is not null then jsonb_build_object(
+               'capacity', ev.rsvp_capacity,
+               'going', (select count(*) from concierto.event_rsvp as r where r.event_id = ev.id and r.state = 'going'),
+               'cancelled', (select count(*) from concierto.event_rsvp as r where r.event_id = ev.id and r.state = 'cancelled'))
+             end,
     'tiers', coalesce((
       select jsonb_agg(jsonb_build_object(
                'tier_id', t.id, 'name', t.name, 'capacity', t.capacity,
@@ -40,7 +46,7 @@ end
 $$;
 
 comment on function concierto.host_stats(uuid) is
-  'An event''s figures: per tier {tier_id, name, capacity, sold (tickets not void), issued, redeemed, void, '
+  'An event''s figures: its state, RSVPs {capacity, going, cancelled} of a free event (else null), per tier {tier_id, name, capacity, sold (tickets not void), issued, redeemed, void, '
   'reserved (unexpired checkouts), available} and check-ins per 5 minutes [{at, count}]. For the host, their '
   'staff, Treasury admins and service_role (42501 otherwise); P0002 unknown event.';
 

@@ -7,6 +7,7 @@ set search_path = ''
 as $$
 declare
   me uuid := concierto_private.signed_in('reserve tickets');
+  ev concierto.events;
   tier concierto.ticket_tiers;
   seats_left bigint;
   new_order concierto.orders;
@@ -15,11 +16,25 @@ begin
     raise exception using errcode = '22023',
       message = format('quantity must be 1 to 10 tickets, got %s', coalesce(reserve.quantity::text, 'null'));
   end if;
-  -- One reservation of a tier at a time: what is left is read and taken
-  -- under this lock, so concurrent buyers never oversell.
+  -- The event first (shared: a cancellation waits for reservations, and they
+  -- for it), then the tier: one reservation of a tier at a time, so what is
+  -- left is read and taken under this lock and concurrent buyers never oversell.
+  select * into ev from concierto.events as e
+  where e.id = (select t.event_id from concierto.ticket_tiers as t where t.id = reserve.tier_id)
+  for share;
   select * into tier from concierto.ticket_tiers as t where t.id = reserve.tier_id for update;
   if not found then
     raise exception using errcode = 'P0002', message = format('ticket tier %s not found', coalesce(reserve.tier_id::text, 'null'));
+  end if;
+  if ev.state = 'draft' then
+    raise exception using errcode = '55000', detail = 'event_draft',
+      message = format('event %s is not on sale yet: the host publishes it once its lineup accepted', ev.id);
+  elsif ev.state = 'cancelled' then
+    raise exception using errcode = '55000', detail = 'event_cancelled',
+      message = format('event %s was cancelled', ev.id);
+  elsif tier.removed_at is not null then
+    raise exception using errcode = '55000', detail = 'tier_removed',
+      message = format('ticket tier %s was removed from sale', tier.id);
   end if;
   if now() < tier.sale_starts_at then
     raise exception using errcode = '55000', detail = 'sale_not_open',
@@ -61,7 +76,8 @@ $$;
 comment on function concierto.reserve(uuid, int) is
   'Holds quantity (1..10) seats of a tier for the signed-in buyer for 15 minutes and returns {order_id, '
   'expires_at, product_id, amount_minor, currency, metadata}: put metadata on the Stripe Checkout Session and its '
-  'PaymentIntent. 55000 with DETAIL sold_out / sale_not_open / sale_closed; 22023 bad quantity; P0002 unknown '
+  'PaymentIntent. 55000 with DETAIL sold_out / sale_not_open / sale_closed / event_draft (not published yet) / '
+  'event_cancelled / tier_removed; 22023 bad quantity; P0002 unknown '
   'tier; 42501 without a user.';
 
 grant execute on function concierto.reserve(uuid, int) to authenticated;

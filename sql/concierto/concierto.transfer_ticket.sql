@@ -36,6 +36,10 @@ begin
   values (t.id, t.version, me, t.owner_id);
   perform passport.log(me, 'concierto.ticket_transferred', 'concierto:ticket:' || t.id || ':transferred:' || t.version,
     jsonb_build_object('event_id', t.event_id, 'ticket_id', t.id, 'to_user_id', t.owner_id), null, now(), 'concierto');
+  perform people_private.notify(t.owner_id, 'ticket.transferred', 'A ticket was transferred to you',
+    (select left(format('Your ticket for %s, %s', e.title, e.city), 2000) from concierto.events as e where e.id = t.event_id),
+    jsonb_build_object('ticket_id', t.id, 'event_id', t.event_id, 'from_user_id', me, 'version', t.version),
+    'ticket:' || t.id || ':' || t.version);
   return jsonb_build_object('ticket_id', t.id, 'version', t.version, 'event_id', t.event_id, 'owner_id', t.owner_id);
 end
 $$;

@@ -39,6 +39,19 @@ begin
     return;
   end if;
 
+  -- The event's share lock orders this payment with a cancellation: either the
+  -- cancellation voids these tickets, or it committed first and the payment
+  -- goes back at once.
+  select * into ev from concierto.events as e where e.id = o.event_id for share;
+  if ev.state = 'cancelled' then
+    problem := format('event_cancelled: event %s was cancelled at %s before payment %s arrived', ev.id, ev.cancelled_at, pay.id);
+    update concierto.orders as x set state = 'refund_due', payment_id = pay.id, paid_at = pay.paid_at, note = problem
+    where x.id = o.id;
+    perform concierto_private.refund_due(pay, o.id, problem);
+    perform concierto_private.refund_cancelled(pay, ev);
+    return;
+  end if;
+
   -- A live reservation holds its seats; an expired one is paid only when its
   -- seats are still free. Under the tier's lock, like reserve.
   select * into tier from concierto.ticket_tiers as t where t.id = o.tier_id for update;
@@ -58,7 +71,6 @@ begin
   from generate_series(1, o.quantity) as s;
   perform concierto_private.queue_ticket_message(o.id);
 
-  select * into ev from concierto.events as e where e.id = o.event_id;
   select a.artist_id into headliner from concierto.event_artists as a where a.event_id = ev.id order by a.position limit 1;
   perform passport.log(o.buyer_id, 'concierto.ticket_purchased', 'concierto:order:' || o.id || ':purchased',
     jsonb_build_object('event_id', ev.id, 'tier_id', o.tier_id, 'quantity', o.quantity, 'amount_minor', pay.amount_minor,

@@ -1,7 +1,8 @@
 -- Voids the tickets a refund pays back: floor(refunded total x seats / amount
 -- paid) of them in all, valid ones only, those still held by the buyer first,
 -- newest seat first. A refunded seat whose ticket was admitted already is
--- counted in refund_unvoided instead. Voided seats go back on sale.
+-- counted in refund_unvoided instead. Voided seats go back on sale. Tickets
+-- a cancellation voided count as voided for the refund that follows it.
 create or replace function concierto_private.refund_order(payment_id text, refunded_total bigint)
 returns void
 language plpgsql
@@ -35,7 +36,7 @@ begin
 
   target := least(o.quantity, floor(refunded_total::numeric * o.quantity / pay.amount_minor))::int;
   select (target - count(*) - o.refund_unvoided)::int into needed
-  from public.event_tickets as k where k.order_id = o.id and k.void_reason = 'refund';
+  from public.event_tickets as k where k.order_id = o.id and k.state = 'void';
   -- A ticket admitted while we wait for its lock drops out of the batch;
   -- take the next one until enough are void or none is valid.
   while needed > 0 loop

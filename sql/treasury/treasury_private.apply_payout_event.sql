@@ -141,6 +141,10 @@ begin
       jsonb_build_object('payout_id', pay.id, 'amount_minor', pay.amount_minor, 'currency', pay.currency),
       null, least(occurred, now()), 'treasury');
     perform treasury_private.queue_payout_message(pay.id, target.attempt);
+    perform people_private.notify(pay.payee_id, 'payout.paid', 'Your payout was paid',
+      'It is on its way to your bank account.',
+      jsonb_build_object('payout_id', pay.id, 'amount_minor', pay.amount_minor, 'currency', pay.currency),
+      'payout:' || pay.id || ':paid');
     return treasury_private.outcome('applied') || ids || jsonb_build_object('state', pay.state);
   end if;
 

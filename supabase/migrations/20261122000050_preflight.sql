@@ -42,7 +42,8 @@ declare
   jobs constant text[] := array[
     'buckets-prune-cron-history', 'passport-prune-rejections', 'coliseum-process', 'coliseum-fast-path',
     'treasury-prune-webhook-rejections', 'treasury-process-payouts', 'concierto-expire-orders',
-    'companon-complete-ended', 'companon-expire-offers', 'companon-measure'];
+    'companon-complete-ended', 'companon-expire-offers', 'companon-measure', 'treasury-refund-worker',
+    'people-prune-notifications'];
   applied boolean := false;
   clashes text[];
   cron_clashes text[];

@@ -9,6 +9,8 @@ import { runTreasuryDemo } from "./treasury.ts";
 import { runConciertoDemo } from "./concierto.ts";
 import { runMoneyDemo } from "./money.ts";
 import { runCompanonDemo } from "./companon.ts";
+import { runPeopleDemo } from "./people.ts";
+import { runHostsDemo } from "./hosts.ts";
 import { runPlayerStatsDemo } from "./player_stats.ts";
 
 const sql = db();
@@ -63,6 +65,9 @@ await runConciertoDemo(sql);
 await runMoneyDemo(sql);
 
 await runCompanonDemo(sql, names);
+
+await runPeopleDemo(sql, names);
+await runHostsDemo(sql);
 
 await runPlayerStatsDemo(sql);
 

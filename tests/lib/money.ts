@@ -36,7 +36,7 @@ export async function onboard(payee: string, country = "FR"): Promise<{ user: Us
 }
 
 /** One run of a worker as pg_cron calls it (the service role key). */
-export async function runWorker(fn: "payout-worker" | "receipts-sender") {
+export async function runWorker(fn: "payout-worker" | "receipts-sender" | "refund-worker") {
   return await callFunction(fn, {}, { token: serviceToken() });
 }
 
@@ -51,7 +51,7 @@ export async function stripeCallsFor(payout: string): Promise<{ transfers: Recor
 }
 
 /** Runs a worker until it claims nothing (at most `maxRuns` times). */
-async function runUntilIdle(fn: "payout-worker" | "receipts-sender", maxRuns: number) {
+async function runUntilIdle(fn: "payout-worker" | "receipts-sender" | "refund-worker", maxRuns: number) {
   for (let run = 0; run < maxRuns; run++) {
     const res = await runWorker(fn);
     if (res.status !== 200) throw new Error(`${fn} answered ${res.status}: ${JSON.stringify(res.body)}`);

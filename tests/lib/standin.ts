@@ -105,6 +105,11 @@ export class StripeStandInClient {
     return await call<T>(this.base, "GET", `/_stand-in/objects/${encodeURIComponent(id)}`);
   }
 
+  /** The webhook deliveries made so far, oldest first, once those API calls started (a refund's events) are made. */
+  async deliveries(): Promise<TriggerResult["deliveries"]> {
+    return (await call<{ deliveries: TriggerResult["deliveries"] }>(this.base, "GET", "/_stand-in/deliveries")).deliveries;
+  }
+
   /** Completes a flow and delivers its events (docs/local-stack.md, "Triggers"). */
   async trigger(name: TriggerName, body: Record<string, unknown> & DeliveryOptions): Promise<TriggerResult> {
     return await call<TriggerResult>(this.base, "POST", `/_stand-in/trigger/${name}`, body);
@@ -229,6 +234,13 @@ export async function expectSameAsStripeLibrary(
 ): Promise<void>;
 export async function expectSameAsStripeLibrary(
   recorded: RecordedRequest,
+  params: Stripe.RefundCreateParams,
+  method: "POST",
+  path: "/v1/refunds",
+  opts?: Options,
+): Promise<void>;
+export async function expectSameAsStripeLibrary(
+  recorded: RecordedRequest,
   // deno-lint-ignore no-explicit-any
   params: any,
   method: string,
@@ -282,6 +294,7 @@ export async function libraryRequest(
       () => stripe.transfers.createReversal(id(/transfers\/([^/]+)\/reversals$/), params, options),
     ],
     [/^\/v1\/payouts$/, () => stripe.payouts.create(params, options)],
+    [/^\/v1\/refunds$/, () => stripe.refunds.create(params, options)],
     [/^\/v1\/subscriptions\/[^/]+$/, () => stripe.subscriptions.update(id(/subscriptions\/([^/]+)$/), params, options)],
   ];
   const found = calls.find(([re]) => re.test(path));

@@ -30,7 +30,7 @@ Deno.test("the schedule calls each worker with the service role key, and never s
   stop();
   await new Promise((res) => setTimeout(res, 2600));
   await r.close();
-  assertEquals(SCHEDULED.map((s) => s.fn), ["payout-worker", "receipts-sender"]);
+  assertEquals(SCHEDULED.map((s) => s.fn), ["payout-worker", "receipts-sender", "refund-worker"]);
   for (const { fn } of SCHEDULED) {
     const path = `/functions/v1/${fn}`;
     const mine = r.calls.filter((c) => c.path === path);

@@ -594,3 +594,80 @@ Deno.test("the backend pins the API version the stripe package is typed for, and
   assertEquals(API_VERSION, Stripe.API_VERSION);
   assertEquals(event("customer.created", { id: "cus_1", object: "customer" }).api_version, Stripe.API_VERSION);
 });
+
+Deno.test("refunds: Stripe's rules for amounts, keys and reasons, the charge's amount_refunded, and charge.refunded delivered signed", async () => {
+  await withStandIn(async ({ stripe, control, hook }) => {
+    const session = await stripe.checkout.sessions.create(ticketParams());
+    const paid = await control.trigger("checkout.session.paid", { session: session.id });
+    const pi = (paid.objects.payment_intent as { id: string }).id;
+    const chargeId = (paid.objects.charge as { id: string }).id;
+    hook.events.length = 0;
+    const before = (await control.deliveries()).length;
+
+    const params: Stripe.RefundCreateParams = {
+      payment_intent: pi,
+      amount: 2000,
+      reason: "requested_by_customer",
+      metadata: { refund_request_id: "rr-1" },
+    };
+    const first = await stripe.refunds.create(params, { idempotencyKey: "refund-rr-1" });
+    assertMatch(first.id, /^re_/);
+    assertEquals([first.object, first.amount, first.currency, first.status, first.charge, first.payment_intent], [
+      "refund",
+      2000,
+      "eur",
+      "succeeded",
+      chargeId,
+      pi,
+    ]);
+    assertEquals(first.metadata, { refund_request_id: "rr-1" });
+    assertEquals(await stripe.refunds.retrieve(first.id), first);
+
+    // The same key answers the same refund, and refunds nothing more.
+    const again = await stripe.refunds.create(params, { idempotencyKey: "refund-rr-1" });
+    assertEquals(again.id, first.id);
+    const charge = await control.object<{ amount_refunded: number; refunded: boolean }>(chargeId);
+    assertEquals([charge.amount_refunded, charge.refunded], [2000, false]);
+    const reused = await rejection(stripe.refunds.create({ ...params, amount: 1000 }, { idempotencyKey: "refund-rr-1" }));
+    assertEquals([reused.statusCode, reused.type], [400, "StripeIdempotencyError"]);
+
+    // Stripe's events follow the answer, signed with the endpoint's secret; a replay sends none.
+    const deliveries = (await control.deliveries()).slice(before);
+    assertEquals(deliveries.map((d) => [d.type, d.status]), [["charge.refunded", 200], ["refund.created", 200]]);
+    const refunded = byType(hook.events)["charge.refunded"].data.object;
+    assertEquals([refunded.id, refunded.payment_intent, refunded.amount_refunded, refunded.refunded], [
+      chargeId,
+      pi,
+      2000,
+      false,
+    ]);
+    assertEquals(byType(hook.events)["refund.created"].data.object.id, first.id);
+
+    // More than is left is refused; the rest (amount omitted: all of it) is refunded by the charge.
+    const tooMuch = await rejection(stripe.refunds.create({ payment_intent: pi, amount: 3001 }, { idempotencyKey: "refund-rr-2" }));
+    assertEquals([tooMuch.statusCode, tooMuch.code, tooMuch.param], [400, "amount_too_large", "amount"]);
+    const badReason = await rejection(
+      stripe.refunds.create({ charge: chargeId, reason: "event_cancelled" }, { idempotencyKey: "refund-rr-3" }),
+    );
+    assertEquals([badReason.statusCode, badReason.param], [400, "reason"]);
+    const rest = await stripe.refunds.create({ charge: chargeId }, { idempotencyKey: "refund-rr-4" });
+    assertEquals(rest.amount, 3000);
+    const full = await control.object<{ amount_refunded: number; refunded: boolean }>(chargeId);
+    assertEquals([full.amount_refunded, full.refunded], [5000, true]);
+    const done = await rejection(stripe.refunds.create({ payment_intent: pi, amount: 1 }, { idempotencyKey: "refund-rr-5" }));
+    assertEquals([done.statusCode, done.code], [400, "charge_already_refunded"]);
+    const unknown = await rejection(stripe.refunds.create({ payment_intent: "pi_unknown" }, { idempotencyKey: "refund-rr-6" }));
+    assertEquals([unknown.statusCode, unknown.code, unknown.param], [400, "resource_missing", "payment_intent"]);
+    const none = await rejection(stripe.refunds.create({ amount: 1 }, { idempotencyKey: "refund-rr-7" }));
+    assertEquals(none.statusCode, 400);
+    const missing = await rejection(stripe.refunds.retrieve("re_missing"));
+    assertEquals([missing.statusCode, missing.code], [404, "resource_missing"]);
+
+    const refundEvents = (await control.deliveries()).slice(before).filter((d) => d.type === "charge.refunded");
+    assertEquals(refundEvents.length, 2, "one charge.refunded per refund made, none for a replay or a refusal");
+
+    // Our worker's request is the library's for the same typed parameters.
+    const [recorded] = await control.requests({ method: "POST", path: "/v1/refunds" });
+    await expectSameAsStripeLibrary(recorded, params, "POST", "/v1/refunds");
+  });
+});

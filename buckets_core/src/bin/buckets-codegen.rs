@@ -4,17 +4,32 @@
 //! `<UTC now>_sources.sql` when a source changed, and a
 //! `<UTC now>_passport_catalog_data.sql` when the catalog changed.
 //! `buckets-codegen check` fails, naming each, if any of that is due.
+//!
+//! `buckets-codegen types [--db-url <url>] [--check]` writes the app's
+//! `Database` type (`supabase/types/database.ts`) from the catalog of the
+//! migrated database at `<url>` (default: `$SUPABASE_DB_URL`, which
+//! `./stack env` sets), read with psql; `--check` fails when the committed
+//! file differs from it.
 
 use buckets_core::codegen::sources::{self, version_at};
+use buckets_core::codegen::typescript::{self, DATABASE_QUERY, DATABASE_TS, SUPABASE_CONFIG};
 use buckets_core::codegen::{catalog_migration, generated_files, new_catalog_migration, newest_catalog_migration, read_twins};
+use std::io::Write;
 use std::path::Path;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode, Stdio};
+
+const USAGE: &str =
+    "usage: buckets-codegen write|check\n       buckets-codegen types [--db-url <postgres url>] [--check]   (default: $SUPABASE_DB_URL)";
 
 fn main() -> ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mode = std::env::args().nth(1).unwrap_or_default();
-    if mode != "write" && mode != "check" {
-        eprintln!("usage: buckets-codegen write|check");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = args.first().cloned().unwrap_or_default();
+    if mode == "types" {
+        return types(&root, &args[1..]);
+    }
+    if (mode != "write" && mode != "check") || args.len() != 1 {
+        eprintln!("{USAGE}");
         return ExitCode::from(2);
     }
     let twins = match read_twins(&root) {
@@ -32,6 +47,10 @@ fn main() -> ExitCode {
             continue;
         }
         if mode == "write" {
+            if let Some(Err(e)) = path.parent().map(std::fs::create_dir_all) {
+                eprintln!("buckets-codegen: cannot create the directory of {rel}: {e}");
+                return ExitCode::FAILURE;
+            }
             if let Err(e) = std::fs::write(&path, &contents) {
                 eprintln!("buckets-codegen: cannot write {rel}: {e}");
                 return ExitCode::FAILURE;
@@ -105,4 +124,86 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `types [--db-url <url>] [--check]`.
+fn types(root: &Path, args: &[String]) -> ExitCode {
+    let mut url = std::env::var("SUPABASE_DB_URL").ok().filter(|u| !u.is_empty());
+    let mut check = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--check" => check = true,
+            "--db-url" if args.len() > 0 => url = args.next().cloned(),
+            _ => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some(url) = url else {
+        eprintln!("buckets-codegen types: no database: give --db-url or set SUPABASE_DB_URL (eval \"$(./stack env)\")");
+        return ExitCode::from(2);
+    };
+    let url = &url;
+    let rendered = match database_types(root, url) {
+        Ok(ts) => ts,
+        Err(e) => {
+            eprintln!("buckets-codegen types: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let path = root.join(DATABASE_TS);
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if current == rendered {
+        return ExitCode::SUCCESS;
+    }
+    if check {
+        eprintln!(
+            "stale: {DATABASE_TS} differs from the database's catalog (run `cargo run -p buckets_core --bin buckets-codegen -- types --db-url <url>` on a database migrated from this checkout)"
+        );
+        return ExitCode::FAILURE;
+    }
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&path, &rendered));
+    if let Err(e) = written {
+        eprintln!("buckets-codegen types: cannot write {DATABASE_TS}: {e}");
+        return ExitCode::FAILURE;
+    }
+    eprintln!("wrote {DATABASE_TS}");
+    ExitCode::SUCCESS
+}
+
+/// Reads the catalog of the database at `url` with psql (the exposed schemas
+/// of supabase/config.toml) and renders it.
+fn database_types(root: &Path, url: &str) -> Result<String, String> {
+    let config = std::fs::read_to_string(root.join(SUPABASE_CONFIG)).map_err(|e| format!("cannot read {SUPABASE_CONFIG}: {e}"))?;
+    let schemas = typescript::exposed_schemas(&config).map_err(|e| format!("{SUPABASE_CONFIG}: {e}"))?;
+    // A text[] literal; exposed_schemas admits no quote or backslash in a name.
+    let literal = format!("{{{}}}", schemas.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(","));
+    let mut psql = Command::new("psql")
+        .args(["--no-psqlrc", "--quiet", "--tuples-only", "--no-align", "--set", "ON_ERROR_STOP=1"])
+        .arg("--set")
+        .arg(format!("schemas={literal}"))
+        .args(["--file", "-", "--dbname"])
+        .arg(url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run psql (PostgreSQL's client must be on PATH): {e}"))?;
+    psql.stdin
+        .take()
+        .ok_or("psql has no stdin")?
+        .write_all(DATABASE_QUERY.as_bytes())
+        .map_err(|e| format!("cannot send the catalog query to psql: {e}"))?;
+    let output = psql.wait_with_output().map_err(|e| format!("psql failed: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("psql failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+    }
+    let catalog: typescript::Catalog =
+        serde_json::from_slice(&output.stdout).map_err(|e| format!("the catalog query printed no catalog document: {e}"))?;
+    typescript::database_ts(&catalog)
 }

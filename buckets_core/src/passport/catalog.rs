@@ -242,6 +242,9 @@ const CURRENCY: FieldType = FieldType::Currency;
 const MS: FieldType = FieldType::Integer { min: Some(0) };
 const AMOUNT: FieldType = FieldType::Integer { min: Some(0) };
 const QUANTITY: FieldType = FieldType::Integer { min: Some(1) };
+/// A bigint identity of one of our rows (people.role_requests, people.role_grants).
+const ROW_ID: FieldType = FieldType::Integer { min: Some(1) };
+const COUNT: FieldType = FieldType::Integer { min: Some(0) };
 
 /// Where a listener or buyer was, for the spatial domain.
 const CITY: Field = opt("city", STR);
@@ -249,6 +252,8 @@ const COUNTRY_OPT: Field = opt("country", COUNTRY);
 const GENRE: Field = opt("genre", STR);
 
 const APP_ONLY: &[Source] = &[App, System];
+/// An RSVP: the app logged it before Concierto took RSVPs (concierto.rsvp).
+const APP_AND_CONCIERTO: &[Source] = &[App, ConciertoSrc, System];
 const TREASURY_ONLY: &[Source] = &[TreasurySrc, System];
 const CONCIERTO_ONLY: &[Source] = &[ConciertoSrc, System];
 const COMPANON_SERVER: &[Source] = &[CompanonSrc, System];
@@ -502,8 +507,76 @@ pub static KINDS: &[EventKind] = &[
         &[T, C],
         Intent,
         true,
-        APP_ONLY,
+        APP_AND_CONCIERTO,
         &[req("event_id", ID), CITY, COUNTRY_OPT],
+    ),
+    kind(
+        "concierto.event_created",
+        "A host created an event as a draft.",
+        &[],
+        Trace,
+        false,
+        CONCIERTO_ONLY,
+        &[req("event_id", ID), CITY, COUNTRY_OPT],
+    ),
+    kind(
+        "concierto.event_updated",
+        "A host changed an event: its details, lineup or tiers.",
+        &[],
+        Trace,
+        false,
+        CONCIERTO_ONLY,
+        &[req("event_id", ID), req("change", STR)],
+    ),
+    kind(
+        "concierto.event_published",
+        "A host put an event on sale.",
+        &[],
+        Trace,
+        false,
+        CONCIERTO_ONLY,
+        &[req("event_id", ID), CITY, COUNTRY_OPT],
+    ),
+    kind(
+        "concierto.event_cancelled",
+        "An event was cancelled: its tickets voided, its payments refunded.",
+        &[],
+        Trace,
+        false,
+        CONCIERTO_ONLY,
+        &[
+            req("event_id", ID),
+            opt("reason", STR),
+            req("tickets_voided", COUNT),
+            req("refunds_requested", COUNT),
+        ],
+    ),
+    kind(
+        "concierto.lineup_accepted",
+        "An artist accepted their billing and share on an event's lineup.",
+        &[],
+        Trace,
+        true,
+        CONCIERTO_ONLY,
+        &[req("event_id", ID), req("position", QUANTITY), req("share_bp", COUNT)],
+    ),
+    kind(
+        "concierto.lineup_declined",
+        "An artist declined their place on an event's lineup.",
+        &[],
+        Trace,
+        true,
+        CONCIERTO_ONLY,
+        &[req("event_id", ID), req("position", QUANTITY), req("share_bp", COUNT)],
+    ),
+    kind(
+        "concierto.artist_applied",
+        "An artist applied to play an event's open call.",
+        &[],
+        Trace,
+        true,
+        CONCIERTO_ONLY,
+        &[req("event_id", ID)],
     ),
     // treasury
     kind(
@@ -987,6 +1060,50 @@ pub static KINDS: &[EventKind] = &[
         true,
         SYSTEM_ONLY,
         &[req("hold_id", ID), req("reason", STR)],
+    ),
+    // people: roles asked for, granted and revoked (docs/people.md), logged by the platform under the
+    // user's id; no artist, no DNA domain.
+    kind(
+        "people.role_requested",
+        "A user asked for the artist or host role.",
+        &[],
+        Trace,
+        false,
+        SYSTEM_ONLY,
+        &[req("role", STR), req("request_id", ROW_ID), opt("reason", STR)],
+    ),
+    kind(
+        "people.role_granted",
+        "A user was given the artist or host role (an admin's approval or the platform).",
+        &[],
+        Trace,
+        false,
+        SYSTEM_ONLY,
+        &[
+            req("role", STR),
+            req("grant_id", ROW_ID),
+            opt("request_id", ROW_ID),
+            opt("actor_id", ID),
+            opt("reason", STR),
+        ],
+    ),
+    kind(
+        "people.role_request_declined",
+        "An admin declined a user's request for the artist or host role.",
+        &[],
+        Trace,
+        false,
+        SYSTEM_ONLY,
+        &[req("role", STR), req("request_id", ROW_ID), opt("actor_id", ID), opt("reason", STR)],
+    ),
+    kind(
+        "people.role_revoked",
+        "A user's artist or host role was taken back.",
+        &[],
+        Trace,
+        false,
+        SYSTEM_ONLY,
+        &[req("role", STR), req("grant_id", ROW_ID), opt("actor_id", ID), opt("reason", STR)],
     ),
 ];
 

@@ -120,7 +120,8 @@ select throws_ok($$select set_config('buckets.coliseum_rebuild', '1', true); tru
 
 select is(
   (select array_agg(schemaname || '.' || tablename order by schemaname, tablename) from pg_publication_tables
-   where pubname = 'supabase_realtime' and tablename in ('coliseum_domain_strength', 'notifications', 'coliseum_dna_mutations')),
+   where pubname = 'supabase_realtime' and schemaname in ('public', 'coliseum')
+     and tablename in ('coliseum_domain_strength', 'notifications', 'coliseum_dna_mutations')),
   array['coliseum.notifications', 'public.coliseum_domain_strength'],
   'strengths and notifications are in the supabase_realtime publication');
 

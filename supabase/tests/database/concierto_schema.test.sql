@@ -8,7 +8,8 @@ set local search_path = extensions, public;
 select plan(22);
 
 select tables_are('concierto',
-  array['events', 'event_artists', 'ticket_tiers', 'staff', 'orders', 'scans', 'ticket_transfers', 'refunds_due'],
+  array['events', 'event_artists', 'ticket_tiers', 'staff', 'orders', 'scans', 'ticket_transfers', 'refunds_due',
+        'settings', 'event_rsvp', 'artist_applications'],
   'the concierto tables');
 select has_table('public', 'event_tickets', 'tickets keep the table name the app uses');
 select columns_are('public', 'event_tickets',
@@ -23,7 +24,9 @@ select is(
   (select array_agg(c.oid::regclass::text order by 1) from pg_class as c
    where c.oid in ('concierto.events'::regclass, 'concierto.event_artists'::regclass, 'concierto.ticket_tiers'::regclass,
                    'concierto.staff'::regclass, 'concierto.orders'::regclass, 'public.event_tickets'::regclass,
-                   'concierto.scans'::regclass, 'concierto.ticket_transfers'::regclass, 'concierto.refunds_due'::regclass)
+                   'concierto.scans'::regclass, 'concierto.ticket_transfers'::regclass, 'concierto.refunds_due'::regclass,
+                   'concierto.settings'::regclass, 'concierto.event_rsvp'::regclass,
+                   'concierto.artist_applications'::regclass)
      and not c.relrowsecurity),
   null,
   'row level security is on for every Concierto table'
@@ -40,7 +43,8 @@ select is(
    from unnest(array['anon', 'authenticated', 'service_role']) as r,
         unnest(array['concierto.events', 'concierto.event_artists', 'concierto.ticket_tiers', 'concierto.staff',
                       'concierto.orders', 'public.event_tickets', 'concierto.scans', 'concierto.ticket_transfers',
-                      'concierto.refunds_due']) as t,
+                      'concierto.refunds_due', 'concierto.settings', 'concierto.event_rsvp',
+                      'concierto.artist_applications']) as t,
         unnest(array['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) as p
    where has_table_privilege(r, t, p)),
   null,
@@ -65,11 +69,20 @@ select results_eq(
     from pg_proc as p cross join unnest(array['anon', 'authenticated', 'service_role']) as r
     where p.pronamespace = 'concierto'::regnamespace and has_function_privilege(r, p.oid, 'EXECUTE')
     group by p.proname order by p.proname$$,
-  $$values ('add_staff', '{authenticated,service_role}'::text[]), ('availability', '{anon,authenticated,service_role}'),
-           ('create_event', '{service_role}'), ('create_tier', '{authenticated,service_role}'),
+  $$values ('add_staff', '{authenticated,service_role}'::text[]), ('apply_to_event', '{authenticated}'),
+           ('availability', '{anon,authenticated,service_role}'), ('can_see_event', '{anon,authenticated,service_role}'),
+           ('cancel_event', '{authenticated,service_role}'), ('cancel_rsvp', '{authenticated}'),
+           ('create_draft_event', '{authenticated}'), ('create_event', '{service_role}'),
+           ('create_tier', '{authenticated,service_role}'), ('decide_application', '{authenticated,service_role}'),
            ('host_stats', '{authenticated,service_role}'), ('is_staff', '{anon,authenticated,service_role}'),
-           ('redeem', '{authenticated}'), ('remove_staff', '{authenticated,service_role}'), ('reserve', '{authenticated}'),
-           ('ticket_for_token', '{authenticated}'), ('transfer_ticket', '{authenticated}'), ('upload_scans', '{authenticated}')$$,
+           ('lineup_invitations', '{authenticated}'), ('my_rsvps', '{authenticated}'),
+           ('publish_event', '{authenticated,service_role}'), ('redeem', '{authenticated}'),
+           ('remove_staff', '{authenticated,service_role}'), ('remove_tier', '{authenticated,service_role}'),
+           ('reserve', '{authenticated}'), ('respond_to_lineup', '{authenticated}'), ('rsvp', '{authenticated}'),
+           ('set_lineup', '{authenticated,service_role}'), ('set_platform_share', '{authenticated,service_role}'),
+           ('ticket_for_token', '{authenticated}'), ('transfer_ticket', '{authenticated}'),
+           ('update_event', '{authenticated,service_role}'), ('update_tier', '{authenticated,service_role}'),
+           ('upload_scans', '{authenticated}')$$,
   'who may call each concierto function'
 );
 select is(
