@@ -96,6 +96,36 @@ export type Database = {
         }
         Relationships: []
       }
+      fan_tracks: {
+        Row: {
+          artist_id: string
+          counted_plays: number
+          fan_id: string
+          first_played_at: string
+          last_played_at: string
+          plays: number
+          track_id: string
+        }
+        Insert: {
+          artist_id: string
+          counted_plays: number
+          fan_id: string
+          first_played_at: string
+          last_played_at: string
+          plays: number
+          track_id: string
+        }
+        Update: {
+          artist_id?: string
+          counted_plays?: number
+          fan_id?: string
+          first_played_at?: string
+          last_played_at?: string
+          plays?: number
+          track_id?: string
+        }
+        Relationships: []
+      }
       fans: {
         Row: {
           declared_genre: string | null
@@ -227,6 +257,33 @@ export type Database = {
         }
         Relationships: []
       }
+      track_likes: {
+        Row: {
+          artist_id: string
+          changed_at: string
+          entry_id: number
+          fan_id: string
+          liked: boolean
+          track_id: string
+        }
+        Insert: {
+          artist_id: string
+          changed_at: string
+          entry_id: number
+          fan_id: string
+          liked: boolean
+          track_id: string
+        }
+        Update: {
+          artist_id?: string
+          changed_at?: string
+          entry_id?: number
+          fan_id?: string
+          liked?: boolean
+          track_id?: string
+        }
+        Relationships: []
+      }
       user_plans: {
         Row: {
           expires_at: string | null
@@ -266,6 +323,33 @@ export type Database = {
           artist: string
         }
         Returns: Json
+      }
+      artist_stats: {
+        Args: {
+          artist_ids: string[]
+        }
+        Returns: {
+          artist_id: string
+          plays: number
+          plays_7d: number
+          plays_30d: number
+          likes: number
+        }[]
+      }
+      attendance_board: {
+        Args: {
+          city: string
+          country: string
+          period?: string
+          max_rows?: number
+        }
+        Returns: {
+          rank: number
+          fan_id: string
+          events: number
+          last_attended_at: string
+          is_caller: boolean
+        }[]
       }
       board: {
         Args: {
@@ -347,6 +431,21 @@ export type Database = {
           previous_rank: number
         }[]
       }
+      my_history: {
+        Args: {
+          max_rows?: number
+          before_played_at?: string
+          before_track_id?: string
+        }
+        Returns: {
+          track_id: string
+          artist_id: string
+          plays: number
+          counted_plays: number
+          first_played_at: string
+          last_played_at: string
+        }[]
+      }
       my_plan: {
         Args: never
         Returns: string
@@ -377,6 +476,20 @@ export type Database = {
           domain: string
           period: string
           artist_id: string
+        }[]
+      }
+      track_stats: {
+        Args: {
+          track_ids: string[]
+        }
+        Returns: {
+          track_id: string
+          artist_id: string
+          plays: number
+          plays_7d: number
+          plays_30d: number
+          likes: number
+          liked: boolean
         }[]
       }
     }
@@ -1259,21 +1372,71 @@ export type Database = {
   }
   concierto: {
     Tables: {
+      artist_applications: {
+        Row: {
+          applied_at: string
+          artist_id: string
+          decided_at: string | null
+          event_id: string
+          note: string | null
+          state: string
+        }
+        Insert: {
+          applied_at?: string
+          artist_id: string
+          decided_at?: string | null
+          event_id: string
+          note?: string | null
+          state?: string
+        }
+        Update: {
+          applied_at?: string
+          artist_id?: string
+          decided_at?: string | null
+          event_id?: string
+          note?: string | null
+          state?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "artist_applications_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       event_artists: {
         Row: {
           artist_id: string
           event_id: string
+          invited_at: string
           position: number
+          responded_at: string | null
+          revision: number
+          share_bp: number
+          state: string
         }
         Insert: {
           artist_id: string
           event_id: string
+          invited_at?: string
           position: number
+          responded_at?: string | null
+          revision?: number
+          share_bp: number
+          state?: string
         }
         Update: {
           artist_id?: string
           event_id?: string
+          invited_at?: string
           position?: number
+          responded_at?: string | null
+          revision?: number
+          share_bp?: number
+          state?: string
         }
         Relationships: [
           {
@@ -1285,8 +1448,43 @@ export type Database = {
           },
         ]
       }
+      event_rsvp: {
+        Row: {
+          created_at: string
+          event_id: string
+          state: string
+          updated_at: string
+          user_id: string
+        }
+        Insert: {
+          created_at?: string
+          event_id: string
+          state?: string
+          updated_at?: string
+          user_id: string
+        }
+        Update: {
+          created_at?: string
+          event_id?: string
+          state?: string
+          updated_at?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "event_rsvp_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       events: {
         Row: {
+          cancel_reason: string | null
+          cancelled_at: string | null
+          cancelled_by: string | null
           city: string
           country: string
           created_at: string
@@ -1294,14 +1492,22 @@ export type Database = {
           doors_at: string
           host_id: string
           id: string
+          published_at: string | null
+          rsvp_capacity: number | null
           split_artists_bp: number
           split_host_bp: number
           split_platform_bp: number
           starts_at: string
+          state: string
+          takes_applications: boolean
           title: string
+          updated_at: string
           venue: string
         }
         Insert: {
+          cancel_reason?: string | null
+          cancelled_at?: string | null
+          cancelled_by?: string | null
           city: string
           country: string
           created_at?: string
@@ -1309,14 +1515,22 @@ export type Database = {
           doors_at: string
           host_id: string
           id?: string
+          published_at?: string | null
+          rsvp_capacity?: number | null
           split_artists_bp: number
           split_host_bp: number
           split_platform_bp: number
           starts_at: string
+          state?: string
+          takes_applications?: boolean
           title: string
+          updated_at?: string
           venue: string
         }
         Update: {
+          cancel_reason?: string | null
+          cancelled_at?: string | null
+          cancelled_by?: string | null
           city?: string
           country?: string
           created_at?: string
@@ -1324,11 +1538,16 @@ export type Database = {
           doors_at?: string
           host_id?: string
           id?: string
+          published_at?: string | null
+          rsvp_capacity?: number | null
           split_artists_bp?: number
           split_host_bp?: number
           split_platform_bp?: number
           starts_at?: string
+          state?: string
+          takes_applications?: boolean
           title?: string
+          updated_at?: string
           venue?: string
         }
         Relationships: []
@@ -1496,6 +1715,24 @@ export type Database = {
           },
         ]
       }
+      settings: {
+        Row: {
+          id: boolean
+          platform_share_bp: number
+          updated_at: string
+        }
+        Insert: {
+          id?: boolean
+          platform_share_bp: number
+          updated_at?: string
+        }
+        Update: {
+          id?: boolean
+          platform_share_bp?: number
+          updated_at?: string
+        }
+        Relationships: []
+      }
       staff: {
         Row: {
           added_at: string
@@ -1523,7 +1760,8 @@ export type Database = {
           id: string
           name: string
           price_minor: number
-          product_id: string
+          product_id: string | null
+          removed_at: string | null
           sale_ends_at: string
           sale_starts_at: string
           seats_sold: number
@@ -1536,7 +1774,8 @@ export type Database = {
           id?: string
           name: string
           price_minor: number
-          product_id: string
+          product_id?: string | null
+          removed_at?: string | null
           sale_ends_at: string
           sale_starts_at: string
           seats_sold?: number
@@ -1549,7 +1788,8 @@ export type Database = {
           id?: string
           name?: string
           price_minor?: number
-          product_id?: string
+          product_id?: string | null
+          removed_at?: string | null
           sale_ends_at?: string
           sale_starts_at?: string
           seats_sold?: number
@@ -1603,6 +1843,13 @@ export type Database = {
         }
         Returns: undefined
       }
+      apply_to_event: {
+        Args: {
+          event_id: string
+          note?: string
+        }
+        Returns: Json
+      }
       availability: {
         Args: {
           event_id: string
@@ -1619,6 +1866,41 @@ export type Database = {
           on_sale: boolean
         }[]
       }
+      can_see_event: {
+        Args: {
+          event_id: string
+        }
+        Returns: boolean
+      }
+      cancel_event: {
+        Args: {
+          event_id: string
+          reason: string
+        }
+        Returns: Json
+      }
+      cancel_rsvp: {
+        Args: {
+          event_id: string
+        }
+        Returns: Json
+      }
+      create_draft_event: {
+        Args: {
+          title: string
+          venue: string
+          city: string
+          country: string
+          starts_at: string
+          doors_at: string
+          currency: string
+          host_share_bp: number
+          lineup?: Json
+          rsvp_capacity?: number
+          takes_applications?: boolean
+        }
+        Returns: string
+      }
       create_tier: {
         Args: {
           event_id: string
@@ -1629,6 +1911,15 @@ export type Database = {
           sale_ends_at?: string
         }
         Returns: string
+      }
+      decide_application: {
+        Args: {
+          event_id: string
+          artist_id: string
+          accept: boolean
+          share_bp?: number
+        }
+        Returns: Json
       }
       host_stats: {
         Args: {
@@ -1641,6 +1932,46 @@ export type Database = {
           event_id: string
         }
         Returns: boolean
+      }
+      lineup_invitations: {
+        Args: never
+        Returns: {
+          event_id: string
+          title: string
+          host_id: string
+          venue: string
+          city: string
+          country: string
+          starts_at: string
+          event_state: string
+          position: number
+          share_bp: number
+          state: string
+          revision: number
+          invited_at: string
+          responded_at: string
+        }[]
+      }
+      my_rsvps: {
+        Args: never
+        Returns: {
+          event_id: string
+          title: string
+          venue: string
+          city: string
+          country: string
+          starts_at: string
+          event_state: string
+          state: string
+          created_at: string
+          updated_at: string
+        }[]
+      }
+      publish_event: {
+        Args: {
+          event_id: string
+        }
+        Returns: Json
       }
       redeem: {
         Args: {
@@ -1660,12 +1991,46 @@ export type Database = {
         }
         Returns: boolean
       }
+      remove_tier: {
+        Args: {
+          tier_id: string
+        }
+        Returns: boolean
+      }
       reserve: {
         Args: {
           tier_id: string
           quantity: number
         }
         Returns: Json
+      }
+      respond_to_lineup: {
+        Args: {
+          event_id: string
+          accept: boolean
+          revision?: number
+        }
+        Returns: Json
+      }
+      rsvp: {
+        Args: {
+          event_id: string
+        }
+        Returns: Json
+      }
+      set_lineup: {
+        Args: {
+          event_id: string
+          lineup: Json
+          host_share_bp?: number
+        }
+        Returns: Json
+      }
+      set_platform_share: {
+        Args: {
+          share_bp: number
+        }
+        Returns: number
       }
       ticket_for_token: {
         Args: {
@@ -1677,6 +2042,30 @@ export type Database = {
         Args: {
           ticket_id: string
           to_user: string
+        }
+        Returns: Json
+      }
+      update_event: {
+        Args: {
+          event_id: string
+          title?: string
+          venue?: string
+          city?: string
+          country?: string
+          starts_at?: string
+          doors_at?: string
+          rsvp_capacity?: number
+          takes_applications?: boolean
+        }
+        Returns: Json
+      }
+      update_tier: {
+        Args: {
+          tier_id: string
+          price_minor?: number
+          capacity?: number
+          sale_starts_at?: string
+          sale_ends_at?: string
         }
         Returns: Json
       }
@@ -1910,6 +2299,42 @@ export type Database = {
           },
         ]
       }
+      profiles: {
+        Row: {
+          avatar_url: string | null
+          city: string | null
+          country: string | null
+          created_at: string
+          display_name: string | null
+          genres: string[]
+          updated_at: string
+          user_id: string
+          version: number
+        }
+        Insert: {
+          avatar_url?: string | null
+          city?: string | null
+          country?: string | null
+          created_at?: string
+          display_name?: string | null
+          genres?: string[]
+          updated_at?: string
+          user_id: string
+          version?: number
+        }
+        Update: {
+          avatar_url?: string | null
+          city?: string | null
+          country?: string | null
+          created_at?: string
+          display_name?: string | null
+          genres?: string[]
+          updated_at?: string
+          user_id?: string
+          version?: number
+        }
+        Relationships: []
+      }
       role_grants: {
         Row: {
           granted_at: string
@@ -1946,17 +2371,186 @@ export type Database = {
         }
         Relationships: []
       }
+      role_requests: {
+        Row: {
+          grant_id: number | null
+          id: number
+          reason: string | null
+          requested_at: string
+          review_note: string | null
+          reviewed_at: string | null
+          reviewed_by: string | null
+          role: string
+          status: string
+          user_id: string
+        }
+        Insert: {
+          grant_id?: number | null
+          id?: never
+          reason?: string | null
+          requested_at?: string
+          review_note?: string | null
+          reviewed_at?: string | null
+          reviewed_by?: string | null
+          role: string
+          status?: string
+          user_id: string
+        }
+        Update: {
+          grant_id?: number | null
+          id?: never
+          reason?: string | null
+          requested_at?: string
+          review_note?: string | null
+          reviewed_at?: string | null
+          reviewed_by?: string | null
+          role?: string
+          status?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "role_requests_grant_id_fkey"
+            columns: ["grant_id"]
+            isOneToOne: false
+            referencedRelation: "role_grants"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
     }
     Views: {
       [_ in never]: never
     }
     Functions: {
+      artist_cards: {
+        Args: {
+          ids: string[]
+        }
+        Returns: {
+          artist_id: string
+          name: string
+          image_url: string
+          city: string
+          country: string
+          genres: string[]
+          verified: boolean
+        }[]
+      }
+      grant_role: {
+        Args: {
+          user_id: string
+          role: string
+          reason?: string
+        }
+        Returns: Json
+      }
       has_role: {
         Args: {
           role: string
           user_id?: string
         }
         Returns: boolean
+      }
+      list_notifications: {
+        Args: {
+          before_id?: number
+          page_size?: number
+          unread_only?: boolean
+        }
+        Returns: {
+          id: number
+          user_id: string
+          kind: string
+          title: string
+          body: string | null
+          payload: Json
+          dedupe_key: string | null
+          created_at: string
+          read_at: string | null
+        }[]
+      }
+      mark_read: {
+        Args: {
+          ids?: number[]
+        }
+        Returns: number
+      }
+      my_profile: {
+        Args: never
+        Returns: Json
+      }
+      my_roles: {
+        Args: never
+        Returns: {
+          role: string
+          since: string
+          source: string
+        }[]
+      }
+      notification_settings: {
+        Args: never
+        Returns: {
+          kind: string
+          description: string
+          enabled: boolean
+          default_enabled: boolean
+        }[]
+      }
+      profile_cards: {
+        Args: {
+          ids: string[]
+        }
+        Returns: {
+          user_id: string
+          display_name: string
+          avatar_url: string
+          city: string
+          country: string
+          genres: string[]
+          is_artist: boolean
+          is_host: boolean
+        }[]
+      }
+      request_role: {
+        Args: {
+          role: string
+          reason?: string
+        }
+        Returns: Json
+      }
+      review_role_request: {
+        Args: {
+          request_id: number
+          approve: boolean
+          note?: string
+        }
+        Returns: Json
+      }
+      revoke_role: {
+        Args: {
+          user_id: string
+          role: string
+          reason?: string
+        }
+        Returns: Json
+      }
+      set_notification_preference: {
+        Args: {
+          kind: string
+          enabled: boolean
+        }
+        Returns: boolean
+      }
+      unread_count: {
+        Args: never
+        Returns: number
+      }
+      update_profile: {
+        Args: {
+          changes: Json
+        }
+        Returns: Json
       }
     }
     Enums: {
@@ -3102,6 +3696,80 @@ export type Database = {
           },
         ]
       }
+      refund_requests: {
+        Row: {
+          amount_minor: number
+          attempts: number
+          currency: string
+          failed_at: string | null
+          id: string
+          idempotency_key: string
+          last_error: string | null
+          leased_until: string | null
+          next_attempt_at: string | null
+          payment_id: string
+          reason: string
+          refunded_at: string | null
+          requested_at: string
+          requested_by: string | null
+          sent_at: string | null
+          state: string
+          stripe_refund_id: string | null
+          stripe_status: string | null
+          updated_at: string
+        }
+        Insert: {
+          amount_minor: number
+          attempts?: number
+          currency: string
+          failed_at?: string | null
+          id?: string
+          idempotency_key: string
+          last_error?: string | null
+          leased_until?: string | null
+          next_attempt_at?: string | null
+          payment_id: string
+          reason: string
+          refunded_at?: string | null
+          requested_at?: string
+          requested_by?: string | null
+          sent_at?: string | null
+          state?: string
+          stripe_refund_id?: string | null
+          stripe_status?: string | null
+          updated_at?: string
+        }
+        Update: {
+          amount_minor?: number
+          attempts?: number
+          currency?: string
+          failed_at?: string | null
+          id?: string
+          idempotency_key?: string
+          last_error?: string | null
+          leased_until?: string | null
+          next_attempt_at?: string | null
+          payment_id?: string
+          reason?: string
+          refunded_at?: string | null
+          requested_at?: string
+          requested_by?: string | null
+          sent_at?: string | null
+          state?: string
+          stripe_refund_id?: string | null
+          stripe_status?: string | null
+          updated_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "refund_requests_payment_id_fkey"
+            columns: ["payment_id"]
+            isOneToOne: false
+            referencedRelation: "payments"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       split_rule_parties: {
         Row: {
           party_id: string | null
@@ -3787,6 +4455,35 @@ export type Database = {
           cancelled_by: string | null
           cancel_note: string | null
           hold_trace: Json | null
+        }
+      }
+      request_refund: {
+        Args: {
+          payment_id: string
+          amount_minor: number
+          reason: string
+          idempotency_key: string
+        }
+        Returns: {
+          id: string
+          payment_id: string
+          amount_minor: number
+          currency: string
+          reason: string
+          idempotency_key: string
+          state: string
+          stripe_refund_id: string | null
+          stripe_status: string | null
+          attempts: number
+          last_error: string | null
+          requested_by: string | null
+          requested_at: string
+          next_attempt_at: string | null
+          leased_until: string | null
+          sent_at: string | null
+          refunded_at: string | null
+          failed_at: string | null
+          updated_at: string
         }
       }
       revenue_by_source: {
