@@ -328,3 +328,11 @@ pub(crate) fn only_the_service_role_runs(function: &str, head: impl Fn(Option<&s
     assert_eq!(answer["respond"]["status"], 500, "{function} without {required}: {answer}");
     assert!(answer["log"]["message"].as_str().unwrap().contains(required), "{answer}");
 }
+
+/// The environment of a function that calls Stripe: the project's auth, a test key, the local stand-in.
+pub(crate) fn stripe_env() -> Value {
+    let mut env = auth_env();
+    env["STRIPE_SECRET_KEY"] = json!("sk_test_key");
+    env["STRIPE_API_BASE"] = json!("http://127.0.0.1:54340");
+    env
+}

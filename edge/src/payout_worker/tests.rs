@@ -3,19 +3,12 @@
 //! refusal, no answer, and a crash between Stripe's answer and our commit.
 
 use super::*;
-use crate::auth::tests::{auth_env, service_key};
-use crate::tests::{answered, calls_of, drive, ok_body, only_the_service_role_runs, post_head};
+use crate::auth::tests::service_key;
+use crate::tests::{answered, calls_of, drive, ok_body, only_the_service_role_runs, post_head, stripe_env};
 
 const A: &str = "11111111-1111-4111-8111-111111111111";
 const B: &str = "22222222-2222-4222-8222-222222222222";
 const C: &str = "33333333-3333-4333-8333-333333333333";
-
-fn env() -> Value {
-    let mut env = auth_env();
-    env["STRIPE_SECRET_KEY"] = json!("sk_test_key");
-    env["STRIPE_API_BASE"] = json!("http://127.0.0.1:54340");
-    env
-}
 
 fn head(token: Option<&str>) -> Value {
     post_head("payout-worker", token, "7a7a7a7a-0000-4000-8000-000000000001")
@@ -94,12 +87,12 @@ fn run(claim: &Value, answer: impl FnMut(&Value) -> Value, record: Result<Value,
         Some("claim") => Ok(claim.clone()),
         _ => record.clone(),
     };
-    drive("payout-worker", &head(Some(&service_key())), b"{}", &env(), db, answer)
+    drive("payout-worker", &head(Some(&service_key())), b"{}", &stripe_env(), db, answer)
 }
 
 #[test]
 fn only_the_service_role_runs_the_worker() {
-    only_the_service_role_runs("payout-worker", head, &env(), "STRIPE_SECRET_KEY");
+    only_the_service_role_runs("payout-worker", head, &stripe_env(), "STRIPE_SECRET_KEY");
 }
 
 #[test]

@@ -3,18 +3,11 @@
 //! rules for a refusal, no answer, a failed refund and the retries.
 
 use super::*;
-use crate::auth::tests::{auth_env, service_key};
-use crate::tests::{answered, drive, ok_body, only_the_service_role_runs, post_head};
+use crate::auth::tests::service_key;
+use crate::tests::{answered, drive, ok_body, only_the_service_role_runs, post_head, stripe_env};
 
 const A: &str = "11111111-1111-4111-8111-111111111111";
 const B: &str = "22222222-2222-4222-8222-222222222222";
-
-fn env() -> Value {
-    let mut env = auth_env();
-    env["STRIPE_SECRET_KEY"] = json!("sk_test_key");
-    env["STRIPE_API_BASE"] = json!("http://127.0.0.1:54340");
-    env
-}
 
 fn head(token: Option<&str>) -> Value {
     post_head("refund-worker", token, "7a7a7a7a-0000-4000-8000-000000000002")
@@ -56,12 +49,12 @@ fn run(claim: Value, answer: impl FnMut(&Value) -> Value, states: Value) -> (Val
         Some("claim") => Ok(json!([{ "work": claim.clone() }])),
         _ => Ok(json!([{ "states": states.clone() }])),
     };
-    drive("refund-worker", &head(Some(&service_key())), b"{}", &env(), db, answer)
+    drive("refund-worker", &head(Some(&service_key())), b"{}", &stripe_env(), db, answer)
 }
 
 #[test]
 fn only_the_service_role_runs_the_worker() {
-    only_the_service_role_runs("refund-worker", head, &env(), "STRIPE_SECRET_KEY");
+    only_the_service_role_runs("refund-worker", head, &stripe_env(), "STRIPE_SECRET_KEY");
 }
 
 #[test]
