@@ -8,6 +8,7 @@ import { runIntegrityDemo } from "./integrity.ts";
 import { runTreasuryDemo } from "./treasury.ts";
 import { runConciertoDemo } from "./concierto.ts";
 import { runMoneyDemo } from "./money.ts";
+import { runRefundsDemo } from "./refunds.ts";
 import { runCompanonDemo } from "./companon.ts";
 
 const sql = db();
@@ -60,6 +61,8 @@ await runTreasuryDemo(sql);
 await runConciertoDemo(sql);
 
 await runMoneyDemo(sql);
+
+await runRefundsDemo(sql);
 
 await runCompanonDemo(sql, names);
 
