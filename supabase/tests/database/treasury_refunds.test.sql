@@ -3,7 +3,7 @@
 -- request; treasury.request_refund is for admins and service_role; the worker claims due requests with a
 -- lease, records Stripe's refund or a failure (retry or final); a request is refunded once the
 -- charge.refunded booking covers it, in the order the requests were sent. Admins read the requests, nobody
--- else. Two sessions racing on one payment: see the note at the end.
+-- else. Two sessions racing on one payment: tests/tests/refund_race.rs.
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
@@ -179,6 +179,6 @@ select is(treasury.record_refund_sent(:'rs', 're_pgtap_s', 'succeeded') ->> 'sta
           'recorded afterwards, it is refunded at once');
 
 -- Two sessions asking at once for more than is left of one payment: the payment row lock serialises them and
--- the second sees the first's request (tests/e2e/refunds.test.ts runs the race over two connections).
+-- the second sees the first's request (tests/tests/refund_race.rs runs it over real connections, and tests/e2e/refunds.test.ts).
 select * from finish();
 rollback;
