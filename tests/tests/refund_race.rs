@@ -3,51 +3,16 @@
 //! lock), so together they never ask for more than the payment; the same idempotency key from many
 //! callers makes one request; concurrent worker runs never claim the same request.
 
-use buckets_e2e::{connect, MAIN_URL_VAR};
-use serde_json::{json, Value};
+use buckets_e2e::{connect, paid_tip, MAIN_URL_VAR};
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-/// A recorded payment of 100.00 EUR (a tip, all of it the artist's); its id.
+/// A recorded payment of 100.00 EUR; its id.
 async fn payment(admin: &Client) -> String {
-    let artist = Uuid::new_v4();
-    let rule: Uuid = admin
-        .query_one(
-            "select treasury.define_split_rule('refund race ' || $1::text, jsonb_build_array( \
-               jsonb_build_object('party_id', $1::text, 'role', 'artist', 'share_bp', 10000)))",
-            &[&artist.to_string()],
-        )
-        .await
-        .expect("define_split_rule")
-        .get(0);
-    let product: Uuid = admin
-        .query_one(
-            "insert into treasury.products (type, title, artist_id, price_minor, currency, split_rule_id) \
-             values ('tip', 'Refund race tip', $1, 10000, 'EUR', $2) returning id",
-            &[&artist, &rule],
-        )
-        .await
-        .expect("product")
-        .get(0);
-    let pi = format!("pi_refund_race_{}", Uuid::new_v4().simple());
-    let event = json!({
-        "id": format!("evt_{pi}"), "object": "event", "type": "checkout.session.completed",
-        "created": chrono::Utc::now().timestamp() - 60, "livemode": false,
-        "data": {"object": {
-            "id": format!("cs_{pi}"), "object": "checkout.session", "mode": "payment", "payment_status": "paid",
-            "payment_intent": pi, "amount_total": 10000, "currency": "eur",
-            "metadata": {"product_id": product.to_string(), "buyer_id": Uuid::new_v4().to_string(), "quantity": "1"},
-        }},
-    });
-    let answer: Value = admin
-        .query_one("select treasury.receive_stripe_event($1::jsonb)", &[&event])
-        .await
-        .expect("receive_stripe_event")
-        .get(0);
-    assert_eq!(answer["status"], "applied", "{answer}");
-    pi
+    paid_tip(admin, 10000, "refund_race").await.1
 }
 
 /// treasury_private.request_refund on its own connection, committed; the request id or the SQLSTATE.
