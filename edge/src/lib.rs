@@ -68,6 +68,7 @@ pub mod ticket_keys;
 pub mod ticket_token;
 pub mod ticket_validate;
 pub mod tickets;
+pub mod worker;
 
 use auth::Jwks;
 use db::DbError;

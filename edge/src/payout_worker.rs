@@ -26,12 +26,11 @@
 //! payee's attempts, and, with a transfer whose answer was lost, open a new
 //! attempt under a new key that could transfer a second time.
 
-use crate::auth;
 use crate::db::{self, Session};
-use crate::http::{self, Action, HttpResult, Request, Response};
+use crate::http::{Action, HttpResult, Request, Response};
 use crate::outbound::{self, ApiError, Service};
 use crate::stripe_api::{self, StripeRequest};
-use crate::Context;
+use crate::{worker, Context};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -160,16 +159,14 @@ fn ours_to_fix(step: &str, e: &ApiError) -> bool {
 }
 
 pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
-    http::expect_method(request, "POST")?;
-    auth::service_only(request, ctx)?;
-    // Nothing is claimed that this run could not send.
-    outbound::configured(ctx, Service::Stripe)?;
-    Ok(Action::query(
-        Session::service(),
+    worker::claim(
+        request,
+        ctx,
+        |ctx| outbound::configured(ctx, Service::Stripe),
         CLAIM_SQL,
-        vec![json!(BATCH_SIZE), json!(LEASE_SECONDS)],
-        json!({ "step": "claim" }),
-    ))
+        BATCH_SIZE,
+        LEASE_SECONDS,
+    )
 }
 
 pub fn complete(state: &Value, rows: &Value, ctx: &Context) -> Action {

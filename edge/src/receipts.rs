@@ -9,12 +9,11 @@
 //!   ─► 200 {"claimed", "sent", "retrying", "failed"}
 //! ```
 
-use crate::auth;
 use crate::db::{self, Session};
-use crate::http::{self, Action, HttpResult, Request, Response};
+use crate::http::{Action, HttpResult, Request, Response};
 use crate::outbound::{self, ApiError, Service};
 use crate::resend::{self, Email};
-use crate::Context;
+use crate::{worker, Context};
 use buckets_core::treasury::format_amount;
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
@@ -62,18 +61,12 @@ struct Mark {
 }
 
 pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
-    http::expect_method(request, "POST")?;
-    auth::service_only(request, ctx)?;
-    // Nothing is claimed that this run could not send.
-    resend::sender(ctx)?;
-    app_url(ctx)?;
-    outbound::configured(ctx, Service::Resend)?;
-    Ok(Action::query(
-        Session::service(),
-        CLAIM_SQL,
-        vec![json!(BATCH_SIZE), json!(LEASE_SECONDS)],
-        json!({ "step": "claim" }),
-    ))
+    let ready = |ctx: &Context| {
+        resend::sender(ctx)?;
+        app_url(ctx)?;
+        outbound::configured(ctx, Service::Resend)
+    };
+    worker::claim(request, ctx, ready, CLAIM_SQL, BATCH_SIZE, LEASE_SECONDS)
 }
 
 fn app_url(ctx: &Context) -> Result<&str, Response> {

@@ -25,12 +25,11 @@
 //! [`MAX_ATTEMPTS`] attempts were made, well inside the 24 hours Stripe keeps
 //! an idempotency key.
 
-use crate::auth;
 use crate::db::{self, Session};
-use crate::http::{self, Action, HttpResult, Request, Response};
+use crate::http::{Action, HttpResult, Request, Response};
 use crate::outbound::{self, ApiError, Service};
 use crate::stripe_api::{self, StripeRequest};
-use crate::Context;
+use crate::{worker, Context};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -160,16 +159,14 @@ pub fn outcome(r: &Claimed, result: Result<Value, ApiError>) -> Outcome {
 }
 
 pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
-    http::expect_method(request, "POST")?;
-    auth::service_only(request, ctx)?;
-    // Nothing is claimed that this run could not send.
-    outbound::configured(ctx, Service::Stripe)?;
-    Ok(Action::query(
-        Session::service(),
+    worker::claim(
+        request,
+        ctx,
+        |ctx| outbound::configured(ctx, Service::Stripe),
         CLAIM_SQL,
-        vec![json!(BATCH_SIZE), json!(LEASE_SECONDS)],
-        json!({ "step": "claim" }),
-    ))
+        BATCH_SIZE,
+        LEASE_SECONDS,
+    )
 }
 
 pub fn complete(state: &Value, rows: &Value, ctx: &Context) -> Action {

@@ -298,3 +298,41 @@ pub(crate) fn post_head(function: &str, token: Option<&str>, request_id: &str) -
     json!({ "method": "POST", "url": format!("http://127.0.0.1:54321/functions/v1/{function}"), "headers": headers,
             "request_id": request_id })
 }
+
+/// The JSON body of a 200 answer.
+pub(crate) fn ok_body(answer: &Value) -> Value {
+    assert_eq!(answer["respond"]["status"], 200, "{answer}");
+    serde_json::from_str(answer["respond"]["body"].as_str().unwrap()).unwrap()
+}
+
+/// A scheduled worker (crate::worker) refuses a request without a token (401), a user's or the anon key
+/// (403), and with the service role key still claims nothing while `required` is missing from `env` (500,
+/// logged naming it).
+pub(crate) fn only_the_service_role_runs(function: &str, head: impl Fn(Option<&str>) -> Value, env: &Value, required: &str) {
+    use crate::auth::tests::{anon_key, service_key};
+    let now_ms = NOW_MICROS as f64 / 1000.0;
+    for (token, status) in [(None, 401), (Some(user_token()), 403), (Some(anon_key()), 403)] {
+        let answer = handle_as_host(function, &head(token.as_deref()), b"{}", now_ms, &env.to_string(), &host_jwks());
+        assert_eq!(answer["respond"]["status"], status, "{function}: {answer}");
+    }
+    let mut unconfigured = env.clone();
+    unconfigured.as_object_mut().unwrap().remove(required);
+    let answer = handle_as_host(
+        function,
+        &head(Some(&service_key())),
+        b"{}",
+        now_ms,
+        &unconfigured.to_string(),
+        &host_jwks(),
+    );
+    assert_eq!(answer["respond"]["status"], 500, "{function} without {required}: {answer}");
+    assert!(answer["log"]["message"].as_str().unwrap().contains(required), "{answer}");
+}
+
+/// The environment of a function that calls Stripe: the project's auth, a test key, the local stand-in.
+pub(crate) fn stripe_env() -> Value {
+    let mut env = auth_env();
+    env["STRIPE_SECRET_KEY"] = json!("sk_test_key");
+    env["STRIPE_API_BASE"] = json!("http://127.0.0.1:54340");
+    env
+}

@@ -36,8 +36,10 @@ begin
       message = format('refund request %s was answered with refund %s, not %s', r.id, r.stripe_refund_id,
                        record_refund_sent.stripe_refund_id);
   end if;
-  -- failed too: a late answer to a call whose outcome was unknown when it failed.
-  if r.state in ('requested', 'failed') then
+  -- failed too: a late answer to a call whose outcome was unknown when it failed
+  -- (not a refund Stripe itself reported failed or canceled).
+  if r.state = 'requested' or (r.state = 'failed' and r.stripe_status is distinct from 'failed'
+                                and r.stripe_status is distinct from 'canceled') then
     update treasury.refund_requests as x
     set state = 'sent', stripe_refund_id = record_refund_sent.stripe_refund_id,
         stripe_status = record_refund_sent.stripe_status, sent_at = record_refund_sent.at,

@@ -44,6 +44,8 @@ begin
       treasury_private.stripe_id(obj -> 'latest_charge'), treasury_private.charge_fee(obj -> 'latest_charge', paid_currency));
   elsif event_type = 'charge.refunded' then
     return treasury_private.apply_refund(evt_id, occurred, obj);
+  elsif event_type in ('refund.created', 'refund.updated', 'refund.failed') then
+    return treasury_private.apply_refund_event(event_type, obj);
   elsif event_type in ('charge.dispute.created', 'charge.dispute.updated', 'charge.dispute.funds_withdrawn',
                        'charge.dispute.funds_reinstated', 'charge.dispute.closed') then
     return treasury_private.apply_dispute(evt_id, occurred, event_type, obj);

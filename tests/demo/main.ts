@@ -8,6 +8,7 @@ import { runIntegrityDemo } from "./integrity.ts";
 import { runTreasuryDemo } from "./treasury.ts";
 import { runConciertoDemo } from "./concierto.ts";
 import { runMoneyDemo } from "./money.ts";
+import { runRefundsDemo } from "./refunds.ts";
 import { runCompanonDemo } from "./companon.ts";
 import { runPeopleDemo } from "./people.ts";
 import { runHostsDemo } from "./hosts.ts";
@@ -63,6 +64,8 @@ await runTreasuryDemo(sql);
 await runConciertoDemo(sql);
 
 await runMoneyDemo(sql);
+
+await runRefundsDemo(sql);
 
 await runCompanonDemo(sql, names);
 

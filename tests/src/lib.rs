@@ -197,3 +197,45 @@ pub mod workload {
         })
     }
 }
+
+/// A tip of `amount_minor` EUR paid to a fresh artist (all of it the artist's), recorded through
+/// `treasury.receive_stripe_event` as Stripe's checkout.session.completed; the artist and the
+/// PaymentIntent id (`pi_<label>_<uuid>`). `client` must be allowed to define split rules and products.
+pub async fn paid_tip(client: &Client, amount_minor: i64, label: &str) -> (uuid::Uuid, String) {
+    let artist = uuid::Uuid::new_v4();
+    let rule: uuid::Uuid = client
+        .query_one(
+            "select treasury.define_split_rule($2 || ' ' || $1::text, jsonb_build_array( \
+               jsonb_build_object('party_id', $1::text, 'role', 'artist', 'share_bp', 10000)))",
+            &[&artist.to_string(), &label],
+        )
+        .await
+        .expect("define_split_rule")
+        .get(0);
+    let product: uuid::Uuid = client
+        .query_one(
+            "insert into treasury.products (type, title, artist_id, price_minor, currency, split_rule_id) \
+             values ('tip', $4 || ' tip', $1, $2, 'EUR', $3) returning id",
+            &[&artist, &amount_minor, &rule, &label],
+        )
+        .await
+        .expect("product")
+        .get(0);
+    let pi = format!("pi_{label}_{}", uuid::Uuid::new_v4().simple());
+    let event = serde_json::json!({
+        "id": format!("evt_{pi}"), "object": "event", "type": "checkout.session.completed",
+        "created": chrono::Utc::now().timestamp() - 60, "livemode": false,
+        "data": {"object": {
+            "id": format!("cs_{pi}"), "object": "checkout.session", "mode": "payment", "payment_status": "paid",
+            "payment_intent": pi, "amount_total": amount_minor, "currency": "eur",
+            "metadata": {"product_id": product.to_string(), "buyer_id": uuid::Uuid::new_v4().to_string(), "quantity": "1"},
+        }},
+    });
+    let answer: serde_json::Value = client
+        .query_one("select treasury.receive_stripe_event($1::jsonb)", &[&event])
+        .await
+        .expect("receive_stripe_event")
+        .get(0);
+    assert_eq!(answer["status"], "applied", "{answer}");
+    (artist, pi)
+}

@@ -5,8 +5,8 @@
 //! back when the lease ends, with the same request and idempotency keys, so the repeat is one
 //! Stripe answers once.
 
-use buckets_e2e::{connect, MAIN_URL_VAR};
-use serde_json::{json, Value};
+use buckets_e2e::{connect, paid_tip, MAIN_URL_VAR};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
 use uuid::Uuid;
@@ -53,41 +53,7 @@ fn claimed_of(batch: &Value, ours: &[Uuid]) -> BTreeMap<Uuid, String> {
 /// A payee with 1,000.00 EUR earned, a verified wallet, and `n` payouts of 10.00 EUR sent by the
 /// queue (each with an open attempt 1).
 async fn payouts_in_processing(admin: &Client, n: usize) -> Vec<Uuid> {
-    let artist = Uuid::new_v4();
-    let rule: Uuid = admin
-        .query_one(
-            "select treasury.define_split_rule('race ' || $1::text, jsonb_build_array( \
-               jsonb_build_object('party_id', $1::text, 'role', 'artist', 'share_bp', 10000)))",
-            &[&artist.to_string()],
-        )
-        .await
-        .expect("define_split_rule")
-        .get(0);
-    let product: Uuid = admin
-        .query_one(
-            "insert into treasury.products (type, title, artist_id, price_minor, currency, split_rule_id) \
-             values ('tip', 'Race tip', $1, 100000, 'EUR', $2) returning id",
-            &[&artist, &rule],
-        )
-        .await
-        .expect("product")
-        .get(0);
-    let pi = format!("pi_race_{}", Uuid::new_v4().simple());
-    let event = json!({
-        "id": format!("evt_{pi}"), "object": "event", "type": "checkout.session.completed",
-        "created": chrono::Utc::now().timestamp() - 60, "livemode": false,
-        "data": {"object": {
-            "id": format!("cs_{pi}"), "object": "checkout.session", "mode": "payment", "payment_status": "paid",
-            "payment_intent": pi, "amount_total": 100000, "currency": "eur",
-            "metadata": {"product_id": product.to_string(), "buyer_id": Uuid::new_v4().to_string(), "quantity": "1"},
-        }},
-    });
-    let answer: Value = admin
-        .query_one("select treasury.receive_stripe_event($1::jsonb)", &[&event])
-        .await
-        .expect("receive_stripe_event")
-        .get(0);
-    assert_eq!(answer["status"], "applied", "{answer}");
+    let (artist, _) = paid_tip(admin, 100000, "race").await;
     let account = format!("acct_race{}", &artist.simple().to_string()[..16]);
     admin
         .execute(

@@ -3,19 +3,12 @@
 //! refusal, no answer, and a crash between Stripe's answer and our commit.
 
 use super::*;
-use crate::auth::tests::{anon_key, auth_env, host_jwks, service_key, user_token, NOW_MICROS};
-use crate::tests::{answered, calls_of, drive, handle_as_host, post_head};
+use crate::auth::tests::service_key;
+use crate::tests::{answered, calls_of, drive, ok_body, only_the_service_role_runs, post_head, stripe_env};
 
 const A: &str = "11111111-1111-4111-8111-111111111111";
 const B: &str = "22222222-2222-4222-8222-222222222222";
 const C: &str = "33333333-3333-4333-8333-333333333333";
-
-fn env() -> Value {
-    let mut env = auth_env();
-    env["STRIPE_SECRET_KEY"] = json!("sk_test_key");
-    env["STRIPE_API_BASE"] = json!("http://127.0.0.1:54340");
-    env
-}
 
 fn head(token: Option<&str>) -> Value {
     post_head("payout-worker", token, "7a7a7a7a-0000-4000-8000-000000000001")
@@ -94,39 +87,12 @@ fn run(claim: &Value, answer: impl FnMut(&Value) -> Value, record: Result<Value,
         Some("claim") => Ok(claim.clone()),
         _ => record.clone(),
     };
-    drive("payout-worker", &head(Some(&service_key())), b"{}", &env(), db, answer)
-}
-
-fn summary(answer: &Value) -> Value {
-    assert_eq!(answer["respond"]["status"], 200, "{answer}");
-    serde_json::from_str(answer["respond"]["body"].as_str().unwrap()).unwrap()
+    drive("payout-worker", &head(Some(&service_key())), b"{}", &stripe_env(), db, answer)
 }
 
 #[test]
 fn only_the_service_role_runs_the_worker() {
-    for (token, status) in [(None, 401), (Some(user_token()), 403), (Some(anon_key()), 403)] {
-        let answer = handle_as_host(
-            "payout-worker",
-            &head(token.as_deref()),
-            b"{}",
-            NOW_MICROS as f64 / 1000.0,
-            &env().to_string(),
-            &host_jwks(),
-        );
-        assert_eq!(answer["respond"]["status"], status, "{answer}");
-    }
-    let mut unconfigured = env();
-    unconfigured.as_object_mut().unwrap().remove("STRIPE_SECRET_KEY");
-    let answer = handle_as_host(
-        "payout-worker",
-        &head(Some(&service_key())),
-        b"{}",
-        NOW_MICROS as f64 / 1000.0,
-        &unconfigured.to_string(),
-        &host_jwks(),
-    );
-    assert_eq!(answer["respond"]["status"], 500);
-    assert!(answer["log"]["message"].as_str().unwrap().contains("STRIPE_SECRET_KEY"));
+    only_the_service_role_runs("payout-worker", head, &stripe_env(), "STRIPE_SECRET_KEY");
 }
 
 #[test]
@@ -134,7 +100,7 @@ fn a_run_transfers_then_pays_out_reverses_and_records_it_all() {
     let claim = work(vec![transfer_attempt(A, 5000, "eur"), payout_attempt()], vec![reversal()]);
     let (answer, steps) = run(&claim, stripe, Ok(json!([{ "recorded": 5 }])));
     assert_eq!(
-        summary(&answer),
+        ok_body(&answer),
         json!({ "claimed": 2, "transferred": 1, "paid_out": 2, "failed": 0, "reversed": 1, "deferred": 0 })
     );
     assert_eq!(steps.len(), 4, "claim, transfers and reversals, payouts, record");
@@ -242,7 +208,7 @@ fn a_refusal_fails_the_attempt_with_the_transfer_it_made() {
         Ok(json!([{ "recorded": 3 }])),
     );
     assert_eq!(
-        summary(&answer),
+        ok_body(&answer),
         json!({ "claimed": 2, "transferred": 1, "paid_out": 0, "failed": 2, "reversed": 0, "deferred": 0 })
     );
     assert_eq!(calls_of(&steps[2]).len(), 1, "no payout for B, whose transfer was refused");
@@ -278,7 +244,7 @@ fn no_answer_leaves_the_attempt_for_the_next_run() {
     );
     assert_eq!(rounds, outbound::MAX_ATTEMPTS, "retried with backoff within the run first");
     assert_eq!(
-        summary(&answer),
+        ok_body(&answer),
         json!({ "claimed": 2, "transferred": 0, "paid_out": 1, "failed": 0, "reversed": 0, "deferred": 1 })
     );
     let record = steps.last().unwrap();
@@ -293,7 +259,7 @@ fn no_answer_leaves_the_attempt_for_the_next_run() {
 fn an_answer_without_an_id_is_as_good_as_none() {
     let claim = work(vec![transfer_attempt(A, 5000, "eur")], vec![]);
     let (answer, steps) = run(&claim, |_| answered(200, &json!({ "object": "transfer" })), Ok(json!([])));
-    assert_eq!(summary(&answer)["deferred"], 1);
+    assert_eq!(ok_body(&answer)["deferred"], 1);
     assert_eq!(steps.len(), 2, "no payout without a transfer, nothing recorded");
 }
 
@@ -312,7 +278,7 @@ fn a_crash_between_stripes_answer_and_our_commit_repeats_the_same_calls() {
         "the same calls, with the same idempotency keys and parameters"
     );
     assert_eq!(second.last().unwrap()["query"]["params"], first.last().unwrap()["query"]["params"]);
-    assert_eq!(summary(&answer)["paid_out"], 2);
+    assert_eq!(ok_body(&answer)["paid_out"], 2);
 }
 
 #[test]
@@ -323,7 +289,7 @@ fn a_transfer_an_earlier_run_recorded_is_not_made_again() {
     let made: Vec<Value> = calls_of(&steps[1]);
     assert_eq!(made.len(), 1);
     assert_eq!(made[0]["url"], "http://127.0.0.1:54340/v1/payouts", "straight to the payout");
-    assert_eq!(summary(&answer)["transferred"], 0);
+    assert_eq!(ok_body(&answer)["transferred"], 0);
 }
 
 #[test]
@@ -331,7 +297,7 @@ fn nothing_to_do_is_answered_at_once() {
     let (answer, steps) = run(&work(vec![], vec![]), stripe, Ok(json!([])));
     assert_eq!(steps.len(), 1, "only the claim");
     assert_eq!(
-        summary(&answer),
+        ok_body(&answer),
         json!({ "claimed": 0, "transferred": 0, "paid_out": 0, "failed": 0, "reversed": 0, "deferred": 0 })
     );
 }
@@ -353,7 +319,7 @@ fn refusals_that_say_nothing_about_the_payout_are_deferred_not_the_payees_failur
     for (i, case) in cases.iter().enumerate() {
         let claim = work(vec![transfer_attempt(A, 5000, "eur")], vec![]);
         let (answer, steps) = run(&claim, |_| case.clone(), Ok(json!([])));
-        let summary = summary(&answer);
+        let summary = ok_body(&answer);
         assert_eq!(
             (summary["failed"].as_u64(), summary["deferred"].as_u64()),
             (Some(0), Some(1)),
@@ -376,6 +342,6 @@ fn refusals_that_say_nothing_about_the_payout_are_deferred_not_the_payees_failur
 fn a_reversal_answered_without_an_id_is_asked_again_next_run() {
     let claim = work(vec![], vec![reversal()]);
     let (answer, steps) = run(&claim, |_| answered(200, &json!({ "object": "transfer_reversal" })), Ok(json!([])));
-    assert_eq!(summary(&answer)["reversed"], 0);
+    assert_eq!(ok_body(&answer)["reversed"], 0);
     assert!(steps.iter().all(|s| s["state"]["step"] != "record"), "nothing is reported");
 }

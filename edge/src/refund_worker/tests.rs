@@ -3,18 +3,11 @@
 //! rules for a refusal, no answer, a failed refund and the retries.
 
 use super::*;
-use crate::auth::tests::{anon_key, auth_env, host_jwks, service_key, user_token, NOW_MICROS};
-use crate::tests::{answered, drive, handle_as_host, post_head};
+use crate::auth::tests::service_key;
+use crate::tests::{answered, drive, ok_body, only_the_service_role_runs, post_head, stripe_env};
 
 const A: &str = "11111111-1111-4111-8111-111111111111";
 const B: &str = "22222222-2222-4222-8222-222222222222";
-
-fn env() -> Value {
-    let mut env = auth_env();
-    env["STRIPE_SECRET_KEY"] = json!("sk_test_key");
-    env["STRIPE_API_BASE"] = json!("http://127.0.0.1:54340");
-    env
-}
 
 fn head(token: Option<&str>) -> Value {
     post_head("refund-worker", token, "7a7a7a7a-0000-4000-8000-000000000002")
@@ -56,47 +49,18 @@ fn run(claim: Value, answer: impl FnMut(&Value) -> Value, states: Value) -> (Val
         Some("claim") => Ok(json!([{ "work": claim.clone() }])),
         _ => Ok(json!([{ "states": states.clone() }])),
     };
-    drive("refund-worker", &head(Some(&service_key())), b"{}", &env(), db, answer)
-}
-
-fn summary(answer: &Value) -> Value {
-    assert_eq!(answer["respond"]["status"], 200, "{answer}");
-    serde_json::from_str(answer["respond"]["body"].as_str().unwrap()).unwrap()
+    drive("refund-worker", &head(Some(&service_key())), b"{}", &stripe_env(), db, answer)
 }
 
 #[test]
 fn only_the_service_role_runs_the_worker() {
-    for (token, status) in [(None, 401), (Some(user_token()), 403), (Some(anon_key()), 403)] {
-        let answer = handle_as_host(
-            "refund-worker",
-            &head(token.as_deref()),
-            b"{}",
-            NOW_MICROS as f64 / 1000.0,
-            &env().to_string(),
-            &host_jwks(),
-        );
-        assert_eq!(answer["respond"]["status"], status, "{answer}");
-    }
-    let mut unconfigured = env();
-    unconfigured.as_object_mut().unwrap().remove("STRIPE_SECRET_KEY");
-    let answer = handle_as_host(
-        "refund-worker",
-        &head(Some(&service_key())),
-        b"{}",
-        NOW_MICROS as f64 / 1000.0,
-        &unconfigured.to_string(),
-        &host_jwks(),
-    );
-    assert_eq!(
-        answer["respond"]["status"], 500,
-        "nothing is claimed without a Stripe key: {answer}"
-    );
+    only_the_service_role_runs("refund-worker", head, &stripe_env(), "STRIPE_SECRET_KEY");
 }
 
 #[test]
 fn a_run_refunds_each_request_under_its_key_and_records_it() {
     let (answer, steps) = run(json!([claimed(A, 1), claimed(B, 3)]), stripe, json!(["sent", "refunded"]));
-    assert_eq!(summary(&answer), json!({ "claimed": 2, "sent": 2, "retrying": 0, "failed": 0 }));
+    assert_eq!(ok_body(&answer), json!({ "claimed": 2, "sent": 2, "retrying": 0, "failed": 0 }));
     assert_eq!(steps.len(), 3, "claim, the refunds in one round, record");
     assert_eq!(steps[0]["query"]["sql"], CLAIM_SQL);
     assert_eq!(steps[0]["query"]["params"], json!([20, 300]));
@@ -130,7 +94,7 @@ fn a_run_refunds_each_request_under_its_key_and_records_it() {
 #[test]
 fn an_empty_queue_calls_nobody() {
     let (answer, steps) = run(json!([]), |_| panic!("no Stripe call"), json!([]));
-    assert_eq!(summary(&answer), json!({ "claimed": 0, "sent": 0, "retrying": 0, "failed": 0 }));
+    assert_eq!(ok_body(&answer), json!({ "claimed": 0, "sent": 0, "retrying": 0, "failed": 0 }));
     assert_eq!(steps.len(), 1);
 }
 
@@ -223,7 +187,7 @@ fn a_run_records_each_outcome_and_sums_them_up() {
         },
         json!(["sent", "failed"]),
     );
-    assert_eq!(summary(&answer), json!({ "claimed": 2, "sent": 1, "retrying": 0, "failed": 1 }));
+    assert_eq!(ok_body(&answer), json!({ "claimed": 2, "sent": 1, "retrying": 0, "failed": 1 }));
     let lines = &steps.last().unwrap()["query"]["params"][0];
     assert_eq!(lines[1]["id"], B);
     assert!(lines[1]["error"].as_str().unwrap().contains("amount_too_large"));
@@ -242,7 +206,7 @@ fn a_stripe_outage_is_retried_within_the_run_then_left_for_a_later_attempt() {
         json!(["requested"]),
     );
     assert!(calls > 1, "the run retried the call itself first");
-    let body = summary(&answer);
+    let body = ok_body(&answer);
     assert_eq!(body["retrying"], 1);
     assert_eq!(body["problems"].as_array().unwrap().len(), 1);
     let line = &steps.last().unwrap()["query"]["params"][0][0];

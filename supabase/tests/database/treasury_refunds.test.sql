@@ -3,12 +3,12 @@
 -- request; treasury.request_refund is for admins and service_role; the worker claims due requests with a
 -- lease, records Stripe's refund or a failure (retry or final); a request is refunded once the
 -- charge.refunded booking covers it, in the order the requests were sent. Admins read the requests, nobody
--- else. Two sessions racing on one payment: see the note at the end.
+-- else. Two sessions racing on one payment: tests/tests/refund_race.rs.
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(61);
+select plan(70);
 \ir concierto_helpers.psql
 
 -- Requests other tests or the demo left are set aside for this transaction, so the worker's claims below
@@ -178,7 +178,39 @@ select is(pg_temp.state(:'rs'), 'requested', 'the request waits for its refund i
 select is(treasury.record_refund_sent(:'rs', 're_pgtap_s', 'succeeded') ->> 'state', 'refunded',
           'recorded afterwards, it is refunded at once');
 
+-- Stripe's refund events ------------------------------------------------------------------------------------------
+create function pg_temp.refund_object(id text, status text, request text, failure text default null)
+returns jsonb
+language sql
+as $$
+  select jsonb_strip_nulls(jsonb_build_object(
+    'id', id, 'object', 'refund', 'amount', 1000, 'currency', 'eur', 'payment_intent', 'pi_pgtap_refunds_2',
+    'charge', 'ch_pgtap_refunds_2', 'status', status, 'failure_reason', failure,
+    'metadata', case when request is null then '{}'::jsonb else jsonb_build_object('refund_request_id', request) end))
+$$;
+
+select id as r2 from treasury.refund_requests where idempotency_key = 'pgtap_refunds_admin_2' \gset
+select is(pg_temp.receive('evt_pgtap_refunds_rc', 'refund.created', pg_temp.refund_object('re_pgtap_r2', 'pending', :'r2')) ->> 'state',
+          'sent', 'refund.created for a request whose answer the worker has not recorded: sent');
+select is((select stripe_refund_id || ' ' || stripe_status from treasury.refund_requests where id = :'r2'), 're_pgtap_r2 pending',
+          'with Stripe''s refund and its status');
+select is(pg_temp.receive('evt_pgtap_refunds_rf', 'refund.updated',
+                          pg_temp.refund_object('re_pgtap_r2', 'failed', :'r2', 'expired_or_canceled_card')) ->> 'state',
+          'failed', 'refund.updated to failed fails the request');
+select is((select last_error from treasury.refund_requests where id = :'r2'),
+          'Stripe''s refund re_pgtap_r2 is failed: expired_or_canceled_card', 'naming Stripe''s reason');
+select is(pg_temp.receive('evt_pgtap_refunds_late', 'refund.created', pg_temp.refund_object('re_pgtap_r2', 'succeeded', :'r2')) ->> 'state',
+          'failed', 'an older event arriving late changes nothing');
+select is(treasury.record_refund_sent(:'r2', 're_pgtap_r2', 'succeeded') ->> 'state', 'failed',
+          'nor does a late answer of the worker');
+select lives_ok($$select treasury_private.request_refund('pi_pgtap_refunds_2', 2500, 'again', 'pgtap_refunds_admin_3')$$,
+                'the failed refund no longer holds its amount');
+select is(pg_temp.receive('evt_pgtap_refunds_dash', 'refund.created', pg_temp.refund_object('re_pgtap_dashboard', 'succeeded', null)) ->> 'status',
+          'ignored', 'a refund made elsewhere is left to charge.refunded');
+select is(pg_temp.receive('evt_pgtap_refunds_bad', 'refund.updated', pg_temp.refund_object('x_1', 'succeeded', :'r2')) ->> 'status',
+          'failed', 'an event whose object is no refund is recorded failed');
+
 -- Two sessions asking at once for more than is left of one payment: the payment row lock serialises them and
--- the second sees the first's request (tests/e2e/refunds.test.ts runs the race over two connections).
+-- the second sees the first's request (tests/tests/refund_race.rs runs it over real connections, and tests/e2e/refunds.test.ts).
 select * from finish();
 rollback;
