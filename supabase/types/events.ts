@@ -291,7 +291,101 @@ export interface EventKinds {
     }
     payload_required: true
     artist: "required"
-    sources: "app" | "system"
+    sources: "app" | "concierto" | "system"
+  }
+  /** A host created an event as a draft. */
+  "concierto.event_created": {
+    payload: {
+      /** a UUID */
+      event_id: Uuid
+      /** a string of 1 to 500 characters */
+      city?: string
+      /** an ISO 3166-1 alpha-2 country code (2 capital letters) */
+      country?: CountryCode
+    }
+    payload_required: true
+    artist: "optional"
+    sources: "concierto" | "system"
+  }
+  /** A host changed an event: its details, lineup or tiers. */
+  "concierto.event_updated": {
+    payload: {
+      /** a UUID */
+      event_id: Uuid
+      /** a string of 1 to 500 characters */
+      change: string
+    }
+    payload_required: true
+    artist: "optional"
+    sources: "concierto" | "system"
+  }
+  /** A host put an event on sale. */
+  "concierto.event_published": {
+    payload: {
+      /** a UUID */
+      event_id: Uuid
+      /** a string of 1 to 500 characters */
+      city?: string
+      /** an ISO 3166-1 alpha-2 country code (2 capital letters) */
+      country?: CountryCode
+    }
+    payload_required: true
+    artist: "optional"
+    sources: "concierto" | "system"
+  }
+  /** An event was cancelled: its tickets voided, its payments refunded. */
+  "concierto.event_cancelled": {
+    payload: {
+      /** a UUID */
+      event_id: Uuid
+      /** a string of 1 to 500 characters */
+      reason?: string
+      /** an integer >= 0 */
+      tickets_voided: number
+      /** an integer >= 0 */
+      refunds_requested: number
+    }
+    payload_required: true
+    artist: "optional"
+    sources: "concierto" | "system"
+  }
+  /** An artist accepted their billing and share on an event's lineup. */
+  "concierto.lineup_accepted": {
+    payload: {
+      /** a UUID */
+      event_id: Uuid
+      /** an integer >= 1 */
+      position: number
+      /** an integer >= 0 */
+      share_bp: number
+    }
+    payload_required: true
+    artist: "required"
+    sources: "concierto" | "system"
+  }
+  /** An artist declined their place on an event's lineup. */
+  "concierto.lineup_declined": {
+    payload: {
+      /** a UUID */
+      event_id: Uuid
+      /** an integer >= 1 */
+      position: number
+      /** an integer >= 0 */
+      share_bp: number
+    }
+    payload_required: true
+    artist: "required"
+    sources: "concierto" | "system"
+  }
+  /** An artist applied to play an event's open call. */
+  "concierto.artist_applied": {
+    payload: {
+      /** a UUID */
+      event_id: Uuid
+    }
+    payload_required: true
+    artist: "required"
+    sources: "concierto" | "system"
   }
   /** A buyer paid for something. */
   "treasury.money_spent": {
@@ -972,6 +1066,70 @@ export interface EventKinds {
     artist: "required"
     sources: "system"
   }
+  /** A user asked for the artist or host role. */
+  "people.role_requested": {
+    payload: {
+      /** a string of 1 to 500 characters */
+      role: string
+      /** an integer >= 1 */
+      request_id: number
+      /** a string of 1 to 500 characters */
+      reason?: string
+    }
+    payload_required: true
+    artist: "optional"
+    sources: "system"
+  }
+  /** A user was given the artist or host role (an admin's approval or the platform). */
+  "people.role_granted": {
+    payload: {
+      /** a string of 1 to 500 characters */
+      role: string
+      /** an integer >= 1 */
+      grant_id: number
+      /** an integer >= 1 */
+      request_id?: number
+      /** a UUID */
+      actor_id?: Uuid
+      /** a string of 1 to 500 characters */
+      reason?: string
+    }
+    payload_required: true
+    artist: "optional"
+    sources: "system"
+  }
+  /** An admin declined a user's request for the artist or host role. */
+  "people.role_request_declined": {
+    payload: {
+      /** a string of 1 to 500 characters */
+      role: string
+      /** an integer >= 1 */
+      request_id: number
+      /** a UUID */
+      actor_id?: Uuid
+      /** a string of 1 to 500 characters */
+      reason?: string
+    }
+    payload_required: true
+    artist: "optional"
+    sources: "system"
+  }
+  /** A user's artist or host role was taken back. */
+  "people.role_revoked": {
+    payload: {
+      /** a string of 1 to 500 characters */
+      role: string
+      /** an integer >= 1 */
+      grant_id: number
+      /** a UUID */
+      actor_id?: Uuid
+      /** a string of 1 to 500 characters */
+      reason?: string
+    }
+    payload_required: true
+    artist: "optional"
+    sources: "system"
+  }
 }
 
 /**
@@ -1059,6 +1217,13 @@ export const EVENT_KINDS = [
   "concierto.ticket_transferred",
   "concierto.event_attended",
   "concierto.event_rsvp",
+  "concierto.event_created",
+  "concierto.event_updated",
+  "concierto.event_published",
+  "concierto.event_cancelled",
+  "concierto.lineup_accepted",
+  "concierto.lineup_declined",
+  "concierto.artist_applied",
   "treasury.money_spent",
   "treasury.money_earned",
   "treasury.refund",
@@ -1103,6 +1268,10 @@ export const EVENT_KINDS = [
   "system.session_started",
   "coliseum.artist_held",
   "coliseum.artist_released",
+  "people.role_requested",
+  "people.role_granted",
+  "people.role_request_declined",
+  "people.role_revoked",
 ] as const satisfies readonly (keyof EventKinds)[]
 
 export type EventKind = keyof EventKinds
