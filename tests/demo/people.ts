@@ -13,7 +13,9 @@ export async function runPeopleDemo(sql: Sql, names: Map<string, string>) {
   await sql`insert into treasury.admins (user_id, note) values (${admin.id}, 'demo: role reviewer')`;
 
   heading("People — the top artists set their profiles; the first asks for the artist role, an admin approves");
-  const board = await asRole(sql, "anon", null, (tx) => tx`select rank, artist_id, score from coliseum.leaderboard('overall', '30d', 5, 0)`);
+  // The overall board is a pro plan's: the fan who reads it holds one.
+  await sql`select coliseum.set_plan(${fan.id}::uuid, 'pro')`;
+  const board = await as(fan, (tx) => tx`select rank, artist_id, score from coliseum.leaderboard('overall', '30d', 5, 0)`);
   for (const [i, row] of board.entries()) {
     const artist = { id: row.artist_id as string, token: "" };
     const name = names.get(artist.id) ?? `Artist ${i + 1}`;
