@@ -48,6 +48,7 @@ begin
   end if;
 
   touched := coliseum_private.fold_entries(batch);
+  perform people_private.evaluate_badges(batch);
   perform coliseum_private.refresh_artists(touched, now());
   return cardinality(batch);
 end

@@ -42,7 +42,7 @@ declare
   jobs constant text[] := array[
     'buckets-prune-cron-history', 'passport-prune-rejections', 'coliseum-process', 'coliseum-fast-path',
     'treasury-prune-webhook-rejections', 'treasury-process-payouts', 'concierto-expire-orders',
-    'companon-complete-ended', 'companon-expire-offers', 'companon-measure'];
+    'companon-complete-ended', 'companon-expire-offers', 'companon-measure', 'people-badges-monthly'];
   applied boolean := false;
   clashes text[];
   cron_clashes text[];
