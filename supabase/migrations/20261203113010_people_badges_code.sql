@@ -247,7 +247,7 @@ begin
   insert into people.badge_awards as a (user_id, badge_id, scope, artist_id, period_start, earned_by_entry_id, entry_id)
   values (award_badge.user_id, badge.id, award_badge.scope, award_badge.artist_id, award_badge.period_start,
           award_badge.earned_by_entry_id, logged)
-  on conflict (user_id, badge_id, scope) do nothing
+  on conflict on constraint badge_awards_user_id_badge_id_scope_key do nothing
   returning a.id into award_id;
   if award_id is not null then
     perform people_private.notify(
