@@ -300,18 +300,34 @@ begin
     cross join lateral jsonb_array_elements_text(b.rule -> 'kinds') as k(kind)
     where b.rule ->> 'type' = 'count' and case when only_badge is null then b.active else b.id = only_badge end
   ),
-  -- The batch's entries each rule counts. Counted: the entry's mutations as the fold stored them carry units
-  -- (a play under 30 s made none, a play the counting rules cut carries 0; version-1 rows, null, counted in full).
+  -- The batch read once (joined to its ids: a filter "id = any (array)" compares each row with the whole
+  -- array when the planner chooses a scan), and those of its entries a counted rule reads whose mutations, as the fold stored
+  -- them, carry units: a play under 30 s made none, a play the counting rules cut carries 0 (version-1 rows:
+  -- null, counted in full). Every lookup below is one index probe per row of the batch (lateral ... limit 1,
+  -- which the planner cannot turn into a join): its estimates of these CTEs are guesses, and a hash or
+  -- nested-loop join over a whole table was quadratic or a scan of history when they were wrong.
+  batch as materialized (
+    select e.id, e.user_id, e.kind, e.artist_id
+    from unnest(entry_ids) as b(id)
+    join public.passport_entries as e on e.id = b.id
+  ),
+  counted as materialized (
+    select e.id as entry_id
+    from batch as e
+    cross join lateral (select from public.coliseum_dna_mutations as m
+                        where m.entry_id = e.id and coalesce(m.units, 1) > 0
+                        limit 1) as m
+    where e.kind in (select r.kind from rules as r where r.counted)
+  ),
+  -- The batch's entries each rule counts.
   hits as materialized (
     select
       r.badge_id, e.user_id, case when r.per_artist then e.artist_id end as artist_id,
       case when r.per_artist then e.artist_id::text else '' end as scope, r.at_least, e.id as entry_id
-    from public.passport_entries as e
+    from batch as e
     join rules as r on r.kind = e.kind
-    where e.id = any (entry_ids)
-      and (not r.per_artist or e.artist_id is not null)
-      and (not r.counted or exists (select from public.coliseum_dna_mutations as m
-                                    where m.entry_id = e.id and coalesce(m.units, 1) > 0))
+    where (not r.per_artist or e.artist_id is not null)
+      and (not r.counted or e.id in (select c.entry_id from counted as c))
   ),
   -- Each new hit with the count it brings its (badge, user, scope) to; a scope that reached at_least stops.
   fresh as (
@@ -320,8 +336,10 @@ begin
       coalesce(p.count, 0) + row_number() over (partition by h.badge_id, h.user_id, h.scope order by h.entry_id)
         as reached
     from hits as h
-    left join people_private.badge_progress as p
-      on p.badge_id = h.badge_id and p.user_id = h.user_id and p.scope = h.scope
+    left join lateral (select p.count, p.last_entry_id
+                       from people_private.badge_progress as p
+                       where p.badge_id = h.badge_id and p.user_id = h.user_id and p.scope = h.scope
+                       limit 1) as p on true
     where h.entry_id > coalesce(p.last_entry_id, 0) and coalesce(p.count, 0) < h.at_least
   ),
   kept as (
@@ -352,9 +370,9 @@ begin
   firsts as (
     select distinct on (r.badge_id, e.artist_id, e.user_id)
       r.badge_id, e.artist_id, e.user_id, e.id as entry_id, r.within_first
-    from public.passport_entries as e
+    from unnest(entry_ids) as b(id)
+    join public.passport_entries as e on e.id = b.id and e.artist_id is not null
     join rules as r on r.kind = e.kind
-    where e.id = any (entry_ids) and e.artist_id is not null
     order by r.badge_id, e.artist_id, e.user_id, e.id
   ),
   -- Users not seen before in a scope that still has room, numbered after those who came first.
@@ -363,10 +381,13 @@ begin
       f.*,
       coalesce(s.users, 0) + row_number() over (partition by f.badge_id, f.artist_id order by f.entry_id) as position
     from firsts as f
-    left join people_private.badge_scope_counts as s on s.badge_id = f.badge_id and s.scope = f.artist_id::text
-    where coalesce(s.users, 0) < f.within_first
-      and not exists (select from people_private.badge_progress as p
-                      where p.badge_id = f.badge_id and p.user_id = f.user_id and p.scope = f.artist_id::text)
+    left join lateral (select s.users from people_private.badge_scope_counts as s
+                       where s.badge_id = f.badge_id and s.scope = f.artist_id::text
+                       limit 1) as s on true
+    left join lateral (select true as seen from people_private.badge_progress as p
+                       where p.badge_id = f.badge_id and p.user_id = f.user_id and p.scope = f.artist_id::text
+                       limit 1) as p on true
+    where coalesce(s.users, 0) < f.within_first and p.seen is null
   ),
   early as (
     select n.* from newcomers as n where n.position <= n.within_first
