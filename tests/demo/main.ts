@@ -9,6 +9,7 @@ import { runTreasuryDemo } from "./treasury.ts";
 import { runConciertoDemo } from "./concierto.ts";
 import { runMoneyDemo } from "./money.ts";
 import { runCompanonDemo } from "./companon.ts";
+import { runBadgesDemo } from "./badges.ts";
 
 const sql = db();
 const started = performance.now();
@@ -62,6 +63,8 @@ await runConciertoDemo(sql);
 await runMoneyDemo(sql);
 
 await runCompanonDemo(sql, names);
+
+await runBadgesDemo(sql);
 
 await sql.end();
 console.log(`\ndemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
