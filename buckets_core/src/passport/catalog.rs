@@ -672,10 +672,7 @@ pub static KINDS: &[EventKind] = &[
         Intent,
         false,
         SYSTEM_ONLY,
-        &[
-            req("badge", STR),
-            opt("period", STR),
-        ],
+        &[req("badge", STR), opt("period", STR)],
     ),
     // companon
     kind(
