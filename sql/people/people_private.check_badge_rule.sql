@@ -78,10 +78,7 @@ begin
   end if;
 
   if shape = 'count' then
-    if jsonb_typeof(rule -> 'at_least') is distinct from 'number'
-       or (rule ->> 'at_least')::numeric not between 1 and 1000000 or (rule ->> 'at_least')::numeric % 1 <> 0 then
-      raise exception using errcode = '22023', message = 'badge rule at_least must be an integer from 1 to 1000000';
-    end if;
+    perform people_private.check_rule_integer(rule, 'at_least', 1, 1000000);
     if rule ? 'counted' and jsonb_typeof(rule -> 'counted') is distinct from 'boolean' then
       raise exception using errcode = '22023', message = 'badge rule counted must be true or false';
     end if;
@@ -95,10 +92,7 @@ begin
       end if;
     end if;
   elsif shape = 'early' then
-    if jsonb_typeof(rule -> 'within_first') is distinct from 'number'
-       or (rule ->> 'within_first')::numeric not between 1 and 1000000 or (rule ->> 'within_first')::numeric % 1 <> 0 then
-      raise exception using errcode = '22023', message = 'badge rule within_first must be an integer from 1 to 1000000';
-    end if;
+    perform people_private.check_rule_integer(rule, 'within_first', 1, 1000000);
   else
     if rule -> 'metric' is null or rule ->> 'metric' not in ('units', 'counted_plays', 'entries')
        or jsonb_typeof(rule -> 'metric') <> 'string' then
@@ -107,10 +101,7 @@ begin
     if rule -> 'period' is distinct from '"month"'::jsonb then
       raise exception using errcode = '22023', message = 'badge rule period must be "month"';
     end if;
-    if jsonb_typeof(rule -> 'top') is distinct from 'number'
-       or (rule ->> 'top')::numeric not between 1 and 100 or (rule ->> 'top')::numeric % 1 <> 0 then
-      raise exception using errcode = '22023', message = 'badge rule top must be an integer from 1 to 100';
-    end if;
+    perform people_private.check_rule_integer(rule, 'top', 1, 100);
   end if;
 end
 $$;
