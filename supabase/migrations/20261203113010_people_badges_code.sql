@@ -290,6 +290,10 @@ create or replace function people_private.evaluate_badges(entry_ids bigint[], on
 returns int
 language plpgsql
 volatile
+-- Every table here is read by key, one probe per row of the batch. Right after a deploy or an activation
+-- the counters' statistics say "empty", and the planner then scans the whole table for each probe, which
+-- is quadratic in the batch (20,000 entries: 25 s instead of 0.6 s). Nothing here wants a scan.
+set enable_seqscan = off
 as $$
 declare
   due jsonb;
