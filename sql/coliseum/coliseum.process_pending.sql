@@ -50,6 +50,7 @@ begin
 
   touched := coliseum_private.fold_entries(batch);
   perform coliseum_private.fold_player_stats(batch);
+  perform people_private.evaluate_badges(batch);
   perform coliseum_private.refresh_artists(touched, now());
   return cardinality(batch);
 end

@@ -13,6 +13,7 @@ import { runCompanonDemo } from "./companon.ts";
 import { runPeopleDemo } from "./people.ts";
 import { runHostsDemo } from "./hosts.ts";
 import { runPlayerStatsDemo } from "./player_stats.ts";
+import { runBadgesDemo } from "./badges.ts";
 
 const sql = db();
 const started = performance.now();
@@ -73,6 +74,7 @@ await runPeopleDemo(sql, names);
 await runHostsDemo(sql);
 
 await runPlayerStatsDemo(sql);
+await runBadgesDemo(sql);
 
 await sql.end();
 console.log(`\ndemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);

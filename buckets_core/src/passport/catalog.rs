@@ -736,15 +736,16 @@ pub static KINDS: &[EventKind] = &[
         TREASURY_ONLY,
         &[req("payment_id", STR), req("amount_minor", AMOUNT), req("currency", CURRENCY)],
     ),
-    // badges
+    // badges: logged by the platform when it awards a badge (docs/badges.md). No DNA domain: a badge is
+    // made of entries that already counted, and must not feed the scores it was earned from.
     kind(
         "badge.earned",
         "A user earned a badge.",
-        &[T],
+        &[],
         Intent,
         false,
         SYSTEM_ONLY,
-        &[req("badge", STR)],
+        &[req("badge", STR), opt("period", STR)],
     ),
     // companon
     kind(
