@@ -2208,6 +2208,92 @@ export type Database = {
   }
   people: {
     Tables: {
+      badge_awards: {
+        Row: {
+          artist_id: string | null
+          awarded_at: string
+          badge_id: number
+          earned_by_entry_id: number | null
+          entry_id: number
+          id: number
+          period_start: string | null
+          scope: string
+          user_id: string
+        }
+        Insert: {
+          artist_id?: string | null
+          awarded_at?: string
+          badge_id: number
+          earned_by_entry_id?: number | null
+          entry_id: number
+          id?: never
+          period_start?: string | null
+          scope: string
+          user_id: string
+        }
+        Update: {
+          artist_id?: string | null
+          awarded_at?: string
+          badge_id?: number
+          earned_by_entry_id?: number | null
+          entry_id?: number
+          id?: never
+          period_start?: string | null
+          scope?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "badge_awards_badge_id_fkey"
+            columns: ["badge_id"]
+            isOneToOne: false
+            referencedRelation: "badges"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      badges: {
+        Row: {
+          activated_at: string | null
+          active: boolean
+          backfilled_entries: number | null
+          code: string
+          created_at: string
+          description: string
+          id: number
+          image: string | null
+          rule: Json
+          title: string
+          updated_at: string
+        }
+        Insert: {
+          activated_at?: string | null
+          active?: boolean
+          backfilled_entries?: number | null
+          code: string
+          created_at?: string
+          description: string
+          id?: never
+          image?: string | null
+          rule: Json
+          title: string
+          updated_at?: string
+        }
+        Update: {
+          activated_at?: string | null
+          active?: boolean
+          backfilled_entries?: number | null
+          code?: string
+          created_at?: string
+          description?: string
+          id?: never
+          image?: string | null
+          rule?: Json
+          title?: string
+          updated_at?: string
+        }
+        Relationships: []
+      }
       notification_kinds: {
         Row: {
           default_enabled: boolean
@@ -2423,6 +2509,12 @@ export type Database = {
       [_ in never]: never
     }
     Functions: {
+      activate_badge: {
+        Args: {
+          code: string
+        }
+        Returns: Json
+      }
       artist_cards: {
         Args: {
           ids: string[]
@@ -2436,6 +2528,24 @@ export type Database = {
           genres: string[]
           verified: boolean
         }[]
+      }
+      deactivate_badge: {
+        Args: {
+          code: string
+        }
+        Returns: {
+          id: number
+          code: string
+          title: string
+          description: string
+          image: string | null
+          rule: Json
+          active: boolean
+          activated_at: string | null
+          backfilled_entries: number | null
+          created_at: string
+          updated_at: string
+        }
       }
       grant_role: {
         Args: {
@@ -2476,6 +2586,21 @@ export type Database = {
         }
         Returns: number
       }
+      my_badges: {
+        Args: never
+        Returns: {
+          award_id: number
+          code: string
+          title: string
+          description: string
+          image: string
+          artist_id: string
+          period_start: string
+          awarded_at: string
+          entry_id: number
+          earned_by_entry_id: number
+        }[]
+      }
       my_profile: {
         Args: never
         Returns: Json
@@ -2511,6 +2636,28 @@ export type Database = {
           is_artist: boolean
           is_host: boolean
         }[]
+      }
+      put_badge: {
+        Args: {
+          code: string
+          title: string
+          description: string
+          rule: Json
+          image?: string
+        }
+        Returns: {
+          id: number
+          code: string
+          title: string
+          description: string
+          image: string | null
+          rule: Json
+          active: boolean
+          activated_at: string | null
+          backfilled_entries: number | null
+          created_at: string
+          updated_at: string
+        }
       }
       request_role: {
         Args: {
@@ -2551,6 +2698,20 @@ export type Database = {
           changes: Json
         }
         Returns: Json
+      }
+      user_badges: {
+        Args: {
+          user_id: string
+        }
+        Returns: {
+          code: string
+          title: string
+          description: string
+          image: string
+          artist_id: string
+          period_start: string
+          awarded_on: string
+        }[]
       }
     }
     Enums: {

@@ -590,6 +590,8 @@ export interface EventKinds {
     payload: {
       /** a string of 1 to 500 characters */
       badge: string
+      /** a string of 1 to 500 characters */
+      period?: string
     }
     payload_required: true
     artist: "optional"
