@@ -76,7 +76,7 @@ Deno.test("a fan's follow and counted plays earn badges once, as the processor f
   assertEquals(more.status, 200);
   await until("the second follow folded", async () => {
     const [{ n }] = await sql`select count(*)::int as n from public.passport_entries
-                               where user_id = ${second.id} and coliseum_processed_at is not null`;
+                               where user_id = ${second.id} and kind = 'social.follow' and coliseum_processed_at is not null`;
     return n === 1 || undefined;
   });
   const [{ awards }] = await sql`select count(*)::int as awards from people.badge_awards as a

@@ -24,8 +24,10 @@ function refilledSince(startedMs: number, perMinute: number): number {
   return Math.ceil(((performance.now() - startedMs) / 60_000) * perMinute);
 }
 
+/** The entries the user's calls stored (not the badges the platform logs for them as the processor awards them). */
 async function storedCount(userId: string): Promise<number> {
-  const [{ n }] = await sql`select count(*)::int as n from public.passport_entries where user_id = ${userId}`;
+  const [{ n }] = await sql`select count(*)::int as n from public.passport_entries
+                            where user_id = ${userId} and kind <> 'badge.earned'`;
   return n;
 }
 

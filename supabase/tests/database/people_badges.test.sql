@@ -158,7 +158,8 @@ select results_eq(
   $$values ('badge.earned', '{"badge": "pgtap.first_ticket"}'::jsonb, null::uuid, 'system')$$,
   'the award is logged to Passport as badge.earned');
 select results_eq(
-  format($$select kind, title, body, payload ->> 'badge', dedupe_key from people.notifications where user_id = %L$$, :'fan'),
+  format($$select kind, title, body, payload ->> 'badge', dedupe_key from people.notifications
+           where user_id = %L and payload ->> 'badge' like 'pgtap.%%'$$, :'fan'),
   format($$values ('badge.earned', 'Badge earned: First ticket', 'Your first ticket.', 'pgtap.first_ticket', 'badge-award:%s')$$,
          (select id from pg_temp.awards('pgtap.first_ticket'))),
   'and notified to the user (badge.earned, deduplicated by the award)');
@@ -171,7 +172,8 @@ select pg_temp.process() > 0 as processed \gset
 select is((select count(*) from pg_temp.awards('pgtap.first_ticket')), 1::bigint, 'a second ticket earns nothing more');
 select is(people_private.evaluate_badges(array[:ticket_entry, :ticket_entry_2]::bigint[]), 0,
           'the same batch evaluated again awards nothing');
-select is((select count(*) from people.notifications where user_id = :'fan' and kind = 'badge.earned'), 1::bigint,
+select is((select count(*) from people.notifications
+            where user_id = :'fan' and kind = 'badge.earned' and payload ->> 'badge' like 'pgtap.%'), 1::bigint,
           'and notifies nothing');
 select is((select count(*) from public.coliseum_dna_mutations as m
            join public.passport_entries as e on e.id = m.entry_id
