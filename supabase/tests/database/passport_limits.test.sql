@@ -161,7 +161,8 @@ select passport.ingest(jsonb_build_array(
   jsonb_build_object('user_id', :'other', 'source', 'app', 'kind', 'audio.plya', 'client_event_id', 'o-5')))::text as ignored \gset
 select results_eq(
   format($$select user_id::text, rejected, kept, codes from passport.rejection_tallies
-           where user_id in (%L, %L, '00000000-0000-0000-0000-000000000000') order by user_id$$, :'flooder', :'other'),
+           where user_id in (%L, %L, '00000000-0000-0000-0000-000000000000')
+             and minute = date_trunc('minute', now()) order by user_id$$, :'flooder', :'other'),
   format($$select * from (values ('00000000-0000-0000-0000-000000000000', 1::bigint, 1, '{"invalid_field": 1}'::jsonb),
                                  (%L, 501::bigint, 2, '{"unknown_kind": 500, "artist_required": 1}'::jsonb),
                                  (%L, 3::bigint, 2, '{"unknown_kind": 3}'::jsonb)) as v order by 1$$, :'flooder', :'other'),
