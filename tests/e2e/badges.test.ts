@@ -91,6 +91,12 @@ Deno.test("a fan's follow and counted plays earn badges once, as the processor f
   const [{ seen }] = await as(stranger, (tx) => tx`select count(*)::int as seen from people.badge_awards
                                                     where user_id = ${fan.id}`);
   assertEquals(seen, 0);
+
+  // The test's badges go off again: left active, every later follow and play on this stack would be
+  // evaluated against them.
+  for (const code of [early, plays]) {
+    await as(admin, (tx) => tx`select people.deactivate_badge(${code})`);
+  }
 });
 
 async function assertRefused(user: User, code: string) {
