@@ -103,6 +103,12 @@ async function recover(token: string) {
     await new Promise((r) => setTimeout(r, 100));
     burst = await Promise.all(Array.from({ length: 16 }, () => send(token)));
   }
+  // After a crash the Coliseum worker comes back with the every-minute safety net (docs/coliseum-math.md);
+  // the tests after this one wait at most 20 s for the processor, so it is started now, as an operator
+  // would after a restart (false when the safety net already did).
+  const sql = db(1);
+  await sql`select coliseum.start_processor()`;
+  await sql.end();
   console.log(
     `outage: ./stack up brought the cluster back in ${upMs.toFixed(0)} ms; after it returned, the first ` +
       `200 came in ${firstOk.toFixed(0)} ms, a burst of 16 was served whole in ${(performance.now() - back).toFixed(0)} ms`,
