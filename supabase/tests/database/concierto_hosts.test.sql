@@ -19,30 +19,7 @@ values (:'h_host', 'host'), (:'h_other_host', 'host'), (:'h_artist_a', 'artist')
        (:'h_artist_c', 'artist');
 insert into treasury.admins (user_id, note) values (:'h_admin', 'pgtap concierto hosts');
 
--- Runs sql (one jsonb value) as who under the authenticated role, as PostgREST would: grants,
--- policies and the privileged-caller rules apply.
-create function pg_temp.auth_json(who uuid, sql text)
-returns jsonb
-language plpgsql
-as $$
-declare
-  answer jsonb;
-begin
-  perform set_config('request.jwt.claims', json_build_object('sub', who, 'role', 'authenticated')::text, true);
-  perform set_config('role', 'authenticated', true);
-  execute sql into answer;
-  perform set_config('role', 'none', true);
-  perform set_config('request.jwt.claims', '', true);
-  return answer;
-end
-$$;
-
-create function pg_temp.call_auth(who uuid, sql text)
-returns text
-language sql
-as $$
-  select format('select pg_temp.auth_json(%L, %L)', who, sql)
-$$;
+\ir concierto_hosts_helpers.psql
 
 -- A draft of host, in Lagos in ten days, with its lineup as [{artist_id, share_bp}].
 create function pg_temp.draft(who uuid, lineup jsonb, host_bp int default 2000, applications boolean default false)
@@ -53,23 +30,6 @@ as $$
                     'Hosts night', 'The Shrine', 'Lagos', 'NG', now() + interval '10 days',
                     now() + interval '10 days' - interval '1 hour', 'EUR', %s, %L::jsonb,
                     takes_applications => %L))$f$, host_bp, lineup, applications)
-$$;
-
--- How many rows of a table a role sees, as who.
-create function pg_temp.sees(role text, who uuid, sql text)
-returns bigint
-language plpgsql
-as $$
-declare
-  n bigint;
-begin
-  perform set_config('request.jwt.claims', coalesce(json_build_object('sub', who, 'role', role)::text, ''), true);
-  execute format('set local role %I', role);
-  execute sql into n;
-  reset role;
-  perform set_config('request.jwt.claims', '', true);
-  return n;
-end
 $$;
 
 -- Creating drafts -------------------------------------------------------------------------------

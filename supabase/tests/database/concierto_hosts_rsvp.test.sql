@@ -14,46 +14,7 @@ select gen_random_uuid() as host, gen_random_uuid() as other_host, gen_random_uu
 insert into people.role_grants (user_id, role) values (:'host', 'host'), (:'other_host', 'host'), (:'artist', 'artist');
 insert into treasury.admins (user_id, note) values (:'admin', 'pgtap concierto rsvp');
 
--- Runs sql (one jsonb value) as who under the authenticated role, as PostgREST would.
-create function pg_temp.as_user(who uuid, sql text)
-returns jsonb
-language plpgsql
-as $$
-declare
-  answer jsonb;
-begin
-  perform set_config('request.jwt.claims', json_build_object('sub', who, 'role', 'authenticated')::text, true);
-  perform set_config('role', 'authenticated', true);
-  execute sql into answer;
-  perform set_config('role', 'none', true);
-  perform set_config('request.jwt.claims', '', true);
-  return answer;
-end
-$$;
-
-create function pg_temp.call_as(who uuid, sql text)
-returns text
-language sql
-as $$
-  select format('select pg_temp.as_user(%L, %L)', who, sql)
-$$;
-
--- How many rows a role sees, as who.
-create function pg_temp.sees(role text, who uuid, sql text)
-returns bigint
-language plpgsql
-as $$
-declare
-  n bigint;
-begin
-  perform set_config('request.jwt.claims', coalesce(json_build_object('sub', who, 'role', role)::text, ''), true);
-  execute format('set local role %I', role);
-  execute sql into n;
-  reset role;
-  perform set_config('request.jwt.claims', '', true);
-  return n;
-end
-$$;
+\ir concierto_hosts_helpers.psql
 
 -- A free event of host, its artist accepted; published when publish.
 create function pg_temp.free_event(host uuid, artist uuid, capacity int, publish boolean)
@@ -63,12 +24,12 @@ as $$
 declare
   ev uuid;
 begin
-  ev := (pg_temp.as_user(host, format($f$select to_jsonb(concierto.create_draft_event('Open air', 'Freedom Park', 'Lagos', 'NG',
+  ev := (pg_temp.auth_json(host, format($f$select to_jsonb(concierto.create_draft_event('Open air', 'Freedom Park', 'Lagos', 'NG',
           now() + interval '5 days', now() + interval '5 days' - interval '1 hour', 'EUR', 5000,
           '[{"artist_id": "%s", "share_bp": 4000}]'::jsonb, rsvp_capacity => %s))$f$, artist, capacity)) #>> '{}')::uuid;
-  perform pg_temp.as_user(artist, format('select concierto.respond_to_lineup(%L, true)', ev));
+  perform pg_temp.auth_json(artist, format('select concierto.respond_to_lineup(%L, true)', ev));
   if publish then
-    perform pg_temp.as_user(host, format('select concierto.publish_event(%L)', ev));
+    perform pg_temp.auth_json(host, format('select concierto.publish_event(%L)', ev));
   end if;
   return ev;
 end
@@ -78,14 +39,14 @@ create function pg_temp.rsvp(who uuid, ev uuid)
 returns jsonb
 language sql
 as $$
-  select pg_temp.as_user(who, format('select concierto.rsvp(%L) - ''created_at''', ev))
+  select pg_temp.auth_json(who, format('select concierto.rsvp(%L) - ''created_at''', ev))
 $$;
 
 select pg_temp.free_event(:'host', :'artist', 3, true) as ev \gset
 select pg_temp.free_event(:'host', :'artist', 3, false) as draft \gset
 
 select is((select state from concierto.events where id = :'ev'), 'published', 'a free event is published without a tier');
-select throws_ok(pg_temp.call_as(:'host', format($$select to_jsonb(concierto.create_tier(%L, 'General', 1000, 10))$$, :'ev')), '22023',
+select throws_ok(pg_temp.call_auth(:'host', format($$select to_jsonb(concierto.create_tier(%L, 'General', 1000, 10))$$, :'ev')), '22023',
                  format('event %s is free (it takes RSVPs): it has no ticket tiers', :'ev'), 'a free event has no tiers');
 
 -- RSVPs up to the capacity --------------------------------------------------------------------
@@ -105,14 +66,14 @@ select results_eq(
   'Passport logs concierto.event_rsvp once, for the headliner, from Concierto'
 );
 
-select is(pg_temp.as_user(:'fan1', format('select concierto.cancel_rsvp(%L)', :'ev')),
+select is(pg_temp.auth_json(:'fan1', format('select concierto.cancel_rsvp(%L)', :'ev')),
           jsonb_build_object('event_id', :'ev', 'state', 'cancelled', 'capacity', 3, 'going', 2), 'a fan withdraws');
-select is(pg_temp.as_user(:'fan1', format('select concierto.cancel_rsvp(%L)', :'ev')) -> 'going', '2'::jsonb,
+select is(pg_temp.auth_json(:'fan1', format('select concierto.cancel_rsvp(%L)', :'ev')) -> 'going', '2'::jsonb,
           'withdrawing again changes nothing');
 select is(pg_temp.rsvp(:'fan4', :'ev') -> 'going', '3'::jsonb, 'the place is free again at once');
 select throws_ok(format('select pg_temp.rsvp(%L, %L)', :'fan1', :'ev'), '55000',
                  format('event %s is full: 3 of 3 places taken', :'ev'), 'the one who withdrew finds it full');
-select throws_ok(pg_temp.call_as(:'fan2', format('select concierto.cancel_rsvp(%L)', :'draft')), 'P0002',
+select throws_ok(pg_temp.call_auth(:'fan2', format('select concierto.cancel_rsvp(%L)', :'draft')), 'P0002',
                  format('you have no RSVP for event %s', :'draft'), 'withdrawing what one never gave');
 
 select throws_ok(format('select pg_temp.rsvp(%L, %L)', :'fan1', :'draft'), 'P0002',
@@ -127,29 +88,29 @@ select concierto.create_event(:'host', 'Ticketed', 'The Shrine', 'Lagos', 'NG', 
 select concierto.create_tier(:'ticketed', 'General', 1000, 10);
 select throws_ok(format('select pg_temp.rsvp(%L, %L)', :'fan1', :'ticketed'), '55000',
                  format('event %s sells tickets: it takes no RSVPs', :'ticketed'), 'a ticketed event takes no RSVPs (not_free)');
-select throws_ok(pg_temp.call_as(:'host', format('select concierto.update_event(%L, rsvp_capacity => 10)', :'ticketed')), '22023',
+select throws_ok(pg_temp.call_auth(:'host', format('select concierto.update_event(%L, rsvp_capacity => 10)', :'ticketed')), '22023',
                  format('event %s sells tickets: remove its tiers before it takes RSVPs', :'ticketed'), 'nor becomes free while it has tiers');
 
 -- Capacity edits.
-select throws_ok(pg_temp.call_as(:'host', format('select concierto.update_event(%L, rsvp_capacity => 2)', :'ev')), '22023',
+select throws_ok(pg_temp.call_auth(:'host', format('select concierto.update_event(%L, rsvp_capacity => 2)', :'ev')), '22023',
                  format('3 people RSVPed to event %s already: rsvp_capacity cannot be less', :'ev'), 'the capacity never drops below those going');
-select is(pg_temp.as_user(:'host', format('select concierto.update_event(%L, rsvp_capacity => 4)', :'ev')) -> 'rsvp_capacity', '4'::jsonb,
+select is(pg_temp.auth_json(:'host', format('select concierto.update_event(%L, rsvp_capacity => 4)', :'ev')) -> 'rsvp_capacity', '4'::jsonb,
           'the host makes room');
 select is(pg_temp.rsvp(:'fan1', :'ev') -> 'going', '4'::jsonb, 'and the fan is back');
 
 -- Lists and counts --------------------------------------------------------------------------------
 
-select is(pg_temp.as_user(:'fan1', 'select jsonb_agg(jsonb_build_object(''event_id'', r.event_id, ''state'', r.state, ''event_state'', r.event_state)) from concierto.my_rsvps() as r'),
+select is(pg_temp.auth_json(:'fan1', 'select jsonb_agg(jsonb_build_object(''event_id'', r.event_id, ''state'', r.state, ''event_state'', r.event_state)) from concierto.my_rsvps() as r'),
           jsonb_build_array(jsonb_build_object('event_id', :'ev', 'state', 'going', 'event_state', 'published')),
           'my_rsvps lists the fan''s RSVPs with their events');
-select is(pg_temp.as_user(:'artist', 'select jsonb_agg(r) from concierto.my_rsvps() as r'), null, 'and nobody else''s');
-select is(pg_temp.as_user(:'host', format('select concierto.host_stats(%L) -> ''rsvps''', :'ev')),
+select is(pg_temp.auth_json(:'artist', 'select jsonb_agg(r) from concierto.my_rsvps() as r'), null, 'and nobody else''s');
+select is(pg_temp.auth_json(:'host', format('select concierto.host_stats(%L) -> ''rsvps''', :'ev')),
           '{"capacity": 4, "going": 4, "cancelled": 0}'::jsonb, 'host_stats counts the RSVPs for the host');
-select is(pg_temp.as_user(:'admin', format('select concierto.host_stats(%L) -> ''rsvps'' -> ''going''', :'ev')), '4'::jsonb,
+select is(pg_temp.auth_json(:'admin', format('select concierto.host_stats(%L) -> ''rsvps'' -> ''going''', :'ev')), '4'::jsonb,
           'and for a Treasury admin');
-select throws_ok(pg_temp.call_as(:'other_host', format('select concierto.host_stats(%L)', :'ev')), '42501',
+select throws_ok(pg_temp.call_auth(:'other_host', format('select concierto.host_stats(%L)', :'ev')), '42501',
                  format('the stats of event %s are for its host and staff', :'ev'), 'not for another host');
-select is(pg_temp.as_user(:'host', format('select concierto.host_stats(%L) -> ''rsvps''', :'ticketed')), 'null'::jsonb,
+select is(pg_temp.auth_json(:'host', format('select concierto.host_stats(%L) -> ''rsvps''', :'ticketed')), 'null'::jsonb,
           'a ticketed event has no RSVP figures');
 
 -- Row level security ---------------------------------------------------------------------------------
@@ -179,13 +140,13 @@ reset role;
 
 -- Cancellation tells those going ----------------------------------------------------------------------
 
-select is(pg_temp.as_user(:'host', format($$select concierto.cancel_event(%L, 'storm warning') -> 'notified'$$, :'ev')), '4'::jsonb,
+select is(pg_temp.auth_json(:'host', format($$select concierto.cancel_event(%L, 'storm warning') -> 'notified'$$, :'ev')), '4'::jsonb,
           'cancelling a free event tells the four going');
 select is((select count(*)::int from people.notifications where kind = 'event.cancelled' and payload ->> 'event_id' = :'ev'
            and user_id in (:'fan1', :'fan2', :'fan3', :'fan4')), 4, 'each gets event.cancelled');
 select throws_ok(format('select pg_temp.rsvp(%L, %L)', :'fan1', :'ev'), '55000',
                  format('event %s is cancelled: it takes RSVPs once published', :'ev'), 'a cancelled event takes no RSVP');
-select is(pg_temp.as_user(:'fan2', 'select jsonb_agg(r.event_state) from concierto.my_rsvps() as r'), '["cancelled"]'::jsonb,
+select is(pg_temp.auth_json(:'fan2', 'select jsonb_agg(r.event_state) from concierto.my_rsvps() as r'), '["cancelled"]'::jsonb,
           'my_rsvps shows the event cancelled');
 
 select * from finish();
