@@ -125,6 +125,7 @@ env_lines() {
     SUPABASE_URL "http://127.0.0.1:$GATEWAY_PORT" \
     SUPABASE_DB_URL "$(db_url main)" \
     BUCKETS_DB_URL "$(pooler_url)" \
+    STACK_PORT_OFFSET "$((10#$PORT_OFFSET))" \
     BUCKETS_HOSTED_DB_URL "$(db_url hosted)" \
     BUCKETS_HOSTED_ADMIN_DB_URL "$(admin_db_url hosted)" \
     BUCKETS_MAIN_PGDATA "$(cluster_data main)" \

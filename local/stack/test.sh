@@ -1,4 +1,4 @@
-# test: every tier, each counted; a failing tier does not stop the others. The summary ends with
+# test: every tier (or the ones named: ./stack test pgtap e2e), each counted; a failing tier does not stop the others. The summary ends with
 # "stack test: N passed, M failed" (on_exit, in common.sh, prints it too when test could not finish).
 # shellcheck shell=bash
 
@@ -96,8 +96,24 @@ deno_e2e() {
   "$DENO" test --allow-all tests/e2e/
 }
 
+# The tiers by name, for `./stack test <name>...` (all of them without a name).
+readonly TEST_TIER_NAMES=(pure pgrx pgtap types differential e2e standins lint)
+
+# wanted <name>: whether this run includes that tier.
+wanted() {
+  ((${#SELECTED_TIERS[@]} == 0)) && return 0
+  local t
+  for t in "${SELECTED_TIERS[@]}"; do [[ $t == "$1" ]] && return 0; done
+  return 1
+}
+
 cmd_test() {
-  local start pgrx_pgdata
+  local start pgrx_pgdata name
+  SELECTED_TIERS=("$@")
+  for name in "${SELECTED_TIERS[@]}"; do
+    [[ " ${TEST_TIER_NAMES[*]} " == *" $name "* ]] ||
+      die "no test tier named $name" "choose from: ${TEST_TIER_NAMES[*]} (none: every tier)"
+  done
   start=$(now_us)
   TEST_SUMMARY_PENDING=1
   # shellcheck disable=SC2034 # read by prepare_database (clusters.sh)
@@ -112,26 +128,34 @@ cmd_test() {
   pgrx_pgdata="$(pg_state)/pgrx-test"
   [[ -d $pgrx_pgdata ]] || install -d -o postgres -g postgres -m 700 "$pgrx_pgdata"
 
-  tier "1. cargo test (pure crates)" count_cargo cargo test "${PURE_TEST_ARGS[@]}"
-  # `cargo pgrx test` copies its own (debug, pg_test) build of pg_coliseum over the installed one, in
-  # place: the clusters must not have it loaded meanwhile, and get the release build back after.
-  cmd_down
-  tier "2. cargo pgrx test (pg_coliseum)" count_cargo cargo pgrx test "${PGRX_TEST_ARGS[@]}" --pgdata "$pgrx_pgdata"
-  cmd_up
-  tier "3. pgTAP on the main cluster (extension)" count_pg_prove pg_prove_on main
-  tier "3. pgTAP on the hosted-shape cluster (SQL twins)" count_pg_prove pg_prove_on hosted
-  # The app's generated types (supabase/types/database.ts) against each migrated cluster's catalog, then
-  # a type check that good calls compile and wrong ones do not (@ts-expect-error), docs/typed-client.md.
-  tier "4. app types match the database (main)" count_exit \
-    cargo run -q -p buckets_core --bin buckets-codegen -- types --check --db-url "$SUPABASE_DB_URL"
-  tier "4. app types match the database (hosted shape)" count_exit \
-    cargo run -q -p buckets_core --bin buckets-codegen -- types --check --db-url "$BUCKETS_HOSTED_DB_URL"
-  tier "4. app types (deno check, @ts-expect-error)" count_deno "$DENO" test tests/types/
-  tier "4. differential tests (cargo, live stack)" count_cargo cargo test -p "$STACK_TEST_PACKAGE"
-  tier "4. end-to-end tests (deno, over HTTP)" count_deno deno_e2e
-  tier "4. Stripe and Resend stand-ins (deno, own ports)" count_deno "$DENO" test --allow-all tests/standin/
-  tier "5. cargo fmt --check" count_exit cargo fmt --all -- --check
-  tier "5. cargo clippy -D warnings" count_exit cargo clippy "${CLIPPY_ARGS[@]}"
+  if wanted pure; then tier "1. cargo test (pure crates)" count_cargo cargo test "${PURE_TEST_ARGS[@]}"; fi
+  if wanted pgrx; then
+    # `cargo pgrx test` copies its own (debug, pg_test) build of pg_coliseum over the installed one, in
+    # place: the clusters must not have it loaded meanwhile, and get the release build back after.
+    cmd_down
+    tier "2. cargo pgrx test (pg_coliseum)" count_cargo cargo pgrx test "${PGRX_TEST_ARGS[@]}" --pgdata "$pgrx_pgdata"
+    cmd_up
+  fi
+  if wanted pgtap; then
+    tier "3. pgTAP on the main cluster (extension)" count_pg_prove pg_prove_on main
+    tier "3. pgTAP on the hosted-shape cluster (SQL twins)" count_pg_prove pg_prove_on hosted
+  fi
+  if wanted types; then
+    # The app's generated types (supabase/types/database.ts) against each migrated cluster's catalog, then
+    # a type check that good calls compile and wrong ones do not (@ts-expect-error), docs/typed-client.md.
+    tier "4. app types match the database (main)" count_exit \
+      cargo run -q -p buckets_core --bin buckets-codegen -- types --check --db-url "$SUPABASE_DB_URL"
+    tier "4. app types match the database (hosted shape)" count_exit \
+      cargo run -q -p buckets_core --bin buckets-codegen -- types --check --db-url "$BUCKETS_HOSTED_DB_URL"
+    tier "4. app types (deno check, @ts-expect-error)" count_deno "$DENO" test tests/types/
+  fi
+  if wanted differential; then tier "4. differential tests (cargo, live stack)" count_cargo cargo test -p "$STACK_TEST_PACKAGE"; fi
+  if wanted e2e; then tier "4. end-to-end tests (deno, over HTTP)" count_deno deno_e2e; fi
+  if wanted standins; then tier "4. Stripe and Resend stand-ins (deno, own ports)" count_deno "$DENO" test --allow-all tests/standin/; fi
+  if wanted lint; then
+    tier "5. cargo fmt --check" count_exit cargo fmt --all -- --check
+    tier "5. cargo clippy -D warnings" count_exit cargo clippy "${CLIPPY_ARGS[@]}"
+  fi
 
   printf '\n=== summary (%s)\n' "$(since "$start")"
   printf '%s\n' "${TIER_RESULTS[@]}"

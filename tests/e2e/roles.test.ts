@@ -24,7 +24,8 @@ async function logPlays(token: string, n: number) {
 
 Deno.test("the functions connect through the transaction pooler", () => {
   const url = new URL(env("BUCKETS_DB_URL"));
-  assertEquals(url.port, "54329");
+  // PgBouncer's port (54329, moved by the stack's STACK_PORT_OFFSET), not the cluster's.
+  assertEquals(url.port, String(54329 + Number(env("STACK_PORT_OFFSET"))));
 });
 
 Deno.test("a user's statement sees only the user's rows", async () => {
