@@ -11,21 +11,28 @@
 -- BYPASSRLS roles such as service_role, the table's owner) get null: limiting
 -- only their RPC reads would make the paths disagree. Any other role is
 -- treated as anon.
+--
+-- PL/pgSQL, not SQL: every board read asks, and a security definer SQL
+-- function is planned again on every call; this body keeps its plans for
+-- the session.
 create or replace function coliseum.my_plan()
 returns text
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select case
-    when passport_private.caller_is_privileged('public.coliseum_domain_strength') then null
-    when coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user) = 'authenticated'
-         and auth.uid() is not null then
-      coalesce((select u.plan from coliseum.user_plans as u
-                where u.user_id = auth.uid() and (u.expires_at is null or u.expires_at > now())), 'free')
-    else 'public'
-  end
+begin
+  if passport_private.caller_is_privileged('public.coliseum_domain_strength') then
+    return null;
+  end if;
+  if coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user) = 'authenticated'
+     and auth.uid() is not null then
+    return coalesce((select u.plan from coliseum.user_plans as u
+                     where u.user_id = auth.uid() and (u.expires_at is null or u.expires_at > now())), 'free');
+  end if;
+  return 'public';
+end
 $$;
 
 comment on function coliseum.my_plan() is

@@ -13,6 +13,8 @@
 -- (ranking a prefix of a board gives the same ranks as ranking all of it).
 -- Each statement is planned with the call's values (plan_cache_mode), so the
 -- page's limit and that lowest score reach the index scans as constants.
+-- A page without any reference score (no history that day) skips the
+-- second statement: it would plan a scan that finds nothing.
 -- JIT is off: these are millisecond queries whose cost estimates can still
 -- pass the JIT threshold, and compiling would cost more than running.
 create or replace function coliseum_private.board_page(
@@ -46,6 +48,14 @@ begin
         limit max_rows) as p
   left join coliseum.strength_history as h
     on h.artist_id = p.artist_id and h.domain = board_domain and h.period = board_period and h.day = reference_day;
+
+  if lowest_reference is null then
+    return query
+    select (first_rank + p.n)::int, p.artist_id, p.score, null::double precision, null::int
+    from unnest(artists, scores) with ordinality as p(artist_id, score, n)
+    order by p.n;
+    return;
+  end if;
 
   return query
   with reference_ranks as (

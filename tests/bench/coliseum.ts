@@ -3,13 +3,11 @@
 //    SQL twins (hosted-shape cluster), against the raw cost of inserting the same number of mutation rows,
 //    and the cost of the counting rules: the same events with the plays logged as audio.complete (same
 //    domains and tier, which the rules leave alone) as the baseline;
-// 2. leaderboard read latency for the top 100 of a board holding 100,000 artists, against the bare
-//    index read of the same rows;
-// 3. event-to-leaderboard latency: how long a fresh event takes to show in coliseum_domain_strength while
+// 2. event-to-leaderboard latency: how long a fresh event takes to show in coliseum_domain_strength while
 //    passport-log takes a sustained ~10,000 events/s.
 import postgres from "postgres";
 import { callFunction, db, env, newUser, pendingEntries, type Sql, uuid } from "../lib/stack.ts";
-import { closedLoop, fmt, percentile, perSecond, writeSection } from "../lib/bench.ts";
+import { fmt, percentile, writeSection } from "../lib/bench.ts";
 
 const EVENTS = Number(Deno.env.get("BENCH_EVENTS") ?? 20_000);
 const main = db(70);
@@ -123,43 +121,6 @@ ${rows.join("\n")}
 - the extension reaches ${fmt((100 * ext) / physical, 1)}% of the physical limit (the twins ${fmt((100 * sqlTwins) / physical, 1)}%).`;
 }
 
-async function boardReads() {
-  // 100,000 synthetic artists on every board of domain A, removed afterwards.
-  const tag = uuid().slice(0, 8);
-  await main`
-    insert into public.coliseum_domain_strength (artist_id, domain, period, score, raw, components, events, fans, computed_at)
-    select gen_random_uuid(), 'A', p, random() * 100, random() * 1e6, '{}'::jsonb, 1, 1, now() - interval '1 hour'
-      from generate_series(1, 100000), unnest(array['7d', '30d', 'alltime']) as p`;
-  await main`analyze public.coliseum_domain_strength`;
-  const reader = await newUser(main);
-  await main`select coliseum.set_plan(${reader.id}::uuid, 'enterprise')`;
-  const claims = JSON.stringify({ sub: reader.id, role: "authenticated" });
-  const viaRpc = await closedLoop("leaderboard RPC, top 100", 16, 5, async () => {
-    await main.begin(async (tx: any) => {
-      await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${claims}, true)`;
-      await tx`select * from coliseum.leaderboard('A', '7d', 100, 0)`;
-    });
-    return 1;
-  });
-  const bare = await closedLoop("bare index read, top 100", 16, 5, async () => {
-    await main.begin(async (tx: any) => {
-      await tx`select artist_id, score from public.coliseum_domain_strength where domain = 'A' and period = '7d' order by score desc, artist_id limit 100`;
-    });
-    return 1;
-  });
-  await main`delete from public.coliseum_domain_strength where events = 1 and fans = 1 and components = '{}'::jsonb and computed_at < now() - interval '59 minutes'`;
-  const cell = (r: typeof bare) => `${fmt(percentile(r.latenciesMs, 50), 2)} | ${fmt(percentile(r.latenciesMs, 99), 2)} | ${fmt(perSecond(r))}`;
-  return `Leaderboard reads: top 100 of board A / 7d with 100,000 artists, 16 concurrent readers, 5 s each, one transaction per read
-(as PostgREST runs an RPC: role and JWT claims set locally). Tag ${tag}.
-
-| path | p50 ms | p99 ms | reads/s |
-|---|---:|---:|---:|
-| bare index read as postgres (baseline) | ${cell(bare)} |
-| \`coliseum.leaderboard('A','7d',100,0)\` as an enterprise user | ${cell(viaRpc)} |
-
-- the RPC (plan check, ranks, change since the previous period) costs ${fmt(percentile(viaRpc.latenciesMs, 50) / percentile(bare.latenciesMs, 50), 2)}× the bare read at p50.`;
-}
-
 /**
  * Probes how long a fresh event takes to reach coliseum_domain_strength while passport-log takes a sustained
  * load of `rate` events/s for `seconds`. A probe still missing after 30 s is counted as missed, and the
@@ -249,7 +210,7 @@ async function freshnessRows() {
 ${rows.join("\n")}`;
 }
 
-const parts = [await processorThroughput(), await boardReads(), await freshness()];
+const parts = [await processorThroughput(), await freshness()];
 await main.end();
 await twins.end();
 await writeSection("coliseum", "Coliseum", parts.join("\n\n"));

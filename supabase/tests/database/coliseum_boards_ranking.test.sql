@@ -4,7 +4,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(14);
+select plan(15);
 
 delete from public.coliseum_domain_strength;
 delete from coliseum.strength_history;
@@ -78,6 +78,23 @@ select results_eq(
 );
 select is((select count(*) from coliseum.leaderboard('A', '7d', 10, 5)), 0::bigint, 'a page past the end is empty');
 select is((select count(*) from coliseum.leaderboard('T', '7d')), 0::bigint, 'an empty board has no row');
+reset role;
+
+-- A board with no history row on its reference day (board_page's shortcut:
+-- no reference scan) still ranks, with change and previous_rank null.
+insert into public.coliseum_domain_strength (artist_id, domain, period, score, raw, components, events, fans, computed_at)
+select pg_temp.artist(n), 'T', '30d', s, 1, '{}', 1, 1, now()
+from (values (1, 10.0), (2, 30.0), (3, 30.0), (4, 20.0)) as t(n, s);
+insert into coliseum.strength_history (day, artist_id, domain, period, score, raw) values
+  (:'today'::date - 7, pg_temp.artist(2), 'T', '30d', 99, 1);
+set local role service_role;
+select results_eq(
+  $$select * from coliseum.leaderboard('T', '30d', 3, 1)$$,
+  $$values (2, pg_temp.artist(3), 30::float8, null::float8, null::int),
+           (3, pg_temp.artist(4), 20, null, null),
+           (4, pg_temp.artist(1), 10, null, null)$$,
+  'T 30d without history 30 days ago: ranks, and no change or previous rank'
+);
 
 select results_eq($$select * from public.coliseum_leaderboard_a_7d$$, $$select * from coliseum.leaderboard('A', '7d')$$,
                   'the A 7d view returns what the RPC returns');
