@@ -512,8 +512,10 @@ begin
   end if;
 
   -- The artists of this batch and those earlier batches left waiting.
+  -- "where true": PostgREST's sessions load safeupdate, which refuses a
+  -- DELETE without WHERE even inside a function.
   with waited as (
-    delete from coliseum_private.refresh_backlog as b returning b.artist_id
+    delete from coliseum_private.refresh_backlog as b where true returning b.artist_id
   )
   select array(select t.artist_id from unnest(touched) as t(artist_id)
                union
