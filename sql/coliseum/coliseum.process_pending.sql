@@ -1,8 +1,12 @@
 -- Claims up to max_entries pending entries (oldest first, skipping those
 -- another processor holds), folds them (DNA, then the player stats from the
 -- mutations just stored), marks them processed and refreshes
--- the artists they touched, all in the caller's transaction. Returns how many
--- entries it processed (0: nothing was pending).
+-- the artists they touched, all in the caller's transaction. While a backlog
+-- drains (a full batch, more entries pending behind it) the refresh waits, at most
+-- 2 seconds, in coliseum_private.refresh_backlog: one refresh then scores the
+-- artists of several batches. Every other call (a batch that was not full,
+-- nothing pending) scores the artists waiting there with its own. Returns how
+-- many entries it processed (0: nothing was pending).
 create or replace function coliseum.process_pending(max_entries int default 5000)
 returns int
 language plpgsql
@@ -44,15 +48,40 @@ begin
     returning p.id
   )
   select array_agg(c.id order by c.id) into batch from claimed as c;
-  if batch is null then
-    return 0;
+
+  if batch is not null then
+    touched := coliseum_private.fold_entries(batch);
+    perform coliseum_private.fold_player_stats(batch);
+    perform people_private.evaluate_badges(batch);
+    -- A refresh costs per artist, not per entry: while a backlog drains (the
+    -- batch is full and more entries wait behind it) its artists wait for the
+    -- refresh of a later batch, as long as none has waited 2 seconds. Entries
+    -- that arrived during a batch that was not full are no backlog: they are
+    -- the next batch of a processor that keeps up, and its boards refresh now.
+    if cardinality(batch) = max_entries
+       and exists (select from public.passport_entries as q
+                   where q.coliseum_processed_at is null and q.id > batch[cardinality(batch)])
+       and not exists (select from coliseum_private.refresh_backlog as b
+                       where b.since <= now() - interval '2 seconds') then
+      insert into coliseum_private.refresh_backlog as b (artist_id, since)
+      select t.artist_id, now() from unnest(touched) as t(artist_id) order by t.artist_id
+      on conflict (artist_id) do nothing;
+      return cardinality(batch);
+    end if;
   end if;
 
-  touched := coliseum_private.fold_entries(batch);
-  perform coliseum_private.fold_player_stats(batch);
-  perform people_private.evaluate_badges(batch);
+  -- The artists of this batch and those earlier batches left waiting.
+  -- "where true": PostgREST's sessions load safeupdate, which refuses a
+  -- DELETE without WHERE even inside a function.
+  with waited as (
+    delete from coliseum_private.refresh_backlog as b where true returning b.artist_id
+  )
+  select array(select t.artist_id from unnest(touched) as t(artist_id)
+               union
+               select w.artist_id from waited as w)
+  into touched;
   perform coliseum_private.refresh_artists(touched, now());
-  return cardinality(batch);
+  return coalesce(cardinality(batch), 0);
 end
 $$;
 

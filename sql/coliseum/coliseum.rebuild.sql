@@ -33,7 +33,7 @@ begin
     coliseum_private.artist_places, coliseum_private.artist_refreshes, coliseum_private.fan_days,
     coliseum_private.artist_signals, coliseum_private.track_counts, coliseum_private.track_play_days,
     coliseum_private.artist_counts, coliseum_private.artist_play_days, coliseum_private.attendances,
-    coliseum_private.attendance_counts;
+    coliseum_private.attendance_counts, coliseum_private.refresh_backlog;
   -- Deletes, not truncates, so that readers keep the old rows until commit;
   -- "where true" because PostgREST's sessions load safeupdate, which refuses
   -- a DELETE without WHERE even inside a function.

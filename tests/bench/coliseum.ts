@@ -69,14 +69,74 @@ async function drain(sql: Sql): Promise<{ entries: number; seconds: number }> {
   return { entries, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** The processor's phases, the functions that carry them (docs/coliseum-dna.md, "Where the time goes"). */
+const PHASES: [string, string, "self" | "total"][] = [
+  ["claim and mark (process_pending itself)", "coliseum.process_pending(integer)", "self"],
+  ["fold: mutations and running aggregates", "coliseum_private.fold_entries(bigint[])", "total"],
+  ["player stats", "coliseum_private.fold_player_stats(bigint[])", "total"],
+  ["badges", "people_private.evaluate_badges(bigint[],bigint)", "total"],
+  ["refresh: scores of the touched artists", "coliseum_private.refresh_artists(uuid[],timestamp with time zone,boolean)", "total"],
+  ["… of which suspicion signals", "coliseum_private.refresh_signals(uuid[],timestamp with time zone)", "total"],
+  ["… of which Companon vectors", "companon_private.refresh_vectors(uuid[])", "total"],
+  ["… of which inbox notifications", "people_private.notify(uuid,text,text,text,jsonb,text)", "total"],
+];
+
+/** Each phase's milliseconds so far in this cluster (pg_stat_user_functions), after this session's stats are flushed. */
+async function phaseTimes(conn: Sql): Promise<number[]> {
+  await conn`select pg_stat_force_next_flush()`;
+  await conn`select 1`;
+  await conn`select pg_stat_clear_snapshot()`;
+  return await Promise.all(PHASES.map(async ([, fn, kind]) => {
+    const [row] = await conn`select coalesce(total_time, 0) as total, coalesce(self_time, 0) as self
+                             from pg_stat_user_functions where funcid = to_regprocedure(${fn})`;
+    return row ? Number(kind === "self" ? row.self : row.total) : 0;
+  }));
+}
+
+/**
+ * Where a drain's time goes: the same workload drained again on the main cluster with function timing on in the
+ * draining session (track_functions = 'all', which costs a little per call, hence a run of its own).
+ */
+async function phaseBreakdown(sql: Sql, artists: string[], fans: string[]): Promise<string> {
+  const conn = await sql.reserve();
+  try {
+    await sql`select coliseum.stop_processor()`;
+    await drain(conn);
+    await ingestDirect(conn, workload(EVENTS, artists, fans, "audio.play"));
+    await conn`set track_functions = 'all'`;
+    const before = await phaseTimes(conn);
+    const run = await drain(conn);
+    const after = await phaseTimes(conn);
+    await conn`reset track_functions`;
+    const wall = run.seconds * 1000;
+    const ms = after.map((t, i) => t - before[i]);
+    const inFunctions = ms[0] + ms[1] + ms[2] + ms[3] + ms[4];
+    const row = (label: string, t: number) => `| ${label} | ${fmt(t)} | ${fmt((100 * t) / wall, 1)}% | ${fmt((1000 * t) / run.entries, 1)} |`;
+    return `Where the time of a drain goes (extension, counting rules, the same mix again, ${fmt(run.entries)} events in
+${fmt(run.seconds, 2)} s with function timing on: \`track_functions = 'all'\` in the draining session, from
+\`pg_stat_user_functions\`):
+
+| phase | ms | share of the drain | µs per event |
+|---|---:|---:|---:|
+${PHASES.map(([label], i) => row(label, ms[i])).join("\n")}
+${row("outside the functions: round trips, commits", wall - inFunctions)}`;
+  } finally {
+    conn.release();
+  }
+}
+
 async function processorThroughput() {
   const fans = Array.from({ length: 3000 }, uuid);
   const rows: string[] = [];
   const results: Record<string, number> = {};
   let measured: string[] = []; // the artists of the extension's run with the rules
+  let breakdown = "";
   for (const [label, sql] of [["pg_coliseum (extension)", main], ["SQL twins", twins]] as const) {
     await measure(label, sql);
-    if (sql === main) await sql`select coliseum.start_processor()`;
+    if (sql === main) {
+      breakdown = await phaseBreakdown(main, Array.from({ length: 300 }, uuid), fans);
+      await sql`select coliseum.start_processor()`;
+    }
   }
   async function measure(label: string, sql: Sql) {
     for (const [variant, playKind] of [["rules idle (plays as audio.complete)", "audio.complete"], ["counting rules (audio.play)", "audio.play"]] as const) {
@@ -118,7 +178,9 @@ ${rows.join("\n")}
 
 - the counting rules keep ${fmt((100 * ext) / results["pg_coliseum (extension)/audio.complete"], 0)}% of the throughput with the extension, ${fmt((100 * sqlTwins) / results["SQL twins/audio.complete"], 0)}% with the twins;
 - the extension processes ${fmt(ext / sqlTwins, 2)}× as many events per second as the SQL twins;
-- the extension reaches ${fmt((100 * ext) / physical, 1)}% of the physical limit (the twins ${fmt((100 * sqlTwins) / physical, 1)}%).`;
+- the extension reaches ${fmt((100 * ext) / physical, 1)}% of the physical limit (the twins ${fmt((100 * sqlTwins) / physical, 1)}%).
+
+${breakdown}`;
 }
 
 /**
