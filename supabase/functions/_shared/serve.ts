@@ -7,7 +7,7 @@
 // retries and backoff included, lives in Rust and is tested there; see edge/src/lib.rs for the protocol.
 
 import init, { complete, fail, handle, received } from "./edge/buckets_edge.js";
-import { connect, type Query, runAs } from "./db.ts";
+import { connect, type Query, runAs, SharedTransactions } from "./db.ts";
 
 /** A body larger than this is refused before it is buffered; handlers have their own, lower limits. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -118,6 +118,9 @@ export async function serveEdge(fn: string): Promise<void> {
   });
   await init({ module_or_path: bytes });
   const sql = connect();
+  // Shared queries (passport.ingest) of concurrent requests commit together, at most this many
+  // transactions of them at once (db.ts).
+  const shared = new SharedTransactions(sql, Number(Deno.env.get("BUCKETS_DB_SHARED_TRANSACTIONS") || 2));
   const handlerEnv: Record<string, string> = {};
   for (const name of HANDLER_ENV) {
     const value = Deno.env.get(name);
@@ -147,7 +150,7 @@ export async function serveEdge(fn: string): Promise<void> {
       let next: string;
       if ("query" in action) {
         try {
-          const rows = await runAs(sql, action.query);
+          const rows = await (action.query.shared ? shared.run(action.query) : runAs(sql, action.query));
           next = complete(fn, state, JSON.stringify(rows), now, env, requestId);
         } catch (e) {
           const err = e as { code?: string; message?: string; detail?: string };
