@@ -134,13 +134,7 @@ impl Jwks {
     /// a `keys` array counts as no copy. The same text as the last call is
     /// not parsed again.
     pub fn from_host(json: &str) -> serde_json::Result<Jwks> {
-        let last = LAST_JWKS.with_borrow(|last| last.as_ref().filter(|(text, _)| text == json).map(|(_, jwks)| jwks.clone()));
-        if let Some(jwks) = last {
-            return Ok(jwks);
-        }
-        let jwks = Self::parse(json)?;
-        LAST_JWKS.set(Some((json.to_owned(), jwks.clone())));
-        Ok(jwks)
+        crate::read_once(&LAST_JWKS, json, Self::parse)
     }
 
     fn parse(json: &str) -> serde_json::Result<Jwks> {

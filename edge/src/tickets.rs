@@ -19,6 +19,7 @@ use base64::Engine;
 use buckets_core::passport::validate::is_canonical_uuid;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use qrcode::{Color, EcLevel, QrCode};
+use std::cell::RefCell;
 
 pub const PREFIX: &str = "BKT1.";
 /// How long a token is good for, in seconds: the app fetches a fresh one
@@ -116,6 +117,7 @@ impl Refusal {
 }
 
 /// The signing key and its id.
+#[derive(Clone)]
 pub struct Keys {
     signing: SigningKey,
     kid: u8,
@@ -130,8 +132,14 @@ impl Keys {
     }
 
     /// The key of `TICKET_SIGNING_KEY`: a 32-byte Ed25519 seed in base64url.
+    /// Deriving the public key from the seed is a scalar multiplication, so
+    /// the last key derived is kept, with the exact text it came from.
     pub fn from_env(env: &Env) -> Result<Keys, Response> {
         let text = env.ticket_signing_key.as_deref().map(str::trim).unwrap_or_default();
+        crate::read_once(&LAST_KEYS, text, Self::from_seed_text)
+    }
+
+    fn from_seed_text(text: &str) -> Result<Keys, Response> {
         if text.is_empty() {
             return Err(not_configured(
                 "TICKET_SIGNING_KEY is not set: set it to a 32-byte Ed25519 seed in base64url with supabase secrets set",
@@ -195,6 +203,11 @@ impl Keys {
         }
         Ok(claims)
     }
+}
+
+thread_local! {
+    /// The keys of the last `TICKET_SIGNING_KEY` read (WASM runs one thread).
+    static LAST_KEYS: RefCell<Option<(String, Keys)>> = const { RefCell::new(None) };
 }
 
 /// The signed text `BKT1.<payload>`, the payload and the signature, when

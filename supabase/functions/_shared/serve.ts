@@ -129,9 +129,8 @@ export async function serveEdge(fn: string): Promise<void> {
   const env = JSON.stringify(handlerEnv);
   const supabaseUrl = handlerEnv.SUPABASE_URL?.replace(/\/+$/, "");
   const keys = new KeySet(supabaseUrl && `${supabaseUrl}/auth/v1/.well-known/jwks.json`);
-  // postgres.js rejects a promise nobody awaits when the pooler reports an error on an idle
-  // connection (PgBouncer's "server login has been failing" while the database is down). The next
-  // request fails on its own and is answered; the instance must not exit over it.
+  // A promise nobody awaits that rejects (a socket error on an idle connection while the database is
+  // down, say) must not end the instance: the next request fails on its own and is answered.
   addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
     logLine({ level: "error", function: fn, message: `unhandled rejection: ${event.reason}` });

@@ -1,0 +1,73 @@
+// Where a request's CPU goes: the CPU seconds each process of the local stack spent during a
+// measurement (read from /proc, utime + stime), per item done. On a machine of two cores every process
+// of the path competes for the same cores, so these say what stands between an HTTP path and its SQL
+// baseline: the gateway, the function's instances, the pooler, Postgres, and the bench client itself.
+import { env } from "./stack.ts";
+
+export const PARTS = ["gateway", "function", "pooler", "postgres", "client"] as const;
+export type Part = typeof PARTS[number];
+export type CpuPerItem = Record<Part, number>;
+
+const decoder = new TextDecoder();
+
+function run(cmd: string, args: string[]): string {
+  return decoder.decode(new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).outputSync().stdout);
+}
+
+const TICKS_PER_SECOND = Number(run("getconf", ["CLK_TCK"]).trim() || 100);
+
+/** The processes listening on a port. */
+function listening(port: number): number[] {
+  return [...run("ss", ["-ltnpH", `sport = :${port}`]).matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+}
+
+const portOf = (url: string) => Number(new URL(url).port);
+
+/** CPU seconds of a process so far; 0 when it is gone. */
+function seconds(pid: number): number {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** The processes of each part, for the function `fn` (its instances, as the gateway lists them). */
+async function processes(fn: string): Promise<Record<Part, number[]>> {
+  const health = await (await fetch(`${env("SUPABASE_URL")}/_stack/health`)).json();
+  const postmaster = listening(portOf(env("SUPABASE_DB_URL")));
+  const backends = postmaster.flatMap((pid) => run("pgrep", ["-P", String(pid)]).trim().split("\n").filter(Boolean).map(Number));
+  return {
+    gateway: listening(portOf(env("SUPABASE_URL"))),
+    function: (health.instances[fn] as number[]).flatMap(listening),
+    pooler: listening(portOf(env("BUCKETS_DB_URL"))),
+    postgres: [...postmaster, ...backends],
+    client: [Deno.pid],
+  };
+}
+
+function snapshot(pids: Record<Part, number[]>): CpuPerItem {
+  return Object.fromEntries(PARTS.map((part) => [part, pids[part].reduce((sum, pid) => sum + seconds(pid), 0)])) as CpuPerItem;
+}
+
+/**
+ * Runs `work` and answers what it returned with the CPU milliseconds each part spent per item
+ * (`items(result)`). Postgres backends that start during the work are not counted (pools are warm).
+ */
+export async function withCpu<T>(fn: string, work: () => Promise<T>, items: (result: T) => number): Promise<[T, CpuPerItem]> {
+  const pids = await processes(fn);
+  const before = snapshot(pids);
+  const result = await work();
+  const after = snapshot(pids);
+  const n = items(result);
+  const perItem = Object.fromEntries(PARTS.map((part) => [part, (1000 * (after[part] - before[part])) / n])) as CpuPerItem;
+  return [result, perItem];
+}
+
+export const cpuHeader = `| path | ${PARTS.join(" | ")} | total |\n|---|${PARTS.map(() => "---:").join("|")}|---:|`;
+
+export function cpuRow(label: string, cpu: CpuPerItem): string {
+  const total = PARTS.reduce((sum, part) => sum + cpu[part], 0);
+  return `| ${label} | ${PARTS.map((part) => cpu[part].toFixed(2)).join(" | ")} | ${total.toFixed(2)} |`;
+}
