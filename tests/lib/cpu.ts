@@ -1,10 +1,12 @@
 // Where a request's CPU goes: the CPU seconds each process of the local stack spent during a
 // measurement (read from /proc, utime + stime), per item done. On a machine of two cores every process
 // of the path competes for the same cores, so these say what stands between an HTTP path and its SQL
-// baseline: the gateway, the function's instances, the pooler, Postgres, and the bench client itself.
+// baseline: the gateway, the function's instances, the pooler, Postgres's sessions (client backends),
+// Postgres's background (the postmaster, WAL writer, checkpointer, pg_cron, the Coliseum worker folding
+// the events the work logged: work of earlier runs may land in a later one), and the bench client.
 import { env } from "./stack.ts";
 
-export const PARTS = ["gateway", "function", "pooler", "postgres", "client"] as const;
+export const PARTS = ["gateway", "function", "pooler", "postgres", "background", "client"] as const;
 export type Part = typeof PARTS[number];
 export type CpuPerItem = Record<Part, number>;
 
@@ -37,12 +39,21 @@ function seconds(pid: number): number {
 async function processes(fn: string): Promise<Record<Part, number[]>> {
   const health = await (await fetch(`${env("SUPABASE_URL")}/_stack/health`)).json();
   const postmaster = listening(portOf(env("SUPABASE_DB_URL")));
-  const backends = postmaster.flatMap((pid) => run("pgrep", ["-P", String(pid)]).trim().split("\n").filter(Boolean).map(Number));
+  const children = postmaster.flatMap((pid) => run("pgrep", ["-P", String(pid)]).trim().split("\n").filter(Boolean).map(Number));
+  // A client backend's title is "postgres: <user> <database> <host>(<port>) <state>".
+  const isSession = (pid: number) => {
+    try {
+      return /^postgres: \S+ \S+ [\d.:]+\(\d+\)/.test(Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " "));
+    } catch {
+      return false;
+    }
+  };
   return {
     gateway: listening(portOf(env("SUPABASE_URL"))),
     function: (health.instances[fn] as number[]).flatMap(listening),
     pooler: listening(portOf(env("BUCKETS_DB_URL"))),
-    postgres: [...postmaster, ...backends],
+    postgres: children.filter(isSession),
+    background: [...postmaster, ...children.filter((pid) => !isSession(pid))],
     client: [Deno.pid],
   };
 }
