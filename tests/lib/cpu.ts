@@ -58,21 +58,27 @@ async function processes(fn: string): Promise<Record<Part, number[]>> {
   };
 }
 
-function snapshot(pids: Record<Part, number[]>): CpuPerItem {
-  return Object.fromEntries(PARTS.map((part) => [part, pids[part].reduce((sum, pid) => sum + seconds(pid), 0)])) as CpuPerItem;
+/** CPU seconds of every process, by pid. */
+function snapshot(pids: Record<Part, number[]>): Map<number, number> {
+  return new Map(PARTS.flatMap((part) => pids[part].map((pid) => [pid, seconds(pid)] as [number, number])));
 }
 
 /**
  * Runs `work` and answers what it returned with the CPU milliseconds each part spent per item
- * (`items(result)`). Postgres backends that start during the work are not counted (pools are warm).
+ * (`items(result)`).
  */
 export async function withCpu<T>(fn: string, work: () => Promise<T>, items: (result: T) => number): Promise<[T, CpuPerItem]> {
-  const pids = await processes(fn);
-  const before = snapshot(pids);
+  const before = snapshot(await processes(fn));
   const result = await work();
+  const pids = await processes(fn);
   const after = snapshot(pids);
   const n = items(result);
-  const perItem = Object.fromEntries(PARTS.map((part) => [part, (1000 * (after[part] - before[part])) / n])) as CpuPerItem;
+  // A process that started meanwhile (a pool's new connection) counts from zero; one that ended took
+  // what it spent with it, and is not counted.
+  const spent = (pid: number) => after.get(pid)! > 0 ? after.get(pid)! - (before.get(pid) ?? 0) : 0;
+  const perItem = Object.fromEntries(
+    PARTS.map((part) => [part, (1000 * pids[part].reduce((sum, pid) => sum + spent(pid), 0)) / n]),
+  ) as CpuPerItem;
   return [result, perItem];
 }
 
