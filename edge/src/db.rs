@@ -9,10 +9,12 @@
 //! the statement itself would come too late: Postgres checks privileges and
 //! policies before any part of a statement runs.
 //!
-//! The host passes the error of a failed query, from postgres.js, as
+//! The host (`supabase/functions/_shared/pg.ts`) sends the switch and the
+//! statement in one pipeline, one implicit transaction: one round trip
+//! through the pooler. It passes the error of a failed query as
 //! `{"code","message","detail"}`: `code` is the SQLSTATE for errors Postgres
-//! raised, or a postgres.js code such as `CONNECTION_CLOSED`; `detail` the
-//! error's DETAIL, when it has one.
+//! raised, or a connection code (`CONNECTION_CLOSED`, `CONNECT_TIMEOUT`,
+//! `ECONNREFUSED`); `detail` the error's DETAIL, when it has one.
 
 use crate::auth::{Caller, SERVICE_ROLE};
 use crate::http::Response;

@@ -148,16 +148,27 @@ impl Response {
     }
 }
 
-/// One SQL statement for the host to run with postgres.js `sql.unsafe`, as
-/// the session's role with its claims (see [`Session`]). Params are JSON
-/// values; postgres.js serialises each for the type Postgres describes for
-/// its placeholder (a `jsonb` placeholder takes any JSON value).
+/// One SQL statement for the host to run as the session's role with its
+/// claims (see [`Session`]). Params are JSON values, bound as text (the host's
+/// `pg.ts`): strings as they are, numbers and booleans as Postgres reads them,
+/// objects and arrays as JSON, so a `jsonb` placeholder takes an object or an
+/// array.
+///
+/// `shared`: the statement may run in one transaction with other requests'
+/// statements marked so (each after its own role and claims, in the order
+/// that locks rows consistently), as Postgres's group commit does for
+/// separate ones; the host answers each request only after that transaction
+/// committed, and runs each alone again when any of them failed. Only a
+/// statement whose result is its own (no outbound call, no state across
+/// statements) is marked so: `passport.ingest`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Query {
     pub sql: &'static str,
     pub params: Vec<Value>,
     #[serde(flatten)]
     pub session: Session,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
 }
 
 /// One outbound HTTP call for the host to make (Stripe's API, Resend's). The
@@ -192,7 +203,7 @@ pub enum HttpResult {
 
 /// What a handler wants done next. [`Action::to_json`] writes the host
 /// protocol: `{"respond":{status,headers,body}}`,
-/// `{"query":{"sql","params","role","claims"},"state":...}` (`state` is
+/// `{"query":{"sql","params","role","claims","shared"?},"state":...}` (`state` is
 /// handed back untouched to `complete` or `fail`),
 /// `{"http":{"calls":[{method,url,headers,body}],"delay_ms"},"state":...}`
 /// (wait `delay_ms`, make the calls concurrently, hand one [`HttpResult`] per
@@ -215,9 +226,22 @@ impl Action {
     /// saying whose it is.
     pub fn query(session: Session, sql: &'static str, params: Vec<Value>, state: Value) -> Self {
         Action::Query {
-            query: Query { sql, params, session },
+            query: Query {
+                sql,
+                params,
+                session,
+                shared: false,
+            },
             state,
         }
+    }
+
+    /// Marks a query as one that may share its transaction ([`Query`]'s `shared`).
+    pub fn shared(mut self) -> Self {
+        if let Action::Query { query, .. } = &mut self {
+            query.shared = true;
+        }
+        self
     }
 
     pub fn to_json(&self) -> String {

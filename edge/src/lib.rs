@@ -162,6 +162,22 @@ pub fn app_url<'a>(ctx: &'a Context, what_returns_there: &str) -> Result<&'a str
         .ok_or_else(|| Response::not_configured(format!("APP_URL is not set to the app's http(s) URL: {what_returns_there}")))
 }
 
+/// The last value read from a text, kept with the exact text (WASM runs one
+/// thread): what the host passes unchanged with every request.
+pub(crate) type LastRead<T> = std::thread::LocalKey<std::cell::RefCell<Option<(String, T)>>>;
+
+/// What `read` makes of `text`, read again only when `text` differs from the
+/// text `last` holds; a failed read is not kept.
+pub(crate) fn read_once<T: Clone, E>(last: &'static LastRead<T>, text: &str, read: impl FnOnce(&str) -> Result<T, E>) -> Result<T, E> {
+    let kept = last.with_borrow(|last| last.as_ref().filter(|(kept, _)| kept == text).map(|(_, value)| value.clone()));
+    if let Some(value) = kept {
+        return Ok(value);
+    }
+    let value = read(text)?;
+    last.set(Some((text.to_owned(), value.clone())));
+    Ok(value)
+}
+
 fn nonblank(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }

@@ -5,6 +5,8 @@
 //! bad event becomes a pre-rejected entry, never a failed request. All of
 //! them go in one call to `passport.ingest`, which re-validates, stores the
 //! accepted ones together, resolves duplicates and records the rejections.
+//! The call is `shared` ([`crate::http::Query`]): under load the host runs
+//! the calls of concurrent requests in one transaction, each as its caller.
 //!
 //! `passport.ingest` runs as the caller: a user's token as `authenticated`
 //! with the token's claims, the service role key as `service_role`, which may
@@ -70,7 +72,8 @@ pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
         INGEST_SQL,
         vec![Value::Array(entries)],
         json!({ "events": events.len() }),
-    ))
+    )
+    .shared())
 }
 
 /// Counts an anonymous request against its client address, as the service

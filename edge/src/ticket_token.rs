@@ -1,5 +1,8 @@
-//! `GET /functions/v1/ticket-token?ticket=<uuid>`: a fresh signed token and
-//! its QR code for one of the caller's tickets.
+//! `GET /functions/v1/ticket-token?ticket=<uuid>[&qr=none]`: a fresh signed
+//! token and its QR code for one of the caller's tickets. `qr=none` leaves the
+//! QR code out, for an app that draws it from the token itself: encoding a
+//! QR code (error correction, the eight masks scored) is most of this
+//! function's own work.
 //!
 //! `concierto.ticket_for_token` runs as the caller (`authenticated`, with the
 //! token's claims) and answers only for the
@@ -20,12 +23,11 @@ pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
     Keys::from_env(&ctx.env)?;
     let session = tickets::user_session(request, ctx)?;
     let ticket = ticket_param(&request.url)?;
-    Ok(Action::query(
-        session,
-        TICKET_SQL,
-        vec![json!(ticket)],
-        json!({ "ticket_id": ticket }),
-    ))
+    let mut state = json!({ "ticket_id": ticket });
+    if !wants_qr(&request.url)? {
+        state["qr"] = json!(false);
+    }
+    Ok(Action::query(session, TICKET_SQL, vec![json!(ticket)], state))
 }
 
 /// Signs a token for the version the database gave and answers it with its
@@ -48,31 +50,49 @@ pub fn complete(state: &Value, rows: &Value, ctx: &Context) -> Response {
     let expires_at = DateTime::from_timestamp(i64::from(expires_s), 0)
         .expect("a u32 of seconds is a valid time")
         .to_rfc3339_opts(SecondsFormat::Secs, true);
-    Response::json(
-        200,
-        &json!({
-            "token": token,
-            "expires_at": expires_at,
-            "ticket_id": tickets::format_uuid(&ticket_id),
-            "version": version,
-            "qr_svg": tickets::qr_svg(&token),
-        }),
-    )
-    .with_header("cache-control", "no-store")
+    let mut body = json!({
+        "token": token,
+        "expires_at": expires_at,
+        "ticket_id": tickets::format_uuid(&ticket_id),
+        "version": version,
+    });
+    if state["qr"] != json!(false) {
+        body["qr_svg"] = json!(tickets::qr_svg(&token));
+    }
+    Response::json(200, &body).with_header("cache-control", "no-store")
+}
+
+/// The values of the query parameter `name`, in order.
+fn param<'u>(url: &'u str, name: &str) -> Vec<&'u str> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    query
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .filter(|(n, _)| *n == name)
+        .map(|(_, value)| value)
+        .collect()
 }
 
 /// The `ticket` query parameter: exactly one, a UUID.
 fn ticket_param(url: &str) -> Result<String, Response> {
-    let query = url.split_once('?').map_or("", |(_, q)| q);
-    let query = query.split_once('#').map_or(query, |(q, _)| q);
-    let mut values = query
-        .split('&')
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .filter(|(name, _)| *name == "ticket")
-        .map(|(_, value)| value);
-    match (values.next(), values.next()) {
-        (Some(value), None) if tickets::parse_uuid(value).is_some() => Ok(value.to_ascii_lowercase()),
+    match param(url, "ticket")[..] {
+        [value] if tickets::parse_uuid(value).is_some() => Ok(value.to_ascii_lowercase()),
         _ => Err(Response::error(400, "invalid_ticket", "name one ticket by its id: ?ticket=<uuid>")),
+    }
+}
+
+/// The `qr` query parameter: absent or `svg` for the QR code's SVG, `none`
+/// for the token alone.
+fn wants_qr(url: &str) -> Result<bool, Response> {
+    match param(url, "qr")[..] {
+        [] | ["svg"] => Ok(true),
+        ["none"] => Ok(false),
+        _ => Err(Response::error(
+            400,
+            "invalid_qr",
+            "qr is svg (the default) or none (the token alone)",
+        )),
     }
 }
 

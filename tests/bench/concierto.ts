@@ -3,10 +3,15 @@
 //    clients, each ticket scanned once), against concierto.redeem called directly in SQL for as many other
 //    tickets of the same event, from as many connections, one statement each, run as the staff member the
 //    way the edge runs it;
-// 2. tokens: GET /functions/v1/ticket-token end to end (sign) and ticket-validate answering a forged token
-//    (verify only; the database is not called), against raw Ed25519 sign / verify in Deno's WebCrypto.
-import { db, type Sql, type User } from "../lib/stack.ts";
+// 2. the function's own cost: the same scans sent straight to ticket-validate's instances, past the local
+//    gateway (a stand-in: Supabase's gateway is not a Deno process on the database's cores);
+// 3. tokens: GET /functions/v1/ticket-token end to end (sign) and ticket-validate answering a forged token
+//    (verify only; the database is not called), against raw Ed25519 sign / verify in Deno's WebCrypto;
+// 4. where the CPU goes: per scan and per token, the CPU time of the gateway, the function's instances,
+//    the pooler, Postgres and the bench client (tests/lib/cpu.ts).
+import { db, env, FUNCTIONS_URL, type Sql, type User } from "../lib/stack.ts";
 import { fmt, percentile, perSecond, type Run, writeSection } from "../lib/bench.ts";
+import { type CpuPerItem, cpuHeader, cpuRow, withCpu } from "../lib/cpu.ts";
 import { buy, forge, localSigningKey, mintToken, newShow, newUsers, publicKey, ticketToken, validate, verifyToken } from "../lib/concierto.ts";
 
 const TICKETS = Number(Deno.env.get("BENCH_TICKETS") ?? 2000); // per measurement
@@ -50,7 +55,7 @@ async function sell(sqlc: Sql, tier: string, buyers: User[], n: number) {
 }
 
 async function door() {
-  const show = await newShow(sql, { capacity: 2 * TICKETS + 20, artists: 2 });
+  const show = await newShow(sql, { capacity: 3 * TICKETS + 20, artists: 2 });
   const buyers = await newUsers(sql, 50, "bench-buyer");
   const staff = [show.staff, ...(await newUsers(sql, CLIENTS - 1, "bench-staff"))];
   for (const s of staff.slice(1)) {
@@ -60,34 +65,58 @@ async function door() {
     });
   }
   const t0 = performance.now();
-  const owned = await sell(sql, show.tier, buyers, 2 * TICKETS);
+  const owned = await sell(sql, show.tier, buyers, 3 * TICKETS);
   console.log(`sold ${owned.length} tickets through signed webhooks in ${fmt((performance.now() - t0) / 1000, 1)} s`);
-  const [http, direct] = [owned.slice(0, TICKETS), owned.slice(TICKETS)];
+  const [http, direct, past] = [owned.slice(0, TICKETS), owned.slice(TICKETS, 2 * TICKETS), owned.slice(2 * TICKETS)];
 
   // Tokens for the HTTP half, end to end: this is also the signing measurement.
   const tokens = new Map<string, string>();
-  const sign = await fixedWork("GET ticket-token (end to end: JWT, SQL as the owner, Ed25519 sign, QR SVG)", CLIENTS, http, async ({ ticket, owner }) => {
-    const res = await ticketToken(owner.token, ticket);
-    if (res.status !== 200) throw new Error(`ticket-token: ${res.status} ${JSON.stringify(res.body)}`);
-    tokens.set(ticket, res.body.token);
-  });
+  const sizes = { body: 0, svg: 0 };
+  const [sign, signCpu] = await withCpu("ticket-token", () =>
+    fixedWork("GET ticket-token (end to end: JWT, SQL as the owner, Ed25519 sign, QR SVG)", CLIENTS, http, async ({ ticket, owner }) => {
+      const res = await ticketToken(owner.token, ticket);
+      if (res.status !== 200) throw new Error(`ticket-token: ${res.status} ${JSON.stringify(res.body)}`);
+      tokens.set(ticket, res.body.token);
+      sizes.body += JSON.stringify(res.body).length;
+      sizes.svg += res.body.qr_svg.length;
+    }), (r) => r.items);
+  const answerBytes = { body: sizes.body / http.length, svg: sizes.svg / http.length };
 
   const outcomes = new Map<string, number>();
   let retries = 0;
-  const e2e = await fixedWork(`POST ticket-validate (end to end, ${CLIENTS} staff clients)`, CLIENTS, http, async ({ ticket }, client) => {
-    for (;;) {
-      const res = await validate(staff[client].token, { token: tokens.get(ticket), event_id: show.event, gate: `gate ${client}` });
-      if (res.status === 503) {
-        retries++;
-        continue;
-      }
-      const k = res.status === 200 ? res.body.status : `${res.status} ${res.body?.code}`;
-      outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
-      return;
-    }
-  });
+  /** Scans each ticket once through `url(client)`, retrying a 503 as a scanner does. */
+  const scan = (label: string, items: typeof http, token: (ticket: string) => string, url: (client: number) => string) =>
+    withCpu("ticket-validate", () =>
+      fixedWork(label, CLIENTS, items, async ({ ticket }, client) => {
+        for (;;) {
+          const res = await validate(staff[client].token, { token: token(ticket), event_id: show.event, gate: `gate ${client}` }, url(client));
+          if (res.status === 503) {
+            retries++;
+            continue;
+          }
+          const k = res.status === 200 ? res.body.status : `${res.status} ${res.body?.code}`;
+          outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+          return;
+        }
+      }), (r) => r.items);
+  const [e2e, e2eCpu] = await scan(`POST ticket-validate (end to end, ${CLIENTS} staff clients)`, http, (t) => tokens.get(t)!, () => `${FUNCTIONS_URL}/ticket-validate`);
 
-  const baseline = await fixedWork(`concierto.redeem in SQL (baseline, ${CLIENTS} connections)`, CLIENTS, direct, async ({ ticket }, client) => {
+  // The function's own path: straight to its instances, tokens signed here with the same key.
+  const instances: number[] = (await (await fetch(`${env("SUPABASE_URL")}/_stack/health`)).json()).instances["ticket-validate"];
+  const key = await localSigningKey();
+  const expires = Math.floor(Date.now() / 1000) + 60;
+  const pastTokens = new Map<string, string>();
+  for (const { ticket } of past) pastTokens.set(ticket, await mintToken(key, { ticket, version: 1, expires, kid: 1 }));
+  const [own, ownCpu] = await scan(`POST ticket-validate straight to its ${instances.length} instances (no gateway, ${CLIENTS} staff clients)`, past, (t) => pastTokens.get(t)!, (client) => `http://127.0.0.1:${instances[client % instances.length]}/ticket-validate`);
+
+  // The token alone, after the scans: the tokens above live 60 s.
+  const [signOnly, signOnlyCpu] = await withCpu("ticket-token", () =>
+    fixedWork("GET ticket-token?qr=none (end to end, the token alone)", CLIENTS, direct, async ({ ticket, owner }) => {
+      const res = await ticketToken(owner.token, ticket, "none");
+      if (res.status !== 200 || res.body.qr_svg !== undefined) throw new Error(`ticket-token?qr=none: ${res.status} ${JSON.stringify(res.body)}`);
+    }), (r) => r.items);
+
+  const [baseline, baselineCpu] = await withCpu("ticket-validate", () => fixedWork(`concierto.redeem in SQL (baseline, ${CLIENTS} connections)`, CLIENTS, direct, async ({ ticket }, client) => {
     const claims = JSON.stringify({ sub: staff[client].id, role: "authenticated" });
     const [{ result }] = await sql`
       with caller as materialized (
@@ -95,18 +124,27 @@ async function door() {
       select concierto.redeem(${ticket}::uuid, 1, ${show.event}::uuid, ${`gate ${client}`}::text) as result from caller`;
     const k = `sql ${result.status}`;
     outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
-  });
-  if ((outcomes.get("admitted") ?? 0) !== TICKETS || (outcomes.get("sql admitted") ?? 0) !== TICKETS) {
+  }), (r) => r.items);
+  if ((outcomes.get("admitted") ?? 0) !== 2 * TICKETS || (outcomes.get("sql admitted") ?? 0) !== TICKETS) {
     throw new Error(`every ticket should be admitted once: ${JSON.stringify([...outcomes])}`);
   }
 
   // Verification end to end: forged tokens, refused by the edge after the signature check.
   const forged = [...tokens.values()].map(forge);
-  const verify = await fixedWork("POST ticket-validate, forged token (end to end: JWT, Ed25519 verify, 422)", CLIENTS, forged, async (token, client) => {
-    const res = await validate(staff[client].token, { token, event_id: show.event, gate: "bench" });
-    if (res.status !== 422 || res.body.code !== "invalid_signature") throw new Error(`forged: ${res.status} ${JSON.stringify(res.body)}`);
-  });
-  return { e2e, baseline, sign, verify, retries, tickets: http.map((o) => o.ticket) };
+  const [verify, verifyCpu] = await withCpu("ticket-validate", () =>
+    fixedWork("POST ticket-validate, forged token (end to end: JWT, Ed25519 verify, 422)", CLIENTS, forged, async (token, client) => {
+      const res = await validate(staff[client].token, { token, event_id: show.event, gate: "bench" });
+      if (res.status !== 422 || res.body.code !== "invalid_signature") throw new Error(`forged: ${res.status} ${JSON.stringify(res.body)}`);
+    }), (r) => r.items);
+  const cpu: [string, CpuPerItem][] = [
+    [e2e.label, e2eCpu],
+    [own.label, ownCpu],
+    [baseline.label, baselineCpu],
+    [sign.label, signCpu],
+    [signOnly.label, signOnlyCpu],
+    [verify.label, verifyCpu],
+  ];
+  return { e2e, own, baseline, sign, signOnly, verify, cpu, retries, answerBytes, tickets: http.map((o) => o.ticket) };
 }
 
 async function rawCrypto(tickets: string[]) {
@@ -126,10 +164,12 @@ async function rawCrypto(tickets: string[]) {
 const d = await door();
 const raw = await rawCrypto(d.tickets);
 const cores = navigator.hardwareConcurrency;
-for (const r of [d.e2e, d.baseline, d.sign, d.verify, raw.sign, raw.verify]) {
+for (const r of [d.e2e, d.own, d.baseline, d.sign, d.signOnly, d.verify, raw.sign, raw.verify]) {
   console.log(`${r.label}: ${fmt(perSecond(r))}/s, p50 ${p(r, 50)} ms, p99 ${p(r, 99)} ms`);
 }
 console.log(`503 retry answers during the end-to-end validations: ${d.retries}`);
+for (const [label, cpu] of d.cpu) console.log(cpuRow(label, cpu));
+console.log(`ticket-token answer: ${fmt(d.answerBytes.body)} bytes of JSON, QR SVG ${fmt(d.answerBytes.svg)}`);
 
 const header = "| what | items | per second | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|";
 await writeSection("concierto", "Concierto: the door and its tokens (`./stack bench concierto`)", `
@@ -142,8 +182,10 @@ the database and the QR code cost on top of the signature itself.
 
 ${header}
 ${row(d.e2e)}
+${row(d.own)}
 ${row(d.baseline)}
 ${row(d.sign)}
+${row(d.signOnly)}
 ${row(raw.sign)}
 ${row(d.verify)}
 ${row(raw.verify)}
@@ -151,10 +193,18 @@ ${row(raw.verify)}
 | ratio | value |
 |---|---:|
 | validations/s end to end ÷ \`concierto.redeem\` in SQL | ${fmt(perSecond(d.e2e) / perSecond(d.baseline), 2)} |
+| validations/s straight to the function (no gateway) ÷ \`concierto.redeem\` in SQL | ${fmt(perSecond(d.own) / perSecond(d.baseline), 2)} |
 | p50 latency end to end ÷ SQL | ${fmt(percentile(d.e2e.latenciesMs, 50) / percentile(d.baseline.latenciesMs, 50), 2)} |
 | tokens/s from ticket-token ÷ raw Ed25519 signs/s | ${fmt(perSecond(d.sign) / perSecond(raw.sign), 3)} |
+| tokens/s from ticket-token?qr=none ÷ with the QR code | ${fmt(perSecond(d.signOnly) / perSecond(d.sign), 2)} |
 | forged tokens refused/s by ticket-validate ÷ raw Ed25519 verifies/s | ${fmt(perSecond(d.verify) / perSecond(raw.verify), 3)} |
 
+CPU milliseconds per item, by process (all of them share the ${cores} cores; \`client\` is the bench itself):
+
+${cpuHeader}
+${d.cpu.map(([label, cpu]) => cpuRow(label, cpu)).join("\n")}
+
 ${d.retries} scans were answered \`503 retry\` and scanned again (each ticket is scanned by one client, so none expected).
+A ticket-token answer averaged ${fmt(d.answerBytes.body)} bytes of JSON, of which the QR code's SVG ${fmt(d.answerBytes.svg)}.
 `);
 await sql.end();

@@ -1,8 +1,10 @@
 // ./stack bench passport — events/s through passport-log (batches of 1 and
 // 100, 64 concurrent clients) against the same rows inserted straight into
-// Postgres by 64 connections, the physical floor of what the endpoint adds to.
+// Postgres by 64 connections, the physical floor of what the endpoint adds to;
+// and where the CPU of each went, by process (tests/lib/cpu.ts).
 import { callFunction, db, newUser, uuid, type User } from "../lib/stack.ts";
 import { closedLoop, describe, fmt, percentile, perSecond, type Run, writeSection } from "../lib/bench.ts";
+import { cpuHeader, cpuRow, withCpu } from "../lib/cpu.ts";
 
 const CLIENTS = 64;
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 8);
@@ -51,16 +53,18 @@ async function direct(batch: number): Promise<Run> {
 }
 
 const lines: string[] = [];
+const cpuRows: string[] = [];
 const table: string[] = [
   "| batch | path | events/s | p50 ms / request | p99 ms / request | endpoint ÷ direct |",
   "|---:|---|---:|---:|---:|---:|",
 ];
 try {
   for (const batch of [1, 100]) {
-    const endpoint = await viaEndpoint(batch);
+    const [endpoint, endpointCpu] = await withCpu("passport-log", () => viaEndpoint(batch), (r) => r.items);
     console.log(describe(endpoint));
-    const baseline = await direct(batch);
+    const [baseline, baselineCpu] = await withCpu("passport-log", () => direct(batch), (r) => r.items);
     console.log(describe(baseline));
+    cpuRows.push(cpuRow(`batch ${batch}, passport-log over HTTP`, endpointCpu), cpuRow(`batch ${batch}, direct INSERT`, baselineCpu));
     const ratio = perSecond(endpoint) / perSecond(baseline);
     for (const [r, path, ratioCell] of [[baseline, "direct INSERT (baseline)", "1.00"], [endpoint, "passport-log over HTTP", fmt(ratio, 2)]] as const) {
       table.push(`| ${batch} | ${path} | ${fmt(perSecond(r))} | ${fmt(percentile(r.latenciesMs, 50), 1)} | ${fmt(percentile(r.latenciesMs, 99), 1)} | ${ratioCell} |`);
@@ -76,13 +80,20 @@ await writeSection(
   "passport",
   "Passport ingest",
   `${CLIENTS} concurrent clients, closed loop, ${SECONDS} s per path after 1 s of warm-up, each client its own user.
-The endpoint path is the whole production path: gateway JWT check, Deno, the WASM handler (parse, validate, normalise),
-\`passport.ingest\` (the user's rate-limit buckets, raised out of reach for the run; re-validation against the catalog, one
-INSERT … ON CONFLICT, rejection log). The baseline inserts
-the same rows with plain multi-row INSERTs over ${CLIENTS} connections: no HTTP, no validation.
+The endpoint path is the whole production path: the local gateway (a Deno proxy; passport-log has \`verify_jwt = false\`),
+the function's instances (Deno, the WASM handler: the user's token, parse, validate, normalise), PgBouncer, and
+\`passport.ingest\` run as the user (the user's rate-limit buckets, raised out of reach for the run; re-validation against
+the catalog, one INSERT … ON CONFLICT, rejection log), the role switch and the call in one round trip, the calls of
+concurrent requests of one instance sharing transactions (docs/passport-api.md). The baseline inserts
+the same rows with plain multi-row INSERTs over ${CLIENTS} connections: no HTTP, no validation, no role, no limits.
 
 ${table.join("\n")}
 
-${lines.join("\n")}`,
+${lines.join("\n")}
+
+CPU milliseconds per event, by process, over the whole run (warm-up included; \`client\` is the bench itself):
+
+${cpuHeader}
+${cpuRows.join("\n")}`,
 );
 console.log("wrote BENCHMARKS.md (passport)");

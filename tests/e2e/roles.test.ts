@@ -1,9 +1,11 @@
-// The functions' own path to the database (supabase/functions/_shared/db.ts), through the local
-// transaction pooler: a statement for a user runs as that user, so grants and row level security
+// The functions' own path to the database (supabase/functions/_shared/db.ts and pg.ts), through the
+// local transaction pooler: a statement for a user runs as that user, so grants and row level security
 // apply to it exactly as they do to the app's RPCs. Before, the functions wrapped statements in a
-// CTE that switched the role inside the statement, after Postgres had checked its privileges.
+// CTE that switched the role inside the statement, after Postgres had checked its privileges. The
+// switch and the statement are one pipeline, one implicit transaction, one round trip; shared
+// statements of concurrent requests may share a transaction, each still run as its own caller.
 import { assert, assertEquals } from "../lib/assert.ts";
-import { connect, runAs } from "../../supabase/functions/_shared/db.ts";
+import { connect, runAs, SharedTransactions } from "../../supabase/functions/_shared/db.ts";
 import { callFunction, db, env, newUser, uuid } from "../lib/stack.ts";
 
 const sql = db();
@@ -36,7 +38,8 @@ Deno.test("a user's statement sees only the user's rows", async () => {
   const rows = await runAs(pooled, { sql: read, params: [], ...asUser(alice.id) }) as { user_id: string; n: number }[];
   assertEquals([...rows], [{ user_id: alice.id, n: 3 }]);
   const asService = await runAs(pooled, {
-    sql: "select count(*)::int as n from public.passport_entries where user_id = any($1::uuid[])",
+    // Arrays and objects are bound as JSON text.
+    sql: "select count(*)::int as n from public.passport_entries where user_id::text in (select jsonb_array_elements_text($1::jsonb))",
     params: [[alice.id, bob.id]],
     role: "service_role",
     claims: { role: "service_role" },
@@ -60,9 +63,66 @@ Deno.test("a function revoked from authenticated is refused for a user", async (
 Deno.test("the role and claims end with their transaction", async () => {
   const user = await newUser(sql);
   await runAs(pooled, { sql: "select 1", params: [], ...asUser(user.id) });
-  const after = await pooled`select current_user as who, current_setting('request.jwt.claims', true) as claims`;
-  assertEquals(after[0].who, "postgres");
-  assert(!after[0].claims, `claims leaked into the next transaction: ${after[0].claims}`);
+  // Every connection of the instance's pool, at once, without a switch of its own.
+  const reads = await Promise.all(Array.from({ length: 8 }, () =>
+    pooled.pipeline([{ sql: "select current_user as who, current_setting('request.jwt.claims', true) as claims", params: [], rows: true }])
+  ));
+  for (const [[after]] of reads) {
+    assertEquals(after.who, "postgres");
+    assert(!after.claims, `claims leaked into the next transaction: ${after.claims}`);
+  }
+});
+
+Deno.test("parameters stay bound: quotes and SQL in a value are data", async () => {
+  const hostile = "x'); drop table public.passport_entries; --";
+  const [row] = await runAs(pooled, {
+    sql: "select $1::text as t, $2::jsonb as j, $3::int as i, $4::boolean as b, $5::text as n",
+    params: [hostile, { note: hostile }, 42, true, null],
+    role: "anon",
+    claims: { role: "anon" },
+  }) as Record<string, unknown>[];
+  assertEquals(row, { t: hostile, j: { note: hostile }, i: 42, b: true, n: null });
+});
+
+Deno.test("a failed statement rolls back its transaction and the connection goes on", async () => {
+  const user = await newUser(sql);
+  const clientEventId = uuid();
+  const write = "insert into public.passport_entries (user_id, kind, client_event_id, source, occurred_at, payload) " +
+    "values ($1::uuid, 'social.follow', $2, 'app', now(), '{}')";
+  let failed: { code?: string } | undefined;
+  try {
+    await pooled.pipeline([{ sql: write, params: [user.id, clientEventId] }, { sql: "select 1/0", params: [] }]);
+  } catch (e) {
+    failed = e as { code?: string };
+  }
+  assertEquals(failed?.code, "22012");
+  const kept = await sql`select count(*)::int as n from public.passport_entries where client_event_id = ${clientEventId}`;
+  assertEquals(kept[0].n, 0);
+  const again = await Promise.all(Array.from({ length: 8 }, () => runAs(pooled, { sql: "select 1 as one", params: [], ...asUser(user.id) })));
+  assertEquals(again.map((rows) => rows[0]), Array(8).fill({ one: 1 }));
+});
+
+Deno.test("shared statements of concurrent requests commit together, each as its own caller", async () => {
+  const users = await Promise.all(Array.from({ length: 6 }, () => newUser(sql)));
+  const oneAtATime = new SharedTransactions(pooled, 1);
+  const whoAmI = (id: string, extra = "") =>
+    oneAtATime.run({
+      sql: `select auth.uid()::text as uid, current_user as who, txid_current()::text as tx${extra}`,
+      params: [],
+      ...asUser(id),
+      shared: true,
+    }) as Promise<{ uid: string; who: string; tx: string }[]>;
+  const answers = await Promise.all(users.map((u) => whoAmI(u.id)));
+  answers.forEach(([row], i) => assertEquals([row.uid, row.who], [users[i].id, "authenticated"]));
+  // The first ran alone; the others waited for it and shared one transaction.
+  assertEquals(new Set(answers.slice(1).map(([row]) => row.tx)).size, 1);
+  assert(answers[0][0].tx !== answers[1][0].tx);
+  // One refused statement: the others are run again alone and answered; the refused one fails alone.
+  const mixed = await Promise.allSettled([whoAmI(users[0].id), ...users.slice(1, 4).map((u, i) => whoAmI(u.id, i === 1 ? ", 1/0 as boom" : ""))]);
+  assertEquals(mixed.map((r) => r.status), ["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+  assertEquals((mixed[2] as PromiseRejectedResult).reason.code, "22012");
+  const txs = mixed.filter((r) => r.status === "fulfilled").map((r) => (r as PromiseFulfilledResult<{ tx: string }[]>).value[0].tx);
+  assertEquals(new Set(txs).size, 3);
 });
 
 Deno.test("a role outside anon, authenticated and service_role is never switched to", async () => {

@@ -151,9 +151,9 @@ async function answer(res: Response, t0: number): Promise<Answer> {
 }
 
 /** GET /functions/v1/ticket-token?ticket=… with a user's access token. */
-export async function ticketToken(token: string, ticket: string): Promise<Answer> {
+export async function ticketToken(token: string, ticket: string, qr: "svg" | "none" = "svg"): Promise<Answer> {
   const t0 = performance.now();
-  const res = await fetch(`${FUNCTIONS_URL}/ticket-token?ticket=${encodeURIComponent(ticket)}`, {
+  const res = await fetch(`${FUNCTIONS_URL}/ticket-token?ticket=${encodeURIComponent(ticket)}${qr === "none" ? "&qr=none" : ""}`, {
     headers: { authorization: `Bearer ${token}` },
   });
   return await answer(res, t0);
@@ -166,10 +166,10 @@ export async function tokenOf(owner: User, ticket: string): Promise<string> {
   return res.body.token;
 }
 
-/** POST /functions/v1/ticket-validate with a staff member's access token. */
-export async function validate(token: string, body: unknown): Promise<Answer> {
+/** POST /functions/v1/ticket-validate with a staff member's access token (or to `url`: one instance). */
+export async function validate(token: string, body: unknown, url = `${FUNCTIONS_URL}/ticket-validate`): Promise<Answer> {
   const t0 = performance.now();
-  const res = await fetch(`${FUNCTIONS_URL}/ticket-validate`, {
+  const res = await fetch(url, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: JSON.stringify(body),

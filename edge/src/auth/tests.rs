@@ -534,6 +534,106 @@ fn the_hosts_jwks_document() {
     assert_eq!(kids, [ES256.kid, RS256.kid]);
 }
 
+/// The caller at `now_s`, with the given host JWKS, through the instance's
+/// memory of verified tokens.
+fn outcome_at(token: &str, now_s: i64, jwks: &str) -> Result<Caller, String> {
+    let ctx = Context {
+        now_micros: now_s * 1_000_000,
+        ..context(&auth_env(), jwks)
+    };
+    caller(&request(Some(&format!("Bearer {token}"))), &ctx).map_err(|e| match e {
+        AuthError::RefreshJwks => "refresh_jwks".to_owned(),
+        AuthError::Refused(r) => serde_json::from_str::<Value>(&r.body).unwrap()["code"].as_str().unwrap().to_owned(),
+    })
+}
+
+fn remembered(token: &str) -> bool {
+    VERIFIED.with_borrow(|verified| verified.claims.contains_key(token))
+}
+
+fn forget_verified() {
+    VERIFIED.set(VerifiedTokens::default());
+}
+
+#[test]
+fn a_remembered_token_is_refused_once_it_expires() {
+    forget_verified();
+    let token = ES256.sign(&with(user_claims(), "exp", json!(NOW_S + 60)));
+    assert_eq!(outcome_at(&token, NOW_S, &host_jwks()), Ok(the_caller(&token)));
+    assert!(remembered(&token));
+    assert!(outcome_at(&token, NOW_S + 60 + 29, &host_jwks()).is_ok());
+    assert_eq!(outcome_at(&token, NOW_S + 60 + 30, &host_jwks()), refused("token_expired"));
+    assert_eq!(outcome_at(&token, NOW_S + 3600, &host_jwks()), refused("token_expired"));
+    // Not yet valid is checked on every use too.
+    let later = ES256.sign(&with(user_claims(), "nbf", json!(NOW_S + 100)));
+    assert!(outcome_at(&later, NOW_S + 100, &host_jwks()).is_ok());
+    assert_eq!(outcome_at(&later, NOW_S, &host_jwks()), refused("invalid_token"));
+}
+
+/// The caller a genuine user token of [`user_claims`] with changed times names.
+fn the_caller(token: &str) -> Caller {
+    let claims = jsonwebtoken::dangerous::insecure_decode_claims::<Value>(token).unwrap();
+    Caller::User { id: USER.into(), claims }
+}
+
+#[test]
+fn a_remembered_token_is_checked_again_under_another_key_set() {
+    forget_verified();
+    let token = RS256.sign(&user_claims());
+    assert_eq!(outcome_at(&token, NOW_S, &host_jwks()), the_user());
+    assert!(remembered(&token));
+    // Its key revoked: the key set changed, the memory does not answer.
+    let revoked = jwks_json(published(&[&ES256]), true);
+    assert_eq!(outcome_at(&token, NOW_S, &revoked), refused("invalid_token"));
+    // A set whose key of that kid is another one: verified against it, refused.
+    let mut swapped = STRANGER.jwk();
+    swapped["kid"] = json!(RS256.kid);
+    let impostor = jwks_json(json!({ "keys": [swapped] }), true);
+    assert_eq!(outcome_at(&token, NOW_S, &host_jwks()), the_user());
+    assert_eq!(outcome_at(&token, NOW_S, &impostor), refused("invalid_token"));
+    // The host has no copy: nothing is answered from memory.
+    assert_eq!(outcome_at(&token, NOW_S, &host_jwks()), the_user());
+    assert_eq!(outcome_at(&token, NOW_S, &jwks_json(Value::Null, false)), refused("refresh_jwks"));
+}
+
+#[test]
+fn forgeries_and_refused_tokens_are_never_remembered() {
+    forget_verified();
+    let forged = STRANGER.sign_as(ES256.kid, &user_claims());
+    let expired = ES256.sign(&with(user_claims(), "exp", json!(NOW_S - 3600)));
+    let no_user = ES256.sign(&without(user_claims(), "sub"));
+    for token in [&forged, &expired, &no_user] {
+        for _ in 0..2 {
+            assert!(outcome_at(token, NOW_S, &host_jwks()).is_err());
+        }
+        assert!(!remembered(token));
+    }
+    // HS256 is cheap to check and bound to a secret, not a key set: never remembered.
+    let hs = sign_hs256(&user_claims(), SECRET.as_bytes());
+    assert_eq!(outcome_at(&hs, NOW_S, &host_jwks()), the_user());
+    assert!(!remembered(&hs));
+    assert!(VERIFIED.with_borrow(VerifiedTokens::is_empty));
+}
+
+#[test]
+fn the_memory_is_bounded() {
+    let key_set = Some([7; 32]);
+    let mut verified = VerifiedTokens::default();
+    let claims = user_claims().as_object().unwrap().clone();
+    for i in 0..MAX_VERIFIED_TOKENS + 100 {
+        verified.insert(&format!("token-{i}"), key_set, claims.clone());
+    }
+    assert_eq!(verified.len(), MAX_VERIFIED_TOKENS);
+    assert!(verified.get("token-0", key_set).is_none(), "the oldest go first");
+    assert!(verified.get(&format!("token-{}", MAX_VERIFIED_TOKENS + 99), key_set).is_some());
+    let long = "x".repeat(MAX_VERIFIED_TOKEN_BYTES + 1);
+    verified.insert(&long, key_set, claims.clone());
+    assert!(verified.get(&long, key_set).is_none());
+    verified.insert("token-new", Some([8; 32]), claims);
+    assert_eq!(verified.len(), 1, "another key set forgets the rest");
+    assert!(verified.get("token-new", key_set).is_none());
+}
+
 /// A token with one character replaced, cut short, or lengthened.
 fn mutated(token: &str, at: usize, with: char, how: u8) -> String {
     let at = at % (token.len() + 1);
@@ -585,5 +685,30 @@ proptest! {
         prop_assert!(outcome(&assembled(&header, &claims, &signature)).is_err());
         let verified = matches!(outcome(&raw), Ok(Caller::User { .. } | Caller::Service { .. }));
         prop_assert!(!verified);
+    }
+}
+
+proptest! {
+    // Each case signs a token (RSA signing is slow in a debug build): fewer cases.
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Answered from memory or verified afresh, a token gets the same answer,
+    /// whenever it is used.
+    #[test]
+    fn remembered_and_fresh_verifications_agree(
+        exp_in in -120i64..120,
+        used_after in prop::collection::vec(-60i64..240, 1..6),
+        rsa in any::<bool>(),
+    ) {
+        let key = if rsa { &RS256 } else { &ES256 };
+        let token = key.sign(&with(user_claims(), "exp", json!(NOW_S + exp_in)));
+        forget_verified();
+        let _ = outcome_at(&token, NOW_S, &host_jwks());
+        for after in used_after {
+            let from_memory = outcome_at(&token, NOW_S + after, &host_jwks());
+            forget_verified();
+            let fresh = outcome_at(&token, NOW_S + after, &host_jwks());
+            prop_assert_eq!(from_memory, fresh);
+        }
     }
 }

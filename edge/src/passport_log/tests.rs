@@ -95,6 +95,8 @@ fn one_event_becomes_one_normalised_entry() {
     assert_eq!(action["state"], json!({"events": 1}));
     assert_eq!(action["query"]["role"], "authenticated");
     assert_eq!(action["query"]["claims"], user_claims());
+    // passport.ingest may share a transaction with other requests' calls; the anonymous count may not.
+    assert_eq!(action["query"]["shared"], true);
     assert_eq!(
         only_entry(&action),
         json!({
@@ -295,6 +297,7 @@ fn anonymous_callers_are_counted_by_address_then_refused() {
         assert_eq!(query["sql"], "select passport.admit_anonymous($1) as admitted");
         assert_eq!(query["params"], json!(["203.0.113.9"]));
         assert_eq!(query["role"], "service_role");
+        assert_eq!(query.get("shared"), None);
         let expected = if key.is_some() { "sign_in_required" } else { "missing_token" };
         assert_eq!(error(&answer), (401, expected.into()));
         assert_eq!(answer["respond"]["headers"]["www-authenticate"], "Bearer");

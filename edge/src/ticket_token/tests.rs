@@ -130,6 +130,29 @@ fn answers_a_signed_token_and_its_qr_code() {
 }
 
 #[test]
+fn the_token_alone_when_the_app_draws_the_qr_code() {
+    let asked = get(&format!("?ticket={TICKET}&qr=none"));
+    assert_eq!(asked["state"], json!({ "ticket_id": TICKET, "qr": false }));
+    let result = json!({ "ticket_id": TICKET, "version": 3, "event_id": EVENT, "state": "valid" });
+    let out = crate::complete(
+        "ticket-token",
+        &asked["state"].to_string(),
+        &row(result).to_string(),
+        NOW_MICROS as f64 / 1000.0,
+        &env(),
+        "r-1",
+    );
+    let answer = serde_json::from_str::<Value>(&out).unwrap()["respond"].clone();
+    let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert!(keys().verify(body["token"].as_str().unwrap(), NOW_MICROS).is_ok());
+    assert_eq!(body.get("qr_svg"), None, "{body}");
+    assert_eq!(get(&format!("?ticket={TICKET}&qr=svg"))["state"], json!({ "ticket_id": TICKET }));
+    for bad in ["qr=", "qr=png", "qr=none&qr=svg", "qr"] {
+        assert_eq!(error(&get(&format!("?ticket={TICKET}&{bad}"))), (400, "invalid_qr".into()), "{bad}");
+    }
+}
+
+#[test]
 fn a_redeemed_ticket_still_gets_a_token() {
     // The door then answers already_admitted with when and where.
     let result = json!({ "ticket_id": TICKET, "version": 1, "event_id": EVENT, "state": "redeemed" });

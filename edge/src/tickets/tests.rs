@@ -318,7 +318,8 @@ fn rfc_8032_test_vector_1() {
 }
 
 /// The dark modules of an SVG from [`qr_svg`], as a greyscale image of its
-/// own size: the path is a list of `M{x} {y}h{w}v{h}H{x}V{y}` squares.
+/// own size: the path is one-module-thick strokes through the middle of each
+/// row, `M<x> <y>.5` (absolute), `m<dx> <dy>` (relative) and `h<run>`.
 fn rasterize(svg: &str) -> (usize, Vec<u8>) {
     let size: usize = svg
         .split("viewBox=\"0 0 ")
@@ -326,20 +327,24 @@ fn rasterize(svg: &str) -> (usize, Vec<u8>) {
         .and_then(|rest| rest.split(' ').next())
         .and_then(|w| w.parse().ok())
         .expect("a square viewBox");
+    assert!(svg.contains("stroke-width=\"1\""), "{svg}");
     let mut image = vec![255u8; size * size];
     let path = svg.split(" d=\"").nth(1).unwrap().split('"').next().unwrap();
-    for square in path.split('M').filter(|s| !s.is_empty()) {
-        let numbers: Vec<usize> = square
-            .split(|c: char| !c.is_ascii_digit())
-            .filter(|n| !n.is_empty())
-            .map(|n| n.parse().unwrap())
-            .collect();
-        let [x, y, w, h, x2, y2] = numbers[..] else {
-            panic!("unexpected path segment {square}");
-        };
-        assert_eq!((x2, y2), (x, y));
-        for row in y..y + h {
-            image[row * size + x..row * size + x + w].fill(0);
+    let (mut x, mut y) = (0.0f64, 0.0f64);
+    let mut commands = path.char_indices().filter(|(_, c)| c.is_ascii_alphabetic()).peekable();
+    while let Some((at, command)) = commands.next() {
+        let end = commands.peek().map_or(path.len(), |(next, _)| *next);
+        let numbers: Vec<f64> = path[at + 1..end].split(' ').map(|n| n.parse().unwrap()).collect();
+        match (command, &numbers[..]) {
+            ('M', [nx, ny]) => (x, y) = (*nx, *ny),
+            ('m', [dx, dy]) => (x, y) = (x + dx, y + dy),
+            ('h', [run]) => {
+                assert_eq!(y.fract(), 0.5, "a stroke runs through the middle of a row");
+                let row = y.floor() as usize;
+                image[row * size + x as usize..row * size + (x + run) as usize].fill(0);
+                x += run;
+            }
+            other => panic!("unexpected path command {other:?}"),
         }
     }
     (size, image)
@@ -353,6 +358,8 @@ fn the_qr_code_decodes_to_the_token() {
         assert!(svg.starts_with("<?xml"), "{svg}");
         assert!(svg.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""));
         assert!(svg.ends_with("</svg>"));
+        // One stroke per run of dark modules: a few KB, where a square per module was 22 KB.
+        assert!(svg.len() < 5 * 1024, "the SVG has {} bytes", svg.len());
         let (size, image) = rasterize(&svg);
         let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(size, size, |x, y| image[y * size + x]);
         let grids = prepared.detect_grids();

@@ -7,7 +7,7 @@
 // retries and backoff included, lives in Rust and is tested there; see edge/src/lib.rs for the protocol.
 
 import init, { complete, fail, handle, received } from "./edge/buckets_edge.js";
-import { connect, type Query, runAs } from "./db.ts";
+import { connect, type Query, runAs, SharedTransactions } from "./db.ts";
 
 /** A body larger than this is refused before it is buffered; handlers have their own, lower limits. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -118,6 +118,9 @@ export async function serveEdge(fn: string): Promise<void> {
   });
   await init({ module_or_path: bytes });
   const sql = connect();
+  // Shared queries (passport.ingest) of concurrent requests commit together, at most this many
+  // transactions of them at once (db.ts).
+  const shared = new SharedTransactions(sql, Number(Deno.env.get("BUCKETS_DB_SHARED_TRANSACTIONS") || 2));
   const handlerEnv: Record<string, string> = {};
   for (const name of HANDLER_ENV) {
     const value = Deno.env.get(name);
@@ -126,9 +129,8 @@ export async function serveEdge(fn: string): Promise<void> {
   const env = JSON.stringify(handlerEnv);
   const supabaseUrl = handlerEnv.SUPABASE_URL?.replace(/\/+$/, "");
   const keys = new KeySet(supabaseUrl && `${supabaseUrl}/auth/v1/.well-known/jwks.json`);
-  // postgres.js rejects a promise nobody awaits when the pooler reports an error on an idle
-  // connection (PgBouncer's "server login has been failing" while the database is down). The next
-  // request fails on its own and is answered; the instance must not exit over it.
+  // A promise nobody awaits that rejects (a socket error on an idle connection while the database is
+  // down, say) must not end the instance: the next request fails on its own and is answered.
   addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
     logLine({ level: "error", function: fn, message: `unhandled rejection: ${event.reason}` });
@@ -147,7 +149,7 @@ export async function serveEdge(fn: string): Promise<void> {
       let next: string;
       if ("query" in action) {
         try {
-          const rows = await runAs(sql, action.query);
+          const rows = await (action.query.shared ? shared.run(action.query) : runAs(sql, action.query));
           next = complete(fn, state, JSON.stringify(rows), now, env, requestId);
         } catch (e) {
           const err = e as { code?: string; message?: string; detail?: string };

@@ -1,0 +1,90 @@
+// Where a request's CPU goes: the CPU seconds each process of the local stack spent during a
+// measurement (read from /proc, utime + stime), per item done. On a machine of two cores every process
+// of the path competes for the same cores, so these say what stands between an HTTP path and its SQL
+// baseline: the gateway, the function's instances, the pooler, Postgres's sessions (client backends),
+// Postgres's background (the postmaster, WAL writer, checkpointer, pg_cron, the Coliseum worker folding
+// the events the work logged: work of earlier runs may land in a later one), and the bench client.
+import { env } from "./stack.ts";
+
+export const PARTS = ["gateway", "function", "pooler", "postgres", "background", "client"] as const;
+export type Part = typeof PARTS[number];
+export type CpuPerItem = Record<Part, number>;
+
+const decoder = new TextDecoder();
+
+function run(cmd: string, args: string[]): string {
+  return decoder.decode(new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).outputSync().stdout);
+}
+
+const TICKS_PER_SECOND = Number(run("getconf", ["CLK_TCK"]).trim() || 100);
+
+/** The processes listening on a port. */
+function listening(port: number): number[] {
+  return [...run("ss", ["-ltnpH", `sport = :${port}`]).matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+}
+
+const portOf = (url: string) => Number(new URL(url).port);
+
+/** CPU seconds of a process so far; 0 when it is gone. */
+function seconds(pid: number): number {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** The processes of each part, for the function `fn` (its instances, as the gateway lists them). */
+async function processes(fn: string): Promise<Record<Part, number[]>> {
+  const health = await (await fetch(`${env("SUPABASE_URL")}/_stack/health`)).json();
+  const postmaster = listening(portOf(env("SUPABASE_DB_URL")));
+  const children = postmaster.flatMap((pid) => run("pgrep", ["-P", String(pid)]).trim().split("\n").filter(Boolean).map(Number));
+  // A client backend's title is "postgres: <user> <database> <host>(<port>) <state>".
+  const isSession = (pid: number) => {
+    try {
+      return /^postgres: \S+ \S+ [\d.:]+\(\d+\)/.test(Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " "));
+    } catch {
+      return false;
+    }
+  };
+  return {
+    gateway: listening(portOf(env("SUPABASE_URL"))),
+    function: (health.instances[fn] as number[]).flatMap(listening),
+    pooler: listening(portOf(env("BUCKETS_DB_URL"))),
+    postgres: children.filter(isSession),
+    background: [...postmaster, ...children.filter((pid) => !isSession(pid))],
+    client: [Deno.pid],
+  };
+}
+
+/** CPU seconds of every process, by pid. */
+function snapshot(pids: Record<Part, number[]>): Map<number, number> {
+  return new Map(PARTS.flatMap((part) => pids[part].map((pid) => [pid, seconds(pid)] as [number, number])));
+}
+
+/**
+ * Runs `work` and answers what it returned with the CPU milliseconds each part spent per item
+ * (`items(result)`).
+ */
+export async function withCpu<T>(fn: string, work: () => Promise<T>, items: (result: T) => number): Promise<[T, CpuPerItem]> {
+  const before = snapshot(await processes(fn));
+  const result = await work();
+  const pids = await processes(fn);
+  const after = snapshot(pids);
+  const n = items(result);
+  // A process that started meanwhile (a pool's new connection) counts from zero; one that ended took
+  // what it spent with it, and is not counted.
+  const spent = (pid: number) => after.get(pid)! > 0 ? after.get(pid)! - (before.get(pid) ?? 0) : 0;
+  const perItem = Object.fromEntries(
+    PARTS.map((part) => [part, (1000 * pids[part].reduce((sum, pid) => sum + spent(pid), 0)) / n]),
+  ) as CpuPerItem;
+  return [result, perItem];
+}
+
+export const cpuHeader = `| path | ${PARTS.join(" | ")} | total |\n|---|${PARTS.map(() => "---:").join("|")}|---:|`;
+
+export function cpuRow(label: string, cpu: CpuPerItem): string {
+  const total = PARTS.reduce((sum, part) => sum + cpu[part], 0);
+  return `| ${label} | ${PARTS.map((part) => cpu[part].toFixed(2)).join(" | ")} | ${total.toFixed(2)} |`;
+}
