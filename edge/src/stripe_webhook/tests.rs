@@ -450,9 +450,16 @@ fn a_recorded_event_drives_a_batch_then_is_answered_as_recorded() {
     assert_eq!(batch["state"]["recorded"], recorded);
     let applied = json!([{ "result": {"events": 3, "statuses": {"applied": 3}} }]).to_string();
     assert_eq!(answered(&completed(&batch["state"], &applied)), recorded);
-    for error in [r#"{"code":"40P01","message":"deadlock detected"}"#, r#"{"code":"CONNECTION_CLOSED"}"#] {
+    for error in [
+        r#"{"code":"40P01","message":"deadlock detected"}"#,
+        r#"{"code":"CONNECTION_CLOSED"}"#,
+    ] {
         let failed = crate::fail("stripe-webhook", &batch["state"].to_string(), error, 0.0, "{}", "r-1");
-        assert_eq!(answered(&serde_json::from_str(&failed).unwrap()), recorded, "a failed batch: {error}");
+        assert_eq!(
+            answered(&serde_json::from_str(&failed).unwrap()),
+            recorded,
+            "a failed batch: {error}"
+        );
     }
 }
 
@@ -462,7 +469,11 @@ fn a_duplicate_is_answered_at_once() {
     let answer = completed(&json!({"event_id": "evt_1"}), &json!([{ "result": duplicate }]).to_string());
     assert_eq!(answered(&answer), duplicate);
     for rows in ["[]", r#"[{"result": null}]"#, r#"[{"result": "applied"}]"#, r#"[{"other": {}}]"#] {
-        assert_eq!(error(&completed(&json!({"event_id": "evt_1"}), rows)), (500, "internal".into()), "{rows}");
+        assert_eq!(
+            error(&completed(&json!({"event_id": "evt_1"}), rows)),
+            (500, "internal".into()),
+            "{rows}"
+        );
     }
 }
 
