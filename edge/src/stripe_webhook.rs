@@ -44,7 +44,7 @@ const MAX_ID_CHARS: usize = 255;
 const SIGNATURE_BYTES: usize = 32;
 
 const RECORD_SQL: &str = "select treasury.record_stripe_event($1::jsonb, $2::text) as result";
-const APPLY_SQL: &str = "select treasury.apply_stripe_events() as result";
+const APPLY_SQL: &str = "select treasury.apply_stripe_events(200, $1::text) as result";
 const REJECTION_SQL: &str = "select treasury.log_webhook_rejection($1::text, $2::text, $3::jsonb, $4::text, $5::boolean)";
 
 pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
@@ -81,7 +81,7 @@ pub fn complete(state: &Value, rows: &Value) -> Action {
         Some(result) if result["status"] == "received" => Action::query(
             Session::service(),
             APPLY_SQL,
-            vec![],
+            vec![state["event_id"].clone()],
             json!({ "event_id": state["event_id"], "recorded": result }),
         ),
         Some(result) => Response::json(200, result).into(),

@@ -131,9 +131,16 @@ grant execute on function treasury.record_stripe_event(jsonb, text) to service_r
 -- events in one transaction, in Stripe's created order (then event id), so
 -- the events of one payment object apply in the order Stripe made them, as
 -- the one-at-a-time path did. One batch runs at a time (a transaction-level
--- advisory lock): a caller that finds a batch running waits for it and then
--- applies what is still waiting, so a delivery that drove a batch returns
--- once its own event was applied, unless more than max_events waited before it.
+-- advisory lock).
+--
+-- A caller that names its event (the webhook, after recording it) and finds
+-- a batch running waits for that batch to end, without queueing behind the
+-- other waiters: it returns as soon as its event is applied, else runs the
+-- next batch itself (which takes everything recorded by then). So under load
+-- one batch carries the events of every delivery that arrived while the
+-- previous one ran, and a delivery is answered once its event is applied,
+-- unless more than max_events were waiting before it. A caller that names no
+-- event (pg_cron) runs a batch once the lock is free.
 --
 -- Each event applies in a subtransaction: an event that raises is marked
 -- failed with the error and leaves the others applied, never half applied.
@@ -144,7 +151,7 @@ grant execute on function treasury.record_stripe_event(jsonb, text) to service_r
 -- Postings of the batch reach account_balances once per account, at the
 -- batch's end (treasury_private.balance_deltas): the platform's hot accounts
 -- are written once per batch, not once per payment.
-create or replace function treasury.apply_stripe_events(max_events int default 200)
+create or replace function treasury.apply_stripe_events(max_events int default 200, event_id text default null)
 returns jsonb
 language plpgsql
 volatile
@@ -158,13 +165,34 @@ declare
   events int := 0;
   err_state text;
   err_text text;
+  batch_lock constant bigint := pg_catalog.hashtextextended('treasury.apply_stripe_events', 0);
 begin
   if max_events is null or max_events not between 1 and 10000 then
     raise exception using
       errcode = '22023',
       message = format('max_events must be 1 to 10000, got %s', coalesce(max_events::text, 'null'));
   end if;
-  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('treasury.apply_stripe_events', 0));
+  if event_id is null then
+    perform pg_catalog.pg_advisory_xact_lock(batch_lock);
+  else
+    loop
+      exit when pg_catalog.pg_try_advisory_xact_lock(batch_lock);
+      -- A batch runs: wait for its end beside the other waiters (a shared
+      -- session lock, released at once, also when the wait is cancelled:
+      -- kept, it would hold off every batch), then look again.
+      begin
+        perform pg_catalog.pg_advisory_lock_shared(batch_lock);
+        perform pg_catalog.pg_advisory_unlock_shared(batch_lock);
+      exception when others or query_canceled then
+        perform pg_catalog.pg_advisory_unlock_shared(batch_lock);
+        raise;
+      end;
+      if not exists (select from treasury.stripe_events as e
+                     where e.event_id = apply_stripe_events.event_id and e.status = 'received') then
+        return jsonb_build_object('events', 0, 'statuses', '{}'::jsonb);
+      end if;
+    end loop;
+  end if;
   perform set_config('treasury.batch_balances', 'on', true);
   for stored in
     select e.event_id, e.payload
@@ -196,10 +224,11 @@ begin
 end
 $$;
 
-comment on function treasury.apply_stripe_events(int) is
+comment on function treasury.apply_stripe_events(int, text) is
   'Applies up to max_events (1 to 10000, default 200) recorded Stripe events in one transaction, in Stripe''s '
-  'created order; waits for a batch already running. Returns {"events": n, "statuses": {"applied": n, ...}}. '
+  'created order; waits for a batch already running. event_id (the caller''s own event): returns without a batch '
+  'once that event is applied. Returns {"events": n, "statuses": {"applied": n, ...}}. '
   'An event that raises is marked failed (note: SQLSTATE and message; retry with treasury.retry_stripe_event). '
   'The webhook calls it after recording; pg_cron job treasury-apply-stripe-events every second.';
 
-grant execute on function treasury.apply_stripe_events(int) to service_role;
+grant execute on function treasury.apply_stripe_events(int, text) to service_role;
