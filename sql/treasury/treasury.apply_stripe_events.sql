@@ -5,9 +5,10 @@
 -- advisory lock).
 --
 -- A caller that names its event (the webhook, after recording it) and finds
--- a batch running waits for that batch to end, without queueing behind the
--- other waiters: it returns as soon as its event is applied, else runs the
--- next batch itself (which takes everything recorded by then). So under load
+-- a batch running waits for that batch to end, beside the other waiters
+-- rather than behind them, and returns if its event was applied; else it
+-- queues for the next batch, which takes everything recorded by then (and a
+-- caller whose event that batch applied returns at once). So under load
 -- one batch carries the events of every delivery that arrived while the
 -- previous one ran, and a delivery is answered once its event is applied,
 -- unless more than max_events were waiting before it. A caller that names no
@@ -43,26 +44,26 @@ begin
       errcode = '22023',
       message = format('max_events must be 1 to 10000, got %s', coalesce(max_events::text, 'null'));
   end if;
-  if event_id is null then
-    perform pg_catalog.pg_advisory_xact_lock(batch_lock);
-  else
-    loop
-      exit when pg_catalog.pg_try_advisory_xact_lock(batch_lock);
-      -- A batch runs: wait for its end beside the other waiters (a shared
-      -- session lock, released at once, also when the wait is cancelled:
-      -- kept, it would hold off every batch), then look again.
-      begin
-        perform pg_catalog.pg_advisory_lock_shared(batch_lock);
-        perform pg_catalog.pg_advisory_unlock_shared(batch_lock);
-      exception when others or query_canceled then
-        perform pg_catalog.pg_advisory_unlock_shared(batch_lock);
-        raise;
-      end;
-      if not exists (select from treasury.stripe_events as e
-                     where e.event_id = apply_stripe_events.event_id and e.status = 'received') then
-        return jsonb_build_object('events', 0, 'statuses', '{}'::jsonb);
-      end if;
-    end loop;
+  if event_id is not null and not pg_catalog.pg_try_advisory_xact_lock(batch_lock) then
+    -- A batch runs: wait for its end beside the other waiters (a shared
+    -- session lock, released at once, also when the wait is cancelled:
+    -- kept, it would hold off every batch).
+    begin
+      perform pg_catalog.pg_advisory_lock_shared(batch_lock);
+      perform pg_catalog.pg_advisory_unlock_shared(batch_lock);
+    exception when others or query_canceled then
+      perform pg_catalog.pg_advisory_unlock_shared(batch_lock);
+      raise;
+    end;
+    if not treasury_private.is_received(event_id) then
+      return jsonb_build_object('events', 0, 'statuses', '{}'::jsonb);
+    end if;
+  end if;
+  -- The next batch, in turn; one that finds its event applied meanwhile
+  -- (by the batch before it) returns at once.
+  perform pg_catalog.pg_advisory_xact_lock(batch_lock);
+  if event_id is not null and not treasury_private.is_received(event_id) then
+    return jsonb_build_object('events', 0, 'statuses', '{}'::jsonb);
   end if;
   perform set_config('treasury.batch_balances', 'on', true);
   for stored in
