@@ -379,3 +379,94 @@ async fn batched_apply_keeps_each_payments_order_main() {
 async fn batched_apply_keeps_each_payments_order_hosted() {
     run(hosted_url_var(), "hosted").await;
 }
+
+/// A batch whose server process is ended halfway (as in a crash of the applier) leaves nothing
+/// half applied: its events are all still received, or, had it committed, all applied; the next
+/// batch applies each once.
+async fn killed_batch(var: &str, tag: &str) {
+    let client = service(var).await;
+    let run_id = Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (product_id, _) = product(&client, &format!("{run_id} killed")).await;
+    let before = violations(&client).await;
+    let stories: Vec<Story> = (0..80)
+        .map(|i| Story {
+            key: format!("{i}"),
+            amount: 1000 + i as i64,
+            refunds: vec![],
+            dispute: None,
+            created: chrono::Utc::now().timestamp() - 600,
+        })
+        .collect();
+    let mut ids = vec![];
+    let mut recorder = service(var).await;
+    let tx = recorder.transaction().await.expect("begin");
+    for s in &stories {
+        for e in events(s, &format!("pi_bk{run_id}x{}", s.key), product_id) {
+            tx.query_one("select treasury.record_stripe_event($1::jsonb)", &[&e])
+                .await
+                .expect("record");
+            ids.push(e["id"].as_str().unwrap().to_owned());
+        }
+    }
+    tx.commit().await.expect("commit the recorded events");
+    // A batch (or pg_cron's, which may come first: then the victim finds less or nothing to do)
+    // whose server process is ended once it holds the applier's lock.
+    let victim = service(var).await;
+    let pid: i32 = victim.query_one("select pg_backend_pid()", &[]).await.expect("pid").get(0);
+    let batch = victim.query_one("select treasury.apply_stripe_events(10000)", &[]);
+    let killer = async {
+        loop {
+            let running: bool = client
+                .query_one(
+                    "select exists (select from pg_locks where pid = $1 and locktype = 'advisory' and granted)",
+                    &[&pid],
+                )
+                .await
+                .expect("pg_locks")
+                .get(0);
+            if running {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        // As the cluster's superuser: the victim's session is one too (its role is set to service_role).
+        connect(var)
+            .await
+            .query_one("select pg_terminate_backend($1)", &[&pid])
+            .await
+            .expect("pg_terminate_backend")
+    };
+    let _ = tokio::join!(batch, killer);
+    let received: i64 = client
+        .query_one(
+            "select count(*) from treasury.stripe_events where event_id = any($1) and status = 'received'",
+            &[&ids],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert!(
+        received == 0 || received == ids.len() as i64,
+        "{tag}: a killed batch is all or nothing, {received} of {} left",
+        ids.len()
+    );
+    eprintln!("{tag}: after the kill, {received} of {} events were still received", ids.len());
+    drive(&client).await;
+    let rows = client
+        .query(
+            "select p.id, (select count(*) from treasury.ledger_transactions as t where t.kind = 'payment' and t.reference = p.id)
+             from treasury.payments as p where p.id like $1",
+            &[&format!("pi_bk{run_id}x%")],
+        )
+        .await
+        .expect("payments");
+    assert_eq!(rows.len(), stories.len(), "{tag}: every payment recorded");
+    assert!(rows.iter().all(|r| r.get::<_, i64>(1) == 1), "{tag}: each posted once");
+    let added: Vec<String> = violations(&client).await.into_iter().filter(|v| !before.contains(v)).collect();
+    assert!(added.is_empty(), "{tag}: {added:?}");
+}
+
+#[tokio::test]
+async fn a_killed_batch_is_all_or_nothing_main() {
+    killed_batch(MAIN_URL_VAR, "main").await;
+}
