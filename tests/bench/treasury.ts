@@ -292,7 +292,7 @@ ${table.join("\n")}
   transaction (${fmt(perSecond(directN.run) / perSecond(oldN.run), 2)}×; one by one: ${fmt(perSecond(old1.run))}/s with one client, ${fmt(perSecond(oldN.run))}/s with ${CLIENTS});
 - the queue never held more than ${Math.max(...backlog)} events, and every run's events were applied ${fmt(Math.max(...drains), 0)} ms after it ended at most;
 - where the time goes: applying one payment in a batch is ${fmt(work.payment, 2)} ms of database work (200 recorded payments applied
-  by one \`apply_stripe_events\`: payment row, split lines, 2 ledger transactions, Passport money_spent and 3 money_earned, the
+  by one \`apply_stripe_events\`: payment row, split lines, 2 ledger transactions, Passport money_spent and a money_earned per paid payee, the
   receipt in the outbox, Concierto's and Companon's hooks), a transfer ${fmt(work.transfer, 3)} ms (200 in one statement, rolled back):
   ${fmt(work.payment / work.transfer, 0)}× the work. One applier runs at a time, so the batch path tops out near 1000 / ${fmt(work.payment, 2)} ≈ ${fmt(1000 / work.payment)}
   payments/s whatever the number of clients; the transfers spread over the cores;
