@@ -19,6 +19,7 @@ begin
   perform set_config('treasury.balance_deltas', 'flushed', true);
   with moved as (
     delete from treasury_private.balance_deltas as d
+    where true
     returning d.account_id, d.currency, d.amount, d.entries
   )
   insert into treasury.account_balances as b (account_id, currency, balance, entries, updated_at)
