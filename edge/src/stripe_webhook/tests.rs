@@ -444,7 +444,10 @@ fn answered(action: &Value) -> Value {
 fn a_recorded_event_drives_a_batch_then_is_answered_as_recorded() {
     let recorded = json!({"received": true, "status": "received", "event_id": "evt_1", "type": "payment_intent.succeeded"});
     let batch = completed(&json!({"event_id": "evt_1"}), &json!([{ "result": recorded }]).to_string());
-    assert_eq!(batch["query"]["sql"], "select treasury.apply_stripe_events(200, $1::text) as result", "{batch}");
+    assert_eq!(
+        batch["query"]["sql"], "select treasury.apply_stripe_events(200, $1::text) as result",
+        "{batch}"
+    );
     assert_eq!(batch["query"]["role"], "service_role");
     assert_eq!(batch["query"]["params"], json!(["evt_1"]), "it waits for its own event");
     assert_eq!(batch["state"]["recorded"], recorded);
