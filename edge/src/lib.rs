@@ -224,7 +224,7 @@ pub static FUNCTIONS: &[Function] = &[
     Function {
         name: "stripe-webhook",
         handle: stripe_webhook::handle,
-        complete: |state, rows, _ctx| stripe_webhook::complete(state, rows).into(),
+        complete: |state, rows, _ctx| stripe_webhook::complete(state, rows),
         fail: |state, error, _ctx| stripe_webhook::fail(state, error).into(),
         received: never_calls,
     },

@@ -4,13 +4,17 @@
 //! timestamp `t` and one or more `v1` signatures, each the hex HMAC-SHA256 of
 //! `"{t}.{raw body}"` under the endpoint's signing secret. The handler checks
 //! that over the exact bytes received (any re-encoding would break it), then
-//! hands the event to `treasury.receive_stripe_event`, which records it once
-//! and applies it in one transaction. A request that fails the check is
-//! answered 400 and recorded through `treasury.log_webhook_rejection`.
+//! hands the event to `treasury.record_stripe_event`, which records it once
+//! and commits, then drives a batch of the applier,
+//! `treasury.apply_stripe_events`, which applies recorded events in Stripe's
+//! order, many per transaction. A request that fails the check is answered
+//! 400 and recorded through `treasury.log_webhook_rejection`.
 //!
 //! Stripe retries every answer but a 2xx for three days, so an event we could
-//! not apply must never be answered 2xx, and a verified one that is applied,
-//! ignored or a duplicate always is.
+//! not record must never be answered 2xx, and a verified one that is recorded
+//! (or a duplicate) always is: the 2xx says the event is stored, not that it
+//! was applied. A batch that fails changes no answer: the event stays
+//! recorded, and the next delivery's batch or the pg_cron job applies it.
 //!
 //! A verified body that can never be recorded (not JSON, not an event, an id
 //! longer than the events table keeps, an event of the other Stripe mode) is
@@ -39,7 +43,8 @@ pub const DEFAULT_TOLERANCE_S: i64 = 300;
 const MAX_ID_CHARS: usize = 255;
 const SIGNATURE_BYTES: usize = 32;
 
-const RECEIVE_SQL: &str = "select treasury.receive_stripe_event($1::jsonb, $2::text) as result";
+const RECORD_SQL: &str = "select treasury.record_stripe_event($1::jsonb, $2::text) as result";
+const APPLY_SQL: &str = "select treasury.apply_stripe_events(200, $1::text) as result";
 const REJECTION_SQL: &str = "select treasury.log_webhook_rejection($1::text, $2::text, $3::jsonb, $4::text, $5::boolean)";
 
 pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
@@ -56,30 +61,45 @@ pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
     let event_id = event["id"].clone();
     Ok(Action::query(
         Session::service(),
-        RECEIVE_SQL,
+        RECORD_SQL,
         vec![event, json!(hex::encode(Sha256::digest(request.body)))],
         json!({ "event_id": event_id }),
     ))
 }
 
-/// Answers a verified event with the result of `receive_stripe_event`, and a
-/// logged rejection with its 400.
-pub fn complete(state: &Value, rows: &Value) -> Response {
+/// After recording: a newly recorded event drives a batch of the applier
+/// before the answer; a duplicate is answered at once. After the batch: the
+/// answer is what recording said. A logged rejection is answered its 400.
+pub fn complete(state: &Value, rows: &Value) -> Action {
     if let Some(rejection) = rejection_answer(state) {
-        return rejection;
+        return rejection.into();
+    }
+    if let Some(recorded) = state.get("recorded") {
+        return Response::json(200, recorded).into();
     }
     match rows.get(0).and_then(|row| row.get("result")).filter(|r| r.is_object()) {
-        Some(result) => Response::json(200, result),
-        None => Response::internal_because("treasury.receive_stripe_event answered no result object"),
+        Some(result) if result["status"] == "received" => Action::query(
+            Session::service(),
+            APPLY_SQL,
+            vec![state["event_id"].clone()],
+            json!({ "event_id": state["event_id"], "recorded": result }),
+        ),
+        Some(result) => Response::json(200, result).into(),
+        None => Response::internal_because("treasury.record_stripe_event answered no result object").into(),
     }
 }
 
 /// A rejection is answered 400 even when it could not be logged. A verified
-/// event that was not applied is answered 5xx whatever the error, so that
-/// Stripe delivers it again; why is in the server's log, not the answer.
+/// event that was not recorded is answered 5xx whatever the error, so that
+/// Stripe delivers it again; why is in the server's log, not the answer. A
+/// recorded event whose batch failed is answered 200: it is stored, and the
+/// next batch applies it.
 pub fn fail(state: &Value, error: &DbError) -> Response {
     if let Some(rejection) = rejection_answer(state) {
         return rejection;
+    }
+    if let Some(recorded) = state.get("recorded") {
+        return Response::json(200, recorded);
     }
     let response = db::error_response(error);
     if response.status >= 500 {
@@ -88,7 +108,7 @@ pub fn fail(state: &Value, error: &DbError) -> Response {
     Response::error(
         500,
         "event_not_applied",
-        "the event was verified but could not be applied; Stripe will retry it, and the server's log says why",
+        "the event was verified but could not be recorded; Stripe will retry it, and the server's log says why",
     )
 }
 
@@ -277,7 +297,7 @@ fn rejection_answer(state: &Value) -> Option<Response> {
 /// A verified body as the event to record: an object with a string `id` and
 /// `type` of 1 to 255 characters, an object `data.object` and a boolean (or
 /// no) `livemode` of this deployment's mode, as every Stripe event has, with
-/// U+0000 replaced. Everything `treasury.receive_stripe_event` would refuse is
+/// U+0000 replaced. Everything `treasury.record_stripe_event` would refuse is
 /// refused here, where it can be answered 400 and recorded.
 fn parse_event(body: &[u8], livemode: bool, timestamp: i64) -> Result<Value, Refusal> {
     let refusal = |code: &'static str, message: String| Refusal {

@@ -18,13 +18,7 @@ begin
       errcode = '55000',
       message = format('Stripe event %s is %s: only deferred or failed events are retried', event_id, stored.status);
   end if;
-  result := treasury_private.apply_event(stored.payload);
-  update treasury.stripe_events as e
-  set status = result ->> 'status',
-      note = result ->> 'note',
-      applied_at = case when result ->> 'status' = 'applied' then now() end,
-      attempts = e.attempts + 1
-  where e.event_id = retry_stripe_event.event_id;
+  result := treasury_private.apply_stored(stored.event_id, stored.payload, true);
   return jsonb_build_object('received', true, 'event_id', event_id, 'type', stored.type, 'retried', true) || result;
 end
 $$;

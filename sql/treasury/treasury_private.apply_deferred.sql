@@ -33,13 +33,7 @@ begin
     exit when not found;
 
     tried := tried || waiting.event_id;
-    result := treasury_private.apply_event(waiting.payload);
-    update treasury.stripe_events as e
-    set status = result ->> 'status',
-        note = result ->> 'note',
-        applied_at = case when result ->> 'status' = 'applied' then now() end,
-        attempts = e.attempts + 1
-    where e.event_id = waiting.event_id;
+    result := treasury_private.apply_stored(waiting.event_id, waiting.payload, true);
     done := done || jsonb_build_object('event_id', waiting.event_id, 'status', result ->> 'status');
   end loop;
   perform set_config('treasury.applying_deferred', 'off', true);

@@ -1,5 +1,8 @@
 -- Keeps account_balances for every INSERT into the ledger, whoever makes it:
 -- one upsert per statement, in account order, under the currencies' locks.
+-- Inside a batch of treasury.apply_stripe_events the statement's sums go to
+-- balance_deltas instead, and reach account_balances once per account when
+-- the batch ends (treasury_private.flush_balance_deltas).
 create or replace function treasury_private.apply_to_balances()
 returns trigger
 language plpgsql
@@ -7,6 +10,15 @@ as $$
 begin
   perform treasury_private.lock_currency(c.currency)
   from (select distinct n.currency from new_postings as n order by n.currency) as c;
+
+  if current_setting('treasury.batch_balances', true) = 'on' then
+    insert into treasury_private.balance_deltas (account_id, currency, amount, entries)
+    select n.account_id, n.currency, sum(n.amount)::bigint, count(*)
+    from new_postings as n
+    group by n.account_id, n.currency;
+    perform set_config('treasury.balance_deltas', 'pending', true);
+    return null;
+  end if;
 
   insert into treasury.account_balances as b (account_id, currency, balance, entries, updated_at)
   select n.account_id, n.currency, sum(n.amount)::bigint, count(*), now()

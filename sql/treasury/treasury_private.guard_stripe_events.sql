@@ -12,6 +12,7 @@ begin
     unchanged.note := old.note;
     unchanged.applied_at := old.applied_at;
     unchanged.attempts := old.attempts;
+    unchanged.outcome := old.outcome;
     if unchanged is not distinct from old then
       return new;
     end if;
@@ -19,6 +20,6 @@ begin
   raise exception using
     errcode = '42501',
     message = format('stripe_events keeps every event as received: %s is refused', tg_op),
-    hint = 'Only status, note, applied_at and attempts change.';
+    hint = 'Only status, note, applied_at, attempts and outcome change.';
 end
 $$;

@@ -4009,6 +4009,7 @@ export type Database = {
           event_id: string
           livemode: boolean
           note: string | null
+          outcome: Json | null
           payload: Json
           payment_intent_id: string | null
           received_at: string
@@ -4025,6 +4026,7 @@ export type Database = {
           event_id: string
           livemode: boolean
           note?: string | null
+          outcome?: Json | null
           payload: Json
           payment_intent_id?: string | null
           received_at?: string
@@ -4041,6 +4043,7 @@ export type Database = {
           event_id?: string
           livemode?: boolean
           note?: string | null
+          outcome?: Json | null
           payload?: Json
           payment_intent_id?: string | null
           received_at?: string

@@ -57,7 +57,7 @@ export async function runHostsDemo(sql: Sql) {
   const fans = await newUsers(sql, 6, "hostsfan");
   for (const [i, fan] of fans.entries()) {
     const session = await checkout(fan, [{ kind: "ticket", tier_id: tier, quantity: 1 + (i % 2) }]);
-    expectDelivered(await stripe.trigger("checkout.session.paid", { session: session.id }));
+    await expectDelivered(await stripe.trigger("checkout.session.paid", { session: session.id }));
   }
   const [sold] = await sql`select count(*)::int as n from public.event_tickets where event_id = ${event} and state = 'valid'`;
   console.log(`\n${fans.length} fans bought ${sold.n} tickets through Checkout at the Stripe stand-in.`);

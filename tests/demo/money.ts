@@ -57,7 +57,7 @@ export async function runMoneyDemo(sql: Sql) {
   const sub = await buy(reader, { kind: "plan", plan: "pro" }, { period_seconds: 4 });
   const subscription = (sub.paid.objects.subscription as { id: string }).id;
   const during = [await plan(sql, reader.id), await readsTBoard(sql, reader.id)];
-  expectDelivered(await stripe.trigger("subscription.cancel_at_period_end", { subscription }));
+  await expectDelivered(await stripe.trigger("subscription.cancel_at_period_end", { subscription }));
   const cancelled = [await plan(sql, reader.id), await readsTBoard(sql, reader.id)];
   const [s] = await sql`select access_until from treasury.subscriptions where stripe_subscription_id = ${subscription}`;
   await new Promise((r) => setTimeout(r, Math.max(0, s.access_until.getTime() - Date.now()) + 500));
@@ -86,7 +86,7 @@ export async function runMoneyDemo(sql: Sql) {
   const run = await runWorker("payout-worker");
   const calls = await stripeCallsFor(payout);
   const [attempt] = await sql`select stripe_payout_id, transfer_id from treasury.payout_attempts where payout_id = ${payout}`;
-  expectDelivered(await stripe.trigger("payout.paid", { payout: attempt.stripe_payout_id }));
+  await expectDelivered(await stripe.trigger("payout.paid", { payout: attempt.stripe_payout_id }));
   const [done] = await sql`select state, paid_at from treasury.payouts where id = ${payout}`;
   const violations = await addedViolations(sql, violationsBefore);
   table(["step", "what happened"], [

@@ -103,7 +103,7 @@ Deno.test("a brand sponsors the artists its campaign matches, pays through Check
   assert(sent, "the stand-in recorded the session request");
   const meta = (sent.params as { metadata: Record<string, string> }).metadata;
   assertEquals([meta.offer_id, meta.campaign_id, meta.brand_id], [offer, campaign, brand]);
-  expectDelivered(await stripe.trigger("checkout.session.paid", { session: session.id }));
+  await expectDelivered(await stripe.trigger("checkout.session.paid", { session: session.id }));
 
   // Paid: the offer names its payment, split 85 % to the artist, 15 % to the platform.
   const [paid] = await sql`select state, payment_id from companon.offers where id = ${offer}`;

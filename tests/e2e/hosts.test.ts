@@ -82,7 +82,7 @@ Deno.test("a host's event: draft, the lineup accepts, on sale, bought through Ch
   const fans = [fan, await newUser(sql)];
   for (const f of fans) {
     const session = await checkout(f, [{ kind: "ticket", tier_id: tier, quantity: 2 }]);
-    expectDelivered(await stripe.trigger("checkout.session.paid", { session: session.id }));
+    await expectDelivered(await stripe.trigger("checkout.session.paid", { session: session.id }));
   }
   const valid = await sql`select owner_id from public.event_tickets where event_id = ${event} and state = 'valid'`;
   assertEquals(valid.length, 4);

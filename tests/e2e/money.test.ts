@@ -92,7 +92,7 @@ Deno.test("a fan buys two seats: Checkout through supabase-js, Stripe's request 
   assertEquals(p.line_items[0].price_data.unit_amount, "2500", "the price is the database's, never the client's");
 
   // The customer pays; Stripe's events arrive shuffled and twice over.
-  expectDelivered(await stripe.trigger("checkout.session.paid", { session: session.id, order: "shuffled", duplicates: 2 }));
+  await expectDelivered(await stripe.trigger("checkout.session.paid", { session: session.id, order: "shuffled", duplicates: 2 }));
   const tickets = await sql`select t.owner_id, t.state from public.event_tickets as t
                             join concierto.orders as o on o.id = t.order_id
                             join treasury.checkouts as c on c.order_id = o.id where c.id = ${session.checkout_id}`;
@@ -122,7 +122,7 @@ Deno.test("an expired session gives its seats back", async () => {
   const session = await checkout(fan, [{ kind: "ticket", tier_id: show.tier, quantity: 2 }]);
   const refused = await refusal(other, "checkout", { items: [{ kind: "ticket", tier_id: show.tier, quantity: 1 }] });
   assertEquals([refused.status, refused.body.code], [409, "sold_out"], "the seats are held while the session lives");
-  expectDelivered(await stripe.trigger("checkout.session.expired", { session: session.id }));
+  await expectDelivered(await stripe.trigger("checkout.session.expired", { session: session.id }));
   const again = await checkout(other, [{ kind: "ticket", tier_id: show.tier, quantity: 1 }]);
   assert(again.id.startsWith("cs_"));
 });
@@ -155,7 +155,7 @@ Deno.test("a fan subscribes to pro: the T board unlocks when the invoice is paid
   const subscription = await subscribePro(fan, 6);
   assertEquals([await plan(fan), await readsTBoard(fan)], ["pro", true]);
 
-  expectDelivered(await stripe.trigger("subscription.cancel_at_period_end", { subscription }));
+  await expectDelivered(await stripe.trigger("subscription.cancel_at_period_end", { subscription }));
   assertEquals(await plan(fan), "pro", "a cancelled subscription keeps its plan until the period ends");
   await until("the plan ends with its period", async () => (await plan(fan)) === "free", { everyMs: 200 });
   assertEquals(await readsTBoard(fan), false);
@@ -179,7 +179,7 @@ Deno.test("a failed renewal keeps the plan through the grace period, then downgr
     const subscription = await subscribePro(fan, 2);
     // The period ends; the renewal's payment fails: the grace period starts.
     await new Promise((r) => setTimeout(r, 2500));
-    expectDelivered(await stripe.trigger("subscription.renewal_failed", { subscription }));
+    await expectDelivered(await stripe.trigger("subscription.renewal_failed", { subscription }));
     assertEquals(await plan(fan), "pro", "within the grace period the plan holds");
     await until("the plan downgrades after the grace period", async () => (await plan(fan)) === "free", { everyMs: 200 });
     assertEquals(await readsTBoard(fan), false);

@@ -61,7 +61,7 @@ async function onboardedArtist() {
   const [before] = await sql`select verification from treasury.wallets where user_id = ${artist.id}`;
   assertEquals(before.verification, "unverified");
   // The payee finishes onboarding at Stripe: account.updated verifies the wallet.
-  expectDelivered(await stripe.trigger("account.updated", { account: link.account_id, onboarded: true }));
+  await expectDelivered(await stripe.trigger("account.updated", { account: link.account_id, onboarded: true }));
   const [after] = await sql`select verification from treasury.wallets where user_id = ${artist.id}`;
   assertEquals(after.verification, "verified");
   return { artist, drop, account: link.account_id };
@@ -107,7 +107,7 @@ Deno.test("an artist onboards, earns from a sale and a tip, is paid out by the w
   await runWorker("payout-worker");
   assertEquals((await stripeCallsFor(payout)).transfers.length, 1);
   const [attempt] = await sql`select stripe_payout_id from treasury.payout_attempts where payout_id = ${payout}`;
-  expectDelivered(await stripe.trigger("payout.paid", { payout: attempt.stripe_payout_id, duplicates: 1 }));
+  await expectDelivered(await stripe.trigger("payout.paid", { payout: attempt.stripe_payout_id, duplicates: 1 }));
   assertEquals(await payoutState(payout), "paid");
   assertEquals((await payeeBalances(sql, artist.id)).payable, 0);
   assertEquals(await addedViolations(sql, violationsBefore), [], "check_invariants and check_payout_invariants");
@@ -172,7 +172,7 @@ Deno.test("a worker that dies between Stripe's answer and our commit pays nothin
   assertEquals([second.transfers[1].replayed, second.payouts[1].replayed], [true, true], "Stripe made each once");
   const [done] = await sql`select stripe_payout_id, transfer_id from treasury.payout_attempts where payout_id = ${payout}`;
   assert(done.stripe_payout_id && done.transfer_id, JSON.stringify(done));
-  expectDelivered(await stripe.trigger("payout.paid", { payout: done.stripe_payout_id }));
+  await expectDelivered(await stripe.trigger("payout.paid", { payout: done.stripe_payout_id }));
   assertEquals(await payoutState(payout), "paid");
   assertEquals(await addedViolations(sql, violationsBefore), []);
 });

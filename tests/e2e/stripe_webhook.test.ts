@@ -34,7 +34,7 @@ const sql = db(30);
 // Reading what the database holds
 
 async function eventRow(id: string) {
-  const [row] = await sql`select status, note, type, payload, attempts from treasury.stripe_events where event_id = ${id}`;
+  const [row] = await sql`select status, note, type, payload, attempts, outcome from treasury.stripe_events where event_id = ${id}`;
   return row;
 }
 
@@ -119,12 +119,15 @@ Deno.test("a signed checkout.session.completed records the payment: split lines,
   const s = sale(product, buyer, 2501, { quantity: 2, eventId: crypto.randomUUID() });
   const evt = checkoutSessionCompleted(s);
   const res = await deliver(evt);
+  // The 2xx says the event is stored; applying it shows on its row.
+  assertEquals(res.answer, { received: true, status: "received", event_id: evt.id, type: "checkout.session.completed" });
   assertApplied(res);
   assertEquals(res.body.event_id, evt.id);
   assertEquals(res.body.payment_id, s.paymentIntent);
 
   const stored = await eventRow(evt.id);
   assertEquals([stored.status, stored.type], ["applied", "checkout.session.completed"]);
+  assertEquals(stored.outcome, { status: "applied", payment_id: s.paymentIntent });
   assertEquals(stored.payload, evt); // kept exactly as received
 
   const pay = await paymentRow(s.paymentIntent);

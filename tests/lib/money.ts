@@ -5,14 +5,16 @@
 import { asRole, callFunction, serviceToken, type Sql, type User, userToken } from "./stack.ts";
 import { type Checkout, checkout, invoke } from "./app.ts";
 import { type RecordedRequest, StripeStandInClient, type TriggerResult } from "./standin.ts";
+import { untilApplied } from "./stripe.ts";
 
 export const stripe = new StripeStandInClient();
 
-/** Every delivery of a trigger answered 200 by stripe-webhook (else throws with what it said). */
-export function expectDelivered(result: TriggerResult): TriggerResult {
+/** Every delivery of a trigger answered 200 by stripe-webhook (else throws with what it said), and applied. */
+export async function expectDelivered(result: TriggerResult): Promise<TriggerResult> {
   for (const d of result.deliveries) {
     if (d.status !== 200) throw new Error(`stripe-webhook answered ${d.status} to ${d.type}: ${JSON.stringify(d.body)}`);
   }
+  await untilApplied(result.deliveries.map((d) => d.event));
   return result;
 }
 
@@ -23,7 +25,7 @@ export async function buy(
   opts: { duplicates?: number; order?: "as_stripe" | "shuffled"; period_seconds?: number } = {},
 ): Promise<{ session: Checkout; paid: TriggerResult }> {
   const session = await checkout(fan, [item]);
-  const paid = expectDelivered(await stripe.trigger("checkout.session.paid", { session: session.id, ...opts }));
+  const paid = await expectDelivered(await stripe.trigger("checkout.session.paid", { session: session.id, ...opts }));
   return { session, paid };
 }
 
@@ -31,7 +33,7 @@ export async function buy(
 export async function onboard(payee: string, country = "FR"): Promise<{ user: User; account: string; url: string }> {
   const user: User = { id: payee, token: await userToken(payee) };
   const link = await invoke<{ url: string; expires_at: number; account_id: string }>(user, "payout-account", { country });
-  expectDelivered(await stripe.trigger("account.updated", { account: link.account_id, onboarded: true }));
+  await expectDelivered(await stripe.trigger("account.updated", { account: link.account_id, onboarded: true }));
   return { user, account: link.account_id, url: link.url };
 }
 

@@ -3,7 +3,7 @@
 // reads and the usual ones around them), signed with the official `stripe`
 // library's test-header helper, delivered over HTTP through the gateway. Also
 // the products and split rules they pay for, set up as the service role would.
-import { asRole, env, FUNCTIONS_URL, type Sql } from "./stack.ts";
+import { asRole, db, env, FUNCTIONS_URL, type Sql, until } from "./stack.ts";
 import {
   chargeObject,
   checkoutSession,
@@ -31,19 +31,43 @@ export async function signatureHeader(payload: string, opts: { secret?: string; 
 
 export interface Delivery {
   status: number;
+  /** The webhook's answer; for a newly recorded event, merged with what applying it answered (its `outcome`). */
   // deno-lint-ignore no-explicit-any
   body: any;
+  /** The webhook's answer as it came: for a new event `{"received": true, "status": "received", ...}`. */
+  // deno-lint-ignore no-explicit-any
+  answer: any;
   ms: number;
+}
+
+/**
+ * Waits, as the app would, until the batch applier has applied each event (its row in
+ * treasury.stripe_events is no longer `received`), and answers each event's outcome by id.
+ */
+// deno-lint-ignore no-explicit-any
+export async function untilApplied(eventIds: string[], sql?: Sql): Promise<Map<string, any>> {
+  const own = sql ? undefined : db(1);
+  const client = sql ?? own!;
+  try {
+    return await until(`Stripe events ${eventIds.join(", ")} applied`, async () => {
+      const rows = await client`select event_id, status, outcome from treasury.stripe_events where event_id = any(${eventIds})`;
+      if (rows.length < new Set(eventIds).size || rows.some((r) => r.status === "received")) return undefined;
+      return new Map(rows.map((r) => [r.event_id as string, r.outcome ?? { status: r.status }]));
+    });
+  } finally {
+    await own?.end();
+  }
 }
 
 /**
  * POSTs a body to the webhook as Stripe does. `header` overrides the signature
  * (null: none at all); otherwise the body is signed now (or at `timestamp`) with
- * `secret` (default: the endpoint's).
+ * `secret` (default: the endpoint's). A newly recorded event is waited for until
+ * it is applied (`wait: false`: not), and `body` carries what applying it answered.
  */
 export async function post(
   payload: string,
-  opts: { header?: string | null; secret?: string; timestamp?: number } = {},
+  opts: { header?: string | null; secret?: string; timestamp?: number; wait?: boolean } = {},
 ): Promise<Delivery> {
   const header = opts.header === undefined ? await signatureHeader(payload, opts) : opts.header;
   const headers = deliveryHeaders(header);
@@ -51,13 +75,19 @@ export async function post(
   const res = await fetch(WEBHOOK_URL, { method: "POST", headers, body: payload });
   const text = await res.text();
   const ms = performance.now() - t0;
-  let body: unknown = text;
+  // deno-lint-ignore no-explicit-any
+  let answer: any = text;
   try {
-    body = text ? JSON.parse(text) : null;
+    answer = text ? JSON.parse(text) : null;
   } catch {
     // Left as text: the assertion that reads it will say what came back.
   }
-  return { status: res.status, body, ms };
+  let body = answer;
+  if (res.status === 200 && answer?.status === "received" && opts.wait !== false) {
+    const outcome = (await untilApplied([answer.event_id])).get(answer.event_id);
+    body = { ...answer, ...outcome };
+  }
+  return { status: res.status, body, answer, ms };
 }
 
 /** Signs and delivers one event. */

@@ -52,10 +52,10 @@ fn deliver(signature: Option<&str>, body: &[u8]) -> Value {
     deliver_with(env(), signature, body)
 }
 
-/// The event a verified delivery passes to `treasury.receive_stripe_event`.
+/// The event a verified delivery passes to `treasury.record_stripe_event`.
 fn received(action: &Value) -> &Value {
     assert_eq!(
-        action["query"]["sql"], "select treasury.receive_stripe_event($1::jsonb, $2::text) as result",
+        action["query"]["sql"], "select treasury.record_stripe_event($1::jsonb, $2::text) as result",
         "{action}"
     );
     assert_eq!(action["query"]["params"].as_array().unwrap().len(), 2);
@@ -428,22 +428,55 @@ fn without_a_usable_configuration_nothing_is_accepted() {
     );
 }
 
-/// The answer to a verified event's query, through the `complete` export.
-fn completed(rows: &str) -> Value {
-    let state = json!({"event_id": "evt_1"}).to_string();
-    serde_json::from_str(&crate::complete("stripe-webhook", &state, rows, 0.0, "{}", "r-1")).unwrap()
+/// The next action after a verified event's query, through the `complete` export.
+fn completed(state: &Value, rows: &str) -> Value {
+    serde_json::from_str(&crate::complete("stripe-webhook", &state.to_string(), rows, 0.0, "{}", "r-1")).unwrap()
+}
+
+/// The 200 body of a `respond` action.
+fn answered(action: &Value) -> Value {
+    assert_eq!(action["respond"]["status"], 200, "{action}");
+    assert_eq!(action["respond"]["headers"]["content-type"], "application/json");
+    serde_json::from_str(action["respond"]["body"].as_str().unwrap()).unwrap()
 }
 
 #[test]
-fn the_result_of_receive_stripe_event_is_the_answer() {
-    let result = json!({"received": true, "status": "applied", "event_id": "evt_1"});
-    let answer = completed(&json!([{ "result": result }]).to_string());
-    assert_eq!(answer["respond"]["status"], 200);
-    assert_eq!(answer["respond"]["headers"]["content-type"], "application/json");
-    let body: Value = serde_json::from_str(answer["respond"]["body"].as_str().unwrap()).unwrap();
-    assert_eq!(body, result);
+fn a_recorded_event_drives_a_batch_then_is_answered_as_recorded() {
+    let recorded = json!({"received": true, "status": "received", "event_id": "evt_1", "type": "payment_intent.succeeded"});
+    let batch = completed(&json!({"event_id": "evt_1"}), &json!([{ "result": recorded }]).to_string());
+    assert_eq!(
+        batch["query"]["sql"], "select treasury.apply_stripe_events(200, $1::text) as result",
+        "{batch}"
+    );
+    assert_eq!(batch["query"]["role"], "service_role");
+    assert_eq!(batch["query"]["params"], json!(["evt_1"]), "it waits for its own event");
+    assert_eq!(batch["state"]["recorded"], recorded);
+    let applied = json!([{ "result": {"events": 3, "statuses": {"applied": 3}} }]).to_string();
+    assert_eq!(answered(&completed(&batch["state"], &applied)), recorded);
+    for error in [
+        r#"{"code":"40P01","message":"deadlock detected"}"#,
+        r#"{"code":"CONNECTION_CLOSED"}"#,
+    ] {
+        let failed = crate::fail("stripe-webhook", &batch["state"].to_string(), error, 0.0, "{}", "r-1");
+        assert_eq!(
+            answered(&serde_json::from_str(&failed).unwrap()),
+            recorded,
+            "a failed batch: {error}"
+        );
+    }
+}
+
+#[test]
+fn a_duplicate_is_answered_at_once() {
+    let duplicate = json!({"received": true, "status": "duplicate", "event_id": "evt_1", "recorded_status": "applied"});
+    let answer = completed(&json!({"event_id": "evt_1"}), &json!([{ "result": duplicate }]).to_string());
+    assert_eq!(answered(&answer), duplicate);
     for rows in ["[]", r#"[{"result": null}]"#, r#"[{"result": "applied"}]"#, r#"[{"other": {}}]"#] {
-        assert_eq!(error(&completed(rows)), (500, "internal".into()), "{rows}");
+        assert_eq!(
+            error(&completed(&json!({"event_id": "evt_1"}), rows)),
+            (500, "internal".into()),
+            "{rows}"
+        );
     }
 }
 
@@ -473,7 +506,7 @@ fn a_failed_event_is_never_answered_below_500() {
     let down = failed("57P01", "terminating connection");
     assert_eq!(error(&down), (503, "unavailable".into()));
     assert_eq!(down["respond"]["headers"]["retry-after"], "1");
-    let internal = failed("42883", "function treasury.receive_stripe_event(jsonb, text) does not exist");
+    let internal = failed("42883", "function treasury.record_stripe_event(jsonb, text) does not exist");
     assert_eq!(error(&internal), (500, "internal".into()));
     assert!(!internal["respond"]["body"].as_str().unwrap().contains("treasury"));
 }
