@@ -55,12 +55,14 @@ alter table passport_private.entry_keys enable always trigger entry_keys_append_
 -- one transaction. The partition sets are registered with automatic
 -- maintenance off, so pg_partman's own run_maintenance() (a background worker
 -- or another job) leaves them to this function. Retention is off: a month is
--- detached by hand (docs/partitions.md).
+-- detached by hand (docs/partitions.md). No SET search_path here: pg_partman
+-- sets the session's search_path and puts the one it found back with a
+-- session-wide set_config, which would leave a function's '' in the caller's
+-- session. Every name below is qualified.
 create or replace function passport_private.maintain_partitions()
 returns void
 language plpgsql
 volatile
-set search_path = ''
 as $$
 begin
   perform partman.run_maintenance(p_parent_table => 'public.passport_entries', p_jobmon => false);
