@@ -10,9 +10,12 @@
 -- RLS of its own. So each partition loses every API grant and gets RLS without
 -- policies (nothing passes even if a grant comes back). Statement triggers are
 -- not cloned to partitions either: each gets the parent's append-only guard
--- for TRUNCATE (the row guards are cloned by Postgres). Idempotent; run by
+-- for TRUNCATE (the row guards are cloned by Postgres). Run by
 -- passport_private.maintain_partitions in the transaction that creates the
--- partitions, so no partition is ever exposed.
+-- partitions, so no partition is ever exposed. It touches only the partitions
+-- that lack something: ENABLE ROW LEVEL SECURITY takes an ACCESS EXCLUSIVE
+-- lock, which the hourly job must not take on the month being written (nor
+-- wait for autovacuum there).
 create or replace function passport_private.secure_partitions(parent regclass, guard regproc)
 returns int
 language plpgsql
@@ -24,10 +27,18 @@ declare
   secured int := 0;
 begin
   for part in
-    select i.inhrelid::regclass
+    select c.oid::regclass
     from pg_catalog.pg_inherits as i
+    join pg_catalog.pg_class as c on c.oid = i.inhrelid
     where i.inhparent = parent
-    order by i.inhrelid
+      and (not c.relrowsecurity
+           or exists (select from pg_catalog.aclexplode(c.relacl) as a
+                      join pg_catalog.pg_roles as r on r.oid = a.grantee
+                      where r.rolname in ('anon', 'authenticated', 'service_role'))
+           or not exists (select from pg_catalog.pg_trigger as t
+                          where t.tgrelid = c.oid and t.tgname = 'append_only_truncate' and t.tgfoid = guard
+                            and t.tgenabled = 'A'))
+    order by c.oid
   loop
     execute format('revoke all on table %s from anon, authenticated, service_role', part);
     execute format('alter table %s enable row level security', part);
@@ -41,5 +52,5 @@ end
 $$;
 
 comment on function passport_private.secure_partitions(regclass, regproc) is
-  'Takes the API roles'' grants away from every partition of parent, enables RLS on it and adds the TRUNCATE guard; '
-  'returns how many partitions it saw.';
+  'Takes the API roles'' grants away from each partition of parent that has one, enables RLS and adds the TRUNCATE '
+  'guard where missing; returns how many partitions it changed.';

@@ -11,7 +11,7 @@ import { closedLoop, describe, fmt, percentile, perSecond, type Run, writeSectio
 
 const CLIENTS = 16;
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 8);
-const EVENTS = Number(Deno.env.get("BENCH_EVENTS") ?? 20_000);
+const EVENTS = 20_000; // two runs of partitions_pending.sql
 const MANY_MONTHS = 30;
 const BASELINE = "passport_private.bench_unpartitioned_log";
 const PARENTS = ["public.passport_entries", "public.coliseum_dna_mutations"];
@@ -20,7 +20,7 @@ const sql = db(CLIENTS + 4);
 const fans = Array.from({ length: 3000 }, uuid);
 const artists = Array.from({ length: 300 }, uuid);
 
-/** Plays, likes and follows over the last 28 days: their mutations fall in this month and the one before. */
+/** Plays, likes and follows over the last 28 days, as in partitions_pending.sql. */
 function event(i: number) {
   const base = {
     user_id: fans[(i * 7919) % fans.length],
@@ -57,8 +57,7 @@ async function drain(): Promise<{ entries: number; seconds: number }> {
 
 async function processing(): Promise<number> {
   await drain();
-  const events = Array.from({ length: EVENTS }, (_, i) => event(i));
-  for (let i = 0; i < events.length; i += 1000) await sql`insert into public.passport_entries ${sql(events.slice(i, i + 1000))}`;
+  for (let i = 0; i < EVENTS / 10_000; i++) await sql.file(new URL("partitions_pending.sql", import.meta.url).pathname);
   const run = await drain();
   console.log(`processor: ${fmt(run.entries)} entries in ${fmt(run.seconds, 2)} s`);
   return run.entries / run.seconds;
@@ -151,8 +150,8 @@ await writeSection(
 partitioned log (the key trigger writes passport_private.entry_keys) and into an unpartitioned copy of the log as it
 was before the partitions (primary key id, unique (user_id, client_event_id), the same three indexes, the foreign key
 to the catalog), created for the run. Then the processor (pg_coliseum, main cluster) drains ${fmt(EVENTS)} pending
-entries (follows, likes, plays of 300 artists by 3,000 fans over 28 days: their mutations fall in two months) with
-\`process_pending(5000)\`. All of it first with the partitions of a fresh database (this month, four ahead, the
+entries (\`tests/bench/partitions_pending.sql\` twice: follows, likes, plays of 300 new artists by 3,000 new fans over
+28 days, so their mutations fall in two months) with \`process_pending(5000)\`. All of it first with the partitions of a fresh database (this month, four ahead, the
 default), then with ${MANY_MONTHS} months premade ahead (two and a half years of months), removed afterwards.
 
 ${table.join("\n")}

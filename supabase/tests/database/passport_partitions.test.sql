@@ -6,7 +6,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(47);
+select plan(48);
 
 select gen_random_uuid() as fan, gen_random_uuid() as other, gen_random_uuid() as artist \gset
 
@@ -182,6 +182,8 @@ reset role;
 -- Maintenance makes the coming months ------------------------------------------------------------
 
 update partman.part_config set premake = 6 where parent_table = 'public.passport_entries';
+select is(passport_private.secure_partitions('public.passport_entries', 'passport_private.guard_passport_entries'), 0,
+          'a partition that is secured already is left alone (no lock on the month being written)');
 select lives_ok('select passport_private.maintain_partitions()', 'the maintenance job runs');
 select isnt(pg_temp.month_of('public.passport_entries', now() + interval '6 months'), 'passport_entries_default',
             'it created the partition six months ahead');
