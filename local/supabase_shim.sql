@@ -111,3 +111,33 @@ begin
   end if;
 end
 $cron$;
+
+-- pg_partman on the hosted-shape cluster, as Supabase provides it: in schema partman and owned by
+-- postgres (Supabase hands the extension's objects to postgres, since its maintenance runs dynamic DDL
+-- on the app's tables). A Supabase project lets postgres create it (supautils); this cluster has no
+-- supautils, so the platform's superuser creates it here, which makes the migrations'
+-- `create extension if not exists pg_partman` a no-op. On the main cluster postgres is the superuser
+-- and the migration creates it.
+do $partman$
+declare
+  member record;
+begin
+  if (select rolsuper from pg_catalog.pg_roles where rolname = 'postgres') then
+    return;
+  end if;
+  create schema partman authorization postgres;
+  create extension pg_partman with schema partman;
+  for member in
+    select d.classid::regclass as catalog, d.objid
+    from pg_catalog.pg_depend as d
+    join pg_catalog.pg_extension as e on e.oid = d.refobjid
+    where d.refclassid = 'pg_extension'::regclass and d.deptype = 'e' and e.extname = 'pg_partman'
+  loop
+    if member.catalog = 'pg_class'::regclass then
+      execute format('alter table %s owner to postgres', member.objid::regclass);
+    elsif member.catalog = 'pg_proc'::regclass then
+      execute format('alter routine %s owner to postgres', member.objid::regprocedure);
+    end if;
+  end loop;
+end
+$partman$;

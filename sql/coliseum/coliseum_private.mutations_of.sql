@@ -4,7 +4,9 @@
 -- else the fan's home as of the entry (the latest profile.location_set logged
 -- before it), so that the result depends on the log alone, not on when or in
 -- which batch the entry is folded. A SQL function the planner inlines into the
--- caller's statement.
+-- caller's statement. Its argument is a row of the partitioned log: the
+-- partitions step (20261203133010) re-created the table, so this function
+-- with it.
 create or replace function coliseum_private.mutations_of(e public.passport_entries)
 returns table (
   entry_id bigint,

@@ -1,3 +1,6 @@
+-- Checked on this (partitioned) table for every read through it; the monthly
+-- partitions have no grant for the API roles and RLS without a policy
+-- (passport_private.secure_partitions).
 alter table public.coliseum_dna_mutations enable row level security;
 
 revoke all on public.coliseum_dna_mutations

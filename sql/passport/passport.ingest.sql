@@ -175,10 +175,11 @@ begin
     from checked as c
     where c.code is null
     -- Key order, not input order: concurrent batches then take their
-    -- speculative-insert locks in one global order and cannot deadlock; idx
-    -- keeps the first occurrence of a key within the batch the one stored.
+    -- speculative-insert locks on passport_private.entry_keys in one global
+    -- order and cannot deadlock; idx keeps the first occurrence of a key
+    -- within the batch the one stored. A row whose key is stored already is
+    -- skipped by the trigger passport_entries_exactly_once.
     order by c.user_id, c.client_event_id, c.idx
-    on conflict (user_id, client_event_id) do nothing
     returning id, user_id, client_event_id
   ),
   ranked as (
@@ -225,13 +226,13 @@ begin
   if results @> '[{"status": "pending"}]' then
     select jsonb_agg(
       case when r.result ->> 'status' = 'pending'
-        then jsonb_build_object('status', 'duplicate', 'id', e.id)
+        then jsonb_build_object('status', 'duplicate', 'id', e.entry_id)
         else r.result
       end
       order by r.idx)
     into results
     from jsonb_array_elements(results) with ordinality as r(result, idx)
-    left join public.passport_entries as e
+    left join passport_private.entry_keys as e
       on r.result ->> 'status' = 'pending'
      and e.user_id = (r.result ->> 'user_id')::uuid
      and e.client_event_id = r.result ->> 'client_event_id';

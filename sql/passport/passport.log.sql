@@ -63,17 +63,16 @@ begin
 
   insert into public.passport_entries as e (user_id, kind, artist_id, payload, occurred_at, client_event_id, source)
   values (log.user_id, log.kind, log.artist_id, coalesce(log.payload, '{}'), log.occurred_at, log.client_event_id, log.source)
-  on conflict on constraint passport_entries_user_client_event_key do nothing
-  returning e.id into entry_id;
+  returning e.id into entry_id; -- null when the key is stored already (passport_entries_exactly_once)
 
   if aka.alias is not null then
     perform passport_private.count_alias_use(aka.alias, log.source, 1, (entry_id is not null)::int);
   end if;
 
   if entry_id is null then
-    select e.id into entry_id
-    from public.passport_entries as e
-    where e.user_id = log.user_id and e.client_event_id = log.client_event_id;
+    select k.entry_id into entry_id
+    from passport_private.entry_keys as k
+    where k.user_id = log.user_id and k.client_event_id = log.client_event_id;
   end if;
   return entry_id;
 end

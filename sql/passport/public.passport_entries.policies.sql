@@ -1,6 +1,9 @@
 -- Supabase grants every API role ALL on new tables in public. The log is
 -- written only through passport.ingest and passport.log (security definer),
--- so the API roles keep SELECT at most, under RLS.
+-- so the API roles keep SELECT at most, under RLS. These grants and the
+-- policy are checked on this (partitioned) table for every read through it;
+-- the monthly partitions themselves have no grant for the API roles and RLS
+-- without a policy (passport_private.secure_partitions).
 revoke all on public.passport_entries from anon, authenticated, service_role;
 
 revoke all on sequence public.passport_entries_id_seq from anon, authenticated, service_role;

@@ -43,7 +43,8 @@ declare
     'buckets-prune-cron-history', 'passport-prune-rejections', 'coliseum-process', 'coliseum-fast-path',
     'treasury-prune-webhook-rejections', 'treasury-process-payouts', 'concierto-expire-orders',
     'companon-complete-ended', 'companon-expire-offers', 'companon-measure', 'treasury-refund-worker',
-    'people-prune-notifications', 'people-badges-monthly', 'treasury-apply-stripe-events'];
+    'people-prune-notifications', 'people-badges-monthly', 'treasury-apply-stripe-events',
+    'buckets-partition-maintenance'];
   applied boolean := false;
   clashes text[];
   cron_clashes text[];

@@ -93,15 +93,18 @@ const OURS: &str = "
   select format('schema %I', n.nspname)
   from pg_namespace as n
   where n.nspname !~ '^pg_'
-    and n.nspname not in ('information_schema', 'public', 'extensions', 'auth', 'cron', 'supabase_migrations')
+    and n.nspname not in ('information_schema', 'public', 'extensions', 'auth', 'cron', 'supabase_migrations', 'partman')
   union all
-  select format('%s public.%I', case c.relkind when 'r' then 'table' when 'v' then 'view' when 'S' then 'sequence'
-                                                when 'i' then 'index' when 'm' then 'materialized view' else c.relkind::text end,
+  select format('%s public.%I', case c.relkind when 'r' then 'table' when 'p' then 'table' when 'v' then 'view'
+                                                when 'S' then 'sequence' when 'i' then 'index' when 'I' then 'index'
+                                                when 'm' then 'materialized view' else c.relkind::text end,
                 c.relname)
          || coalesce(' (on public.' || (select quote_ident(t.relname) from pg_index as x join pg_class as t on t.oid = x.indrelid
                                         where x.indexrelid = c.oid) || ')', '')
   from pg_class as c
   where c.relnamespace = 'public'::regnamespace
+    -- The months of a partitioned table come and go with pg_partman's maintenance; the parent is ours.
+    and not c.relispartition
     and not exists (select from pg_depend as d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
   union all
   select format('type public.%I', t.typname)

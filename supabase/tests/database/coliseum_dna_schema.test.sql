@@ -53,16 +53,16 @@ select results_eq(
 -- Indexes -----------------------------------------------------------------------------
 
 select is(pg_get_indexdef('public.coliseum_dna_mutations_artist_idx'::regclass),
-          'CREATE INDEX coliseum_dna_mutations_artist_idx ON public.coliseum_dna_mutations USING btree (artist_id, occurred_at)',
+          'CREATE INDEX coliseum_dna_mutations_artist_idx ON ONLY public.coliseum_dna_mutations USING btree (artist_id, occurred_at)',
           'an artist''s mutations are read by (artist_id, occurred_at)');
 select is(pg_get_indexdef('public.coliseum_dna_mutations_entry_domain_key'::regclass),
-          'CREATE UNIQUE INDEX coliseum_dna_mutations_entry_domain_key ON public.coliseum_dna_mutations USING btree (entry_id, domain)',
-          '(entry_id, domain) is unique: an entry is folded once');
+          'CREATE UNIQUE INDEX coliseum_dna_mutations_entry_domain_key ON ONLY public.coliseum_dna_mutations USING btree (entry_id, domain, occurred_at)',
+          '(entry_id, domain) is unique: an entry is folded once (occurred_at, the partition key, is fixed by the entry)');
 select is(pg_get_indexdef('public.coliseum_domain_strength_board_idx'::regclass),
           'CREATE INDEX coliseum_domain_strength_board_idx ON public.coliseum_domain_strength USING btree (domain, period, score DESC, artist_id)',
           'the boards read strengths by (domain, period, score desc, artist_id)');
 select is(pg_get_indexdef('public.passport_entries_location_set_idx'::regclass),
-          'CREATE INDEX passport_entries_location_set_idx ON public.passport_entries USING btree (user_id, id) WHERE (kind = ''profile.location_set''::text)',
+          'CREATE INDEX passport_entries_location_set_idx ON ONLY public.passport_entries USING btree (user_id, id) WHERE (kind = ''profile.location_set''::text)',
           'a fan''s home as of an entry is one index probe');
 
 -- RLS and privileges ------------------------------------------------------------------
@@ -109,8 +109,9 @@ select is(
 -- Append-only ---------------------------------------------------------------------------
 
 select is((select string_agg(tgenabled::text, '') from pg_trigger
-           where tgrelid = 'public.coliseum_dna_mutations'::regclass and tgname = 'coliseum_dna_mutations_append_only'),
-          'A', 'the append-only trigger is ENABLE ALWAYS');
+           where tgrelid = 'public.coliseum_dna_mutations'::regclass
+             and tgname in ('coliseum_dna_mutations_append_only', 'coliseum_dna_mutations_append_only_rows')),
+          'AA', 'the append-only triggers are ENABLE ALWAYS');
 select throws_ok('truncate public.coliseum_dna_mutations', '42501', 'coliseum_dna_mutations is append-only: TRUNCATE is refused',
                  'TRUNCATE outside rebuild is refused, for the owner too');
 select throws_ok($$select set_config('buckets.coliseum_rebuild', '1', true); truncate public.coliseum_dna_mutations$$, '42501', null,

@@ -80,18 +80,18 @@ select has_table('passport', 'rejections', 'passport.rejections exists');
 
 select is(
   pg_get_indexdef('public.passport_entries_timeline_idx'::regclass),
-  'CREATE INDEX passport_entries_timeline_idx ON public.passport_entries USING btree (user_id, occurred_at DESC, id DESC)',
+  'CREATE INDEX passport_entries_timeline_idx ON ONLY public.passport_entries USING btree (user_id, occurred_at DESC, id DESC)',
   'the timeline index serves newest-first keyset pages per user'
 );
 select is(
   pg_get_indexdef('public.passport_entries_pending_idx'::regclass),
-  'CREATE INDEX passport_entries_pending_idx ON public.passport_entries USING btree (id) WHERE (coliseum_processed_at IS NULL)',
+  'CREATE INDEX passport_entries_pending_idx ON ONLY public.passport_entries USING btree (id) WHERE (coliseum_processed_at IS NULL)',
   'the pending index holds only unprocessed entries'
 );
 select is(
-  pg_get_indexdef('public.passport_entries_user_client_event_key'::regclass),
-  'CREATE UNIQUE INDEX passport_entries_user_client_event_key ON public.passport_entries USING btree (user_id, client_event_id)',
-  '(user_id, client_event_id) is unique'
+  pg_get_indexdef('passport_private.entry_keys_pkey'::regclass),
+  'CREATE UNIQUE INDEX entry_keys_pkey ON passport_private.entry_keys USING btree (user_id, client_event_id)',
+  '(user_id, client_event_id) is unique, in the unpartitioned key table (passport_partitions.test.sql)'
 );
 select is(
   pg_get_indexdef('passport.rejections_rejected_at_idx'::regclass),
@@ -105,9 +105,11 @@ select results_eq(
   $$select tgname::text collate "default", tgenabled::text collate "default"
     from pg_trigger where tgrelid = 'public.passport_entries'::regclass and not tgisinternal
     order by tgname$$,
-  $$values ('passport_entries_append_only_delete', 'A'), ('passport_entries_append_only_update', 'A'),
-           ('passport_entries_companon_measure', 'O')$$,
-  'the append-only triggers are ENABLE ALWAYS; Companon''s queue is an ordinary trigger (a replica does not measure)'
+  $$values ('passport_entries_append_only_delete', 'A'), ('passport_entries_append_only_delete_rows', 'A'),
+           ('passport_entries_append_only_update', 'A'), ('passport_entries_companon_measure', 'O'),
+           ('passport_entries_exactly_once', 'O')$$,
+  'the append-only triggers are ENABLE ALWAYS; Companon''s queue and the key trigger are ordinary (a replica takes '
+  'both the rows and their keys from its origin)'
 );
 
 -- Row level security and table privileges -----------------------------------------
