@@ -68,7 +68,8 @@ ensure_node_modules() {
   want=$(file_hash package-lock.json)
   if [[ -x $DENO && -f $stamp && $(<"$stamp") == "$want" ]]; then return; fi
   command -v npm >/dev/null || die "npm is not installed" "install Node.js and npm, then re-run"
-  step "setup: npm ci (Deno and the test packages)" npm ci --no-audit --no-fund --loglevel=error
+  # npm's report goes to stderr with the rest of the progress: `./stack env`'s stdout is eval'ed.
+  step "setup: npm ci (Deno and the test packages)" npm ci --no-audit --no-fund --loglevel=error >&2
   "$DENO" --version >/dev/null 2>&1 ||
     die "node_modules/.bin/deno does not run after npm ci" "check that npm installed the deno package's platform binary (node_modules/@deno/*), then re-run"
   echo "$want" >"$stamp"

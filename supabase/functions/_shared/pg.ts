@@ -250,6 +250,10 @@ export class Pool {
     }
     const pipeline = new Pipeline(statements);
     let broken: Error | undefined;
+    // While a connection is lent out the pool does not listen for its errors: a connection that dies
+    // now (the database restarted) must fail this call, not end the process with an unheard 'error'.
+    const onError = (e: Error) => (broken = e);
+    client.on("error", onError);
     try {
       client.query(pipeline);
       return await pipeline.done;
@@ -258,6 +262,7 @@ export class Pool {
       if (!error.fromServer) broken = error;
       throw error;
     } finally {
+      client.removeListener("error", onError);
       // A connection that failed is closed, never handed to the next caller.
       client.release(broken ?? false);
     }
