@@ -113,15 +113,26 @@ class Pipeline {
     this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
   }
 
+  /**
+   * Writes every message of the pipeline, then the Sync, as one write: the socket is corked while they
+   * are queued (as node-postgres's own extended-protocol queries do), so the pipeline costs one system
+   * call here and arrives at the pooler and the server in one piece, not one packet per message.
+   */
   // deno-lint-ignore no-explicit-any
   submit(connection: any) {
-    for (const s of this.statements) {
-      connection.parse({ text: s.sql, name: "", types: [] });
-      connection.bind({ portal: "", statement: "", values: s.params.map(paramText) });
-      if (s.rows) connection.describe({ type: "P", name: "" });
-      connection.execute({ portal: "", rows: 0 });
+    const stream = connection.stream;
+    stream.cork?.();
+    try {
+      for (const s of this.statements) {
+        connection.parse({ text: s.sql, name: "", types: [] });
+        connection.bind({ portal: "", statement: "", values: s.params.map(paramText) });
+        if (s.rows) connection.describe({ type: "P", name: "" });
+        connection.execute({ portal: "", rows: 0 });
+      }
+      connection.sync();
+    } finally {
+      stream.uncork?.();
     }
-    connection.sync();
   }
 
   handleRowDescription(msg: { fields: Field[] }) {
