@@ -212,7 +212,10 @@ console.log(`ticket-token answer: ${fmt(d.answerBytes.body)} bytes of JSON, QR S
 const header = "| what | items | per second | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|";
 await writeSection("concierto", "Concierto: the door and its tokens (`./stack bench concierto`)", `
 Each ticket is scanned once (distinct tickets of one event, all admitted); ${fmt(TICKETS)} tickets per measurement,
-sold beforehand through signed \`checkout.session.completed\` webhooks. The SQL baseline runs the statement the edge
+sold beforehand through signed \`checkout.session.completed\` webhooks, plus ${fmt(3 * WARMUP)} that warm every path
+first (tokens, scans through the gateway, straight to the instances, in SQL). Before each measurement the bench
+waits until the database's background work is done (nothing pending for the processor, no Stripe event unapplied),
+so that no measurement pays for the one before. The SQL baseline runs the statement the edge
 runs (\`concierto.redeem\` as the staff member, one round trip) from as many connections as there are HTTP clients.
 The crypto baselines are one Deno loop (WebCrypto's Ed25519 is synchronous work under an async API); the edge
 figures are ${CLIENTS} concurrent clients on ${cores} cores, so the ratios say how much the HTTP path, JWT checks,
