@@ -9,7 +9,7 @@
 // true in supabase/config.toml (the default, as on the platform) the gateway first checks the
 // Authorization bearer token: signed with one of the project's published keys (the JWKS) or the
 // legacy HS256 secret, not expired. Requests are passed on untouched (method, headers, raw body
-// bytes; the peer's address is appended to X-Forwarded-For, as a proxy does) and answers streamed back.
+// bytes, streamed; the peer's address is appended to X-Forwarded-For, as a proxy does) and answers streamed back.
 //
 // It also stands in for Supabase Auth where the functions need it: the project's JWKS at
 // /auth/v1/.well-known/jwks.json (local/jwt.ts holds the keys).
@@ -327,25 +327,30 @@ async function jwtProblem(req: Request): Promise<string | null> {
   }
 }
 
-async function forward(req: Request, fn: FunctionProcess, path: string, search: string): Promise<Response> {
-  // The raw request bytes go through as they came: webhook signatures are computed over them.
-  const body = req.method === "GET" || req.method === "HEAD" ? undefined : new Uint8Array(await req.arrayBuffer());
+/**
+ * Passes the request on and streams the answer back. The body is streamed, not buffered: the raw bytes
+ * go through as they came (webhook signatures are computed over them) with their Content-Length, and
+ * neither body is copied through JavaScript. Deno's fetch keeps the connections to the instances open
+ * between requests (keep-alive), so a request costs no new connection.
+ */
+async function forward(req: Request, peer: Deno.Addr, fn: FunctionProcess, path: string, search: string): Promise<Response> {
   const upstream = await fetch(`http://127.0.0.1:${fn.port}${path}${search}`, {
     method: req.method,
-    headers: req.headers,
-    body,
+    headers: forwardedHeaders(req, peer),
+    body: req.method === "GET" || req.method === "HEAD" ? undefined : req.body,
     redirect: "manual",
   });
   // fetch() has already decoded a compressed body, so its encoding headers no longer describe it.
-  const headers = new Headers(upstream.headers);
+  let headers = upstream.headers;
   if (headers.has("content-encoding")) {
+    headers = new Headers(headers);
     headers.delete("content-encoding");
     headers.delete("content-length");
   }
   return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
 }
 
-async function route(req: Request, url: URL): Promise<[Response, string]> {
+async function route(req: Request, peer: Deno.Addr, url: URL): Promise<[Response, string]> {
   if (url.pathname === JWKS_PATH) {
     return [Response.json(await publishedJwks(), { headers: { "cache-control": "public, max-age=600" } }), "-"];
   }
@@ -398,20 +403,20 @@ async function route(req: Request, url: URL): Promise<[Response, string]> {
     return [jsonError(503, "boot_error", `Function ${name} failed to start: ${(e as Error).message}`), name];
   }
   // Functions see the path without /functions/v1, as behind the platform's gateway.
-  return [await forward(req, fn, url.pathname.slice(FUNCTION_PREFIX.length - 1), url.search), name];
+  return [await forward(req, peer, fn, url.pathname.slice(FUNCTION_PREFIX.length - 1), url.search), name];
 }
 
 /**
- * The request with the peer's address appended to X-Forwarded-For, as the platform's proxies append
- * the address they saw: a function reads the client's address from it (edge/src/http.rs,
+ * The request's headers with the peer's address appended to X-Forwarded-For, as the platform's proxies
+ * append the address they saw: a function reads the client's address from it (edge/src/http.rs,
  * client_address). A client may send its own X-Forwarded-For first, as it can on the platform.
  */
-function withForwardedFor(req: Request, peer: Deno.Addr): Request {
-  if (peer.transport !== "tcp") return req;
+function forwardedHeaders(req: Request, peer: Deno.Addr): Headers {
   const headers = new Headers(req.headers);
+  if (peer.transport !== "tcp") return headers;
   const prior = headers.get("x-forwarded-for");
   headers.set("x-forwarded-for", prior ? `${prior}, ${peer.hostname}` : peer.hostname);
-  return new Request(req, { headers });
+  return headers;
 }
 
 async function handle(req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> {
@@ -420,7 +425,7 @@ async function handle(req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): 
   let response: Response;
   let fn = "-";
   try {
-    [response, fn] = await route(withForwardedFor(req, info.remoteAddr), url);
+    [response, fn] = await route(req, info.remoteAddr, url);
   } catch (e) {
     console.error(`${new Date().toISOString()} ${req.method} ${url.pathname}: ${(e as Error).stack}`);
     response = jsonError(502, "bad_gateway", `The function did not answer: ${(e as Error).message}`);

@@ -11,11 +11,14 @@
 //    the pooler, Postgres and the bench client (tests/lib/cpu.ts).
 import { db, env, FUNCTIONS_URL, type Sql, type User } from "../lib/stack.ts";
 import { fmt, percentile, perSecond, type Run, writeSection } from "../lib/bench.ts";
-import { type CpuPerItem, cpuHeader, cpuRow, withCpu } from "../lib/cpu.ts";
+import { type CpuPerItem, cpuHeader, cpuRow, settle, withCpu } from "../lib/cpu.ts";
 import { buy, forge, localSigningKey, mintToken, newShow, newUsers, publicKey, ticketToken, validate, verifyToken } from "../lib/concierto.ts";
 
 const TICKETS = Number(Deno.env.get("BENCH_TICKETS") ?? 2000); // per measurement
 const CLIENTS = Number(Deno.env.get("BENCH_CLIENTS") ?? 16);
+// Scans and tokens done before the measurements, on tickets of their own: a function instance compiles its
+// WASM's hot paths and opens its pooled connections on first use, which a measurement should not pay.
+const WARMUP = Number(Deno.env.get("BENCH_WARMUP") ?? 4 * CLIENTS);
 const sql = db(CLIENTS + 8);
 
 /** Does `items` once each from `clients` concurrent loops; latency per item. */
@@ -54,8 +57,40 @@ async function sell(sqlc: Sql, tier: string, buyers: User[], n: number) {
   return owned.slice(0, n);
 }
 
+/** The baseline's statement: `concierto.redeem` as the staff member, in one round trip; the scan's status. */
+async function redeemInSql(event: string, staff: User, ticket: string, client: number): Promise<string> {
+  const claims = JSON.stringify({ sub: staff.id, role: "authenticated" });
+  const [{ result }] = await sql`
+    with caller as materialized (
+      select set_config('request.jwt.claims', ${claims}::text, true) as claims, set_config('role', 'authenticated', true) as role)
+    select concierto.redeem(${ticket}::uuid, 1, ${event}::uuid, ${`gate ${client}`}::text) as result from caller`;
+  return result.status;
+}
+
+/**
+ * Every measured path once before the measurements, on tickets of their own (a third each): tokens with and
+ * without the QR code, scans through the gateway, straight to the instances, and in SQL. Each must succeed.
+ */
+async function warmUp(show: { event: string }, staff: User[], warm: { ticket: string; owner: User }[]) {
+  const third = Math.ceil(warm.length / 3);
+  const instances: number[] = (await (await fetch(`${env("SUPABASE_URL")}/_stack/health`)).json()).instances["ticket-validate"];
+  await fixedWork("warm-up", CLIENTS, warm.map((w, i) => ({ ...w, i })), async ({ ticket, owner, i }, client) => {
+    let status: string;
+    if (i < 2 * third) {
+      const res = await ticketToken(owner.token, ticket, i % 2 ? "none" : "svg");
+      if (res.status !== 200) throw new Error(`warm-up ticket-token: ${res.status} ${JSON.stringify(res.body)}`);
+      const url = i < third ? `${FUNCTIONS_URL}/ticket-validate` : `http://127.0.0.1:${instances[client % instances.length]}/ticket-validate`;
+      const scanned = await validate(staff[client].token, { token: res.body.token, event_id: show.event, gate: "warm-up" }, url);
+      status = scanned.status === 200 ? scanned.body.status : `${scanned.status} ${JSON.stringify(scanned.body)}`;
+    } else {
+      status = await redeemInSql(show.event, staff[client], ticket, client);
+    }
+    if (status !== "admitted") throw new Error(`warm-up scan: ${status}`);
+  });
+}
+
 async function door() {
-  const show = await newShow(sql, { capacity: 3 * TICKETS + 20, artists: 2 });
+  const show = await newShow(sql, { capacity: 3 * TICKETS + 3 * WARMUP + 20, artists: 2 });
   const buyers = await newUsers(sql, 50, "bench-buyer");
   const staff = [show.staff, ...(await newUsers(sql, CLIENTS - 1, "bench-staff"))];
   for (const s of staff.slice(1)) {
@@ -65,13 +100,16 @@ async function door() {
     });
   }
   const t0 = performance.now();
-  const owned = await sell(sql, show.tier, buyers, 3 * TICKETS);
+  const owned = await sell(sql, show.tier, buyers, 3 * TICKETS + 3 * WARMUP);
   console.log(`sold ${owned.length} tickets through signed webhooks in ${fmt((performance.now() - t0) / 1000, 1)} s`);
-  const [http, direct, past] = [owned.slice(0, TICKETS), owned.slice(TICKETS, 2 * TICKETS), owned.slice(2 * TICKETS)];
+  const [http, direct, past] = [owned.slice(0, TICKETS), owned.slice(TICKETS, 2 * TICKETS), owned.slice(2 * TICKETS, 3 * TICKETS)];
+  const warm = owned.slice(3 * TICKETS);
 
   // Tokens for the HTTP half, end to end: this is also the signing measurement.
   const tokens = new Map<string, string>();
   const sizes = { body: 0, svg: 0 };
+  await warmUp(show, staff, warm);
+  await settle(sql);
   const [sign, signCpu] = await withCpu("ticket-token", () =>
     fixedWork("GET ticket-token (end to end: JWT, SQL as the owner, Ed25519 sign, QR SVG)", CLIENTS, http, async ({ ticket, owner }) => {
       const res = await ticketToken(owner.token, ticket);
@@ -99,6 +137,7 @@ async function door() {
           return;
         }
       }), (r) => r.items);
+  await settle(sql);
   const [e2e, e2eCpu] = await scan(`POST ticket-validate (end to end, ${CLIENTS} staff clients)`, http, (t) => tokens.get(t)!, () => `${FUNCTIONS_URL}/ticket-validate`);
 
   // The function's own path: straight to its instances, tokens signed here with the same key.
@@ -107,22 +146,20 @@ async function door() {
   const expires = Math.floor(Date.now() / 1000) + 60;
   const pastTokens = new Map<string, string>();
   for (const { ticket } of past) pastTokens.set(ticket, await mintToken(key, { ticket, version: 1, expires, kid: 1 }));
+  await settle(sql);
   const [own, ownCpu] = await scan(`POST ticket-validate straight to its ${instances.length} instances (no gateway, ${CLIENTS} staff clients)`, past, (t) => pastTokens.get(t)!, (client) => `http://127.0.0.1:${instances[client % instances.length]}/ticket-validate`);
 
   // The token alone, after the scans: the tokens above live 60 s.
+  await settle(sql);
   const [signOnly, signOnlyCpu] = await withCpu("ticket-token", () =>
     fixedWork("GET ticket-token?qr=none (end to end, the token alone)", CLIENTS, direct, async ({ ticket, owner }) => {
       const res = await ticketToken(owner.token, ticket, "none");
       if (res.status !== 200 || res.body.qr_svg !== undefined) throw new Error(`ticket-token?qr=none: ${res.status} ${JSON.stringify(res.body)}`);
     }), (r) => r.items);
 
+  await settle(sql);
   const [baseline, baselineCpu] = await withCpu("ticket-validate", () => fixedWork(`concierto.redeem in SQL (baseline, ${CLIENTS} connections)`, CLIENTS, direct, async ({ ticket }, client) => {
-    const claims = JSON.stringify({ sub: staff[client].id, role: "authenticated" });
-    const [{ result }] = await sql`
-      with caller as materialized (
-        select set_config('request.jwt.claims', ${claims}::text, true) as claims, set_config('role', 'authenticated', true) as role)
-      select concierto.redeem(${ticket}::uuid, 1, ${show.event}::uuid, ${`gate ${client}`}::text) as result from caller`;
-    const k = `sql ${result.status}`;
+    const k = `sql ${await redeemInSql(show.event, staff[client], ticket, client)}`;
     outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
   }), (r) => r.items);
   if ((outcomes.get("admitted") ?? 0) !== 2 * TICKETS || (outcomes.get("sql admitted") ?? 0) !== TICKETS) {
@@ -131,6 +168,7 @@ async function door() {
 
   // Verification end to end: forged tokens, refused by the edge after the signature check.
   const forged = [...tokens.values()].map(forge);
+  await settle(sql);
   const [verify, verifyCpu] = await withCpu("ticket-validate", () =>
     fixedWork("POST ticket-validate, forged token (end to end: JWT, Ed25519 verify, 422)", CLIENTS, forged, async (token, client) => {
       const res = await validate(staff[client].token, { token, event_id: show.event, gate: "bench" });
@@ -174,7 +212,10 @@ console.log(`ticket-token answer: ${fmt(d.answerBytes.body)} bytes of JSON, QR S
 const header = "| what | items | per second | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|";
 await writeSection("concierto", "Concierto: the door and its tokens (`./stack bench concierto`)", `
 Each ticket is scanned once (distinct tickets of one event, all admitted); ${fmt(TICKETS)} tickets per measurement,
-sold beforehand through signed \`checkout.session.completed\` webhooks. The SQL baseline runs the statement the edge
+sold beforehand through signed \`checkout.session.completed\` webhooks, plus ${fmt(3 * WARMUP)} that warm every path
+first (tokens, scans through the gateway, straight to the instances, in SQL). Before each measurement the bench
+waits until the database's background work is done (nothing pending for the processor, no Stripe event unapplied),
+so that no measurement pays for the one before. The SQL baseline runs the statement the edge
 runs (\`concierto.redeem\` as the staff member, one round trip) from as many connections as there are HTTP clients.
 The crypto baselines are one Deno loop (WebCrypto's Ed25519 is synchronous work under an async API); the edge
 figures are ${CLIENTS} concurrent clients on ${cores} cores, so the ratios say how much the HTTP path, JWT checks,

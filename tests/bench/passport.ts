@@ -4,7 +4,7 @@
 // and where the CPU of each went, by process (tests/lib/cpu.ts).
 import { callFunction, db, newUser, uuid, type User } from "../lib/stack.ts";
 import { closedLoop, describe, fmt, percentile, perSecond, type Run, writeSection } from "../lib/bench.ts";
-import { cpuHeader, cpuRow, withCpu } from "../lib/cpu.ts";
+import { cpuHeader, cpuRow, settle, withCpu } from "../lib/cpu.ts";
 
 const CLIENTS = 64;
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 8);
@@ -60,8 +60,10 @@ const table: string[] = [
 ];
 try {
   for (const batch of [1, 100]) {
+    await settle(sql);
     const [endpoint, endpointCpu] = await withCpu("passport-log", () => viaEndpoint(batch), (r) => r.items);
     console.log(describe(endpoint));
+    await settle(sql);
     const [baseline, baselineCpu] = await withCpu("passport-log", () => direct(batch), (r) => r.items);
     console.log(describe(baseline));
     cpuRows.push(cpuRow(`batch ${batch}, passport-log over HTTP`, endpointCpu), cpuRow(`batch ${batch}, direct INSERT`, baselineCpu));
@@ -79,7 +81,8 @@ await sql.end();
 await writeSection(
   "passport",
   "Passport ingest",
-  `${CLIENTS} concurrent clients, closed loop, ${SECONDS} s per path after 1 s of warm-up, each client its own user.
+  `${CLIENTS} concurrent clients, closed loop, ${SECONDS} s per path after 1 s of warm-up, each client its own user;
+before each path the bench waits until nothing is pending for the processor (the events of the path before).
 The endpoint path is the whole production path: the local gateway (a Deno proxy; passport-log has \`verify_jwt = false\`),
 the function's instances (Deno, the WASM handler: the user's token, parse, validate, normalise), PgBouncer, and
 \`passport.ingest\` run as the user (the user's rate-limit buckets, raised out of reach for the run; re-validation against

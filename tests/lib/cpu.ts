@@ -4,7 +4,7 @@
 // baseline: the gateway, the function's instances, the pooler, Postgres's sessions (client backends),
 // Postgres's background (the postmaster, WAL writer, checkpointer, pg_cron, the Coliseum worker folding
 // the events the work logged: work of earlier runs may land in a later one), and the bench client.
-import { env } from "./stack.ts";
+import { env, pendingEntries, type Sql } from "./stack.ts";
 
 export const PARTS = ["gateway", "function", "pooler", "postgres", "background", "client"] as const;
 export type Part = typeof PARTS[number];
@@ -56,6 +56,25 @@ async function processes(fn: string): Promise<Record<Part, number[]>> {
     background: [...postmaster, ...children.filter((pid) => !isSession(pid))],
     client: [Deno.pid],
   };
+}
+
+/**
+ * Waits until the database's background work of earlier steps is done: no passport entry pending for
+ * the processor (pg_cron folds them every second), no recorded Stripe event waiting to be applied. A
+ * measurement started earlier shares the cores with that work and is charged its CPU as "background";
+ * the benches settle before each measurement so that a path and its baseline start alike.
+ */
+export async function settle(sql: Sql, timeoutMs = 120_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const [{ stripe }] = await sql`select count(*)::int as stripe from treasury.stripe_events where status = 'received'`;
+    const pending = await pendingEntries(sql);
+    if (pending === 0 && stripe === 0) return;
+    if (performance.now() > deadline) {
+      throw new Error(`the database did not settle in ${timeoutMs / 1000} s: ${pending} passport entries pending, ${stripe} Stripe events unapplied`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 /** CPU seconds of every process, by pid. */
