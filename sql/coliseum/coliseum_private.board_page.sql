@@ -7,10 +7,15 @@
 -- coliseum.artist_holds) are on neither board: the ranks close over them,
 -- and they come back when released, with nothing to rebuild.
 --
--- Cost: an index scan of first_rank + max_rows board entries, a primary key
--- lookup per row for the reference score, and one ordered range scan of the
--- reference day's board down to the lowest reference score on the page
--- (ranking a prefix of a board gives the same ranks as ranking all of it).
+-- Cost: an index scan of first_rank + max_rows board entries and, when the
+-- reference day's ranks are stored and still valid (history_days: changes =
+-- ranked_changes; coliseum_private.rank_history_days), one primary key probe
+-- of coliseum_private.history_ranks per row for the reference score and rank,
+-- the ranks of held artists that day subtracted (holds are few: one probe per
+-- open hold). Otherwise, a primary key lookup per row for the reference score
+-- and one ordered range scan of the reference day's board down to the lowest
+-- reference score on the page (ranking a prefix of a board gives the same
+-- ranks as ranking all of it). Both give the same answers.
 -- Each statement is planned with the call's values (plan_cache_mode), so the
 -- page's limit and that lowest score reach the index scans as constants.
 -- A page without any reference score (no history that day) skips the
@@ -30,22 +35,40 @@ set plan_cache_mode = force_custom_plan
 set jit = off
 as $$
 declare
-  reference_day date := (now() at time zone 'UTC')::date - case board_period when '30d' then 30 else 7 end;
+  reference_day date := coliseum_private.reference_day(board_period, (now() at time zone 'UTC')::date);
+  stored boolean;
+  held_ranks int[];
   artists uuid[];
   scores double precision[];
   reference_scores double precision[];
   lowest_reference double precision;
 begin
+  select d.ranked_changes = d.changes,
+         (select array_agg(r.rank)
+          from coliseum.artist_holds as x
+          join coliseum_private.history_ranks as r
+            on r.domain = board_domain and r.period = board_period and r.day = reference_day and r.artist_id = x.artist_id
+          where x.released_at is null)
+  into stored, held_ranks
+  from coliseum_private.history_days as d
+  where d.domain = board_domain and d.period = board_period and d.day = reference_day;
+
+  if stored then
+    return query
+    select p.n::int, p.artist_id, p.score, p.score - r.score,
+           (case when held_ranks is null then r.rank
+                 else r.rank - (select count(*) from unnest(held_ranks) as q(rank) where q.rank < r.rank) end)::int
+    from coliseum_private.board_entries(board_domain, board_period, first_rank, max_rows) as p
+    left join coliseum_private.history_ranks as r
+      on r.domain = board_domain and r.period = board_period and r.day = reference_day and r.artist_id = p.artist_id
+    order by p.n;
+    return;
+  end if;
+
   select coalesce(array_agg(p.artist_id order by p.n), '{}'), array_agg(p.score order by p.n),
          array_agg(h.score order by p.n), min(h.score)
   into artists, scores, reference_scores, lowest_reference
-  from (select s.artist_id, s.score, row_number() over (order by s.score desc, s.artist_id) as n
-        from public.coliseum_domain_strength as s
-        where s.domain = board_domain and s.period = board_period
-          and not exists (select from coliseum.artist_holds as x where x.artist_id = s.artist_id and x.released_at is null)
-        order by s.score desc, s.artist_id
-        offset first_rank
-        limit max_rows) as p
+  from coliseum_private.board_entries(board_domain, board_period, first_rank, max_rows) as p
   left join coliseum.strength_history as h
     on h.artist_id = p.artist_id and h.domain = board_domain and h.period = board_period and h.day = reference_day;
 

@@ -1,6 +1,6 @@
 -- One artist against a campaign's target (docs/companon.md#matching): whether match_artists lists them,
 -- every reason it does not, in this order: no_dna (no DNA in the last 30 days), held (an open
--- coliseum.artist_holds row), genre, country, city, min_score:<A|T|G|C|overall>, size_band; their
+-- coliseum.artist_holds row), no_account (no auth.users row: no offer can be made to them), genre, country, city, min_score:<A|T|G|C|overall>, size_band; their
 -- similarity (null without DNA: an artist without DNA is judged by the filters as one with zero scores,
 -- no fans, no genre and no places), drivers and 30d scores, and their rank when matched. The same
 -- callers as match_artists.
@@ -39,12 +39,16 @@ begin
   if exists (select 1 from coliseum.artist_holds as h where h.artist_id = explain_match.artist_id and h.released_at is null) then
     reasons := reasons || 'held'::text;
   end if;
+  if not exists (select 1 from auth.users as u where u.id = explain_match.artist_id) then
+    reasons := reasons || 'no_account'::text;
+  end if;
   execute companon_private.reasons_sql(target) into failed using artist_id;
   reasons := reasons || failed;
   matched := cardinality(reasons) = 0;
   if matched then
     execute format('select count(*) + 1 from (%s) as m where (m.similarity > $1 or (m.similarity = $1 and m.artist_id < $2))
-                      and not exists (select 1 from coliseum.artist_holds as h where h.artist_id = m.artist_id and h.released_at is null)',
+                      and not exists (select 1 from coliseum.artist_holds as h where h.artist_id = m.artist_id and h.released_at is null)
+                      and exists (select 1 from auth.users as u where u.id = m.artist_id)',
                    companon_private.match_query(target))
       into rank using similarity, artist_id;
   end if;
@@ -53,7 +57,7 @@ end
 $$;
 
 comment on function companon.explain_match(uuid, uuid) is
-  'Why an artist is or is not among a campaign''s matches: matched, reasons (no_dna, held, genre, country, city, '
+  'Why an artist is or is not among a campaign''s matches: matched, reasons (no_dna, held, no_account, genre, country, city, '
   'min_score:<score>, size_band), similarity, rank when matched, drivers and 30d scores. Members of the campaign''s '
   'brand and admins. docs/companon.md#matching.';
 

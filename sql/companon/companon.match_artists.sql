@@ -5,9 +5,15 @@
 -- (every role) and admins may ask, for a campaign in any state; anybody else is told the campaign is not
 -- found (P0002).
 --
+-- Artists without an account (no auth.users row: DNA from events that name an id nobody signed up
+-- with, or an account deleted since) are left out too: no offer can be made to them (make_offer:
+-- P0002 unknown_artist), and a brand looks for artists to make offers to.
+--
 -- One statement scores every matching artist (companon_private.match_query) and keeps the best
--- lim + off + (open holds) with a top-N heap sort; the held are then left out, and only the page gets
--- drivers and scores.
+-- lim + off + (open holds) with a top-N heap sort; the held and those without an account are then left
+-- out (both are few: checking them after the sort spares a lookup per row), and only the page gets
+-- drivers and scores. If that leaves fewer than lim + off while more artists match, the statement runs
+-- again keeping four times as many.
 create or replace function companon.match_artists(campaign_id uuid, lim integer default 50, off integer default 0)
 returns table (artist_id uuid, similarity double precision, rank bigint, drivers jsonb, scores jsonb)
 language plpgsql
@@ -20,6 +26,8 @@ declare
   t double precision[];
   ids uuid[];
   similarities double precision[];
+  kept bigint;
+  candidates bigint;
 begin
   if lim is null or lim not between 1 and 1000 then
     raise exception using errcode = '22023', message = format('lim must be from 1 to 1000, got %s', coalesce(lim::text, 'null'));
@@ -31,12 +39,20 @@ begin
   select c.target into target from companon.campaigns as c where c.id = match_artists.campaign_id;
   t := coliseum.target_vector(target -> 'domains', target -> 'components');
   -- The best lim + off, by the statement built for this target; then what only the page needs.
-  execute format('select array_agg(m.artist_id order by m.similarity desc, m.artist_id), array_agg(m.similarity order by m.similarity desc, m.artist_id)
-                  from (select s.artist_id, s.similarity from (%s order by 2 desc, 1 limit $1 + $2) as s
-                        where not exists (select 1 from coliseum.artist_holds as h where h.artist_id = s.artist_id and h.released_at is null)
-                        order by 2 desc, 1 limit $1) as m', companon_private.match_query(target))
-    into ids, similarities
-    using lim + off, (select count(*)::int from coliseum.artist_holds as h where h.released_at is null);
+  kept := lim + off + (select count(*)::int from coliseum.artist_holds as h where h.released_at is null);
+  loop
+    execute format('with best as (%s order by 2 desc, 1 limit $1)
+                    select array_agg(m.artist_id order by m.similarity desc, m.artist_id),
+                           array_agg(m.similarity order by m.similarity desc, m.artist_id), (select count(*) from best)
+                    from (select b.artist_id, b.similarity from best as b
+                          where not exists (select 1 from coliseum.artist_holds as h where h.artist_id = b.artist_id and h.released_at is null)
+                            and exists (select 1 from auth.users as u where u.id = b.artist_id)
+                          order by 2 desc, 1 limit $2) as m', companon_private.match_query(target))
+      into ids, similarities, candidates
+      using kept, lim + off;
+    exit when coalesce(cardinality(ids), 0) >= lim + off or candidates < kept;
+    kept := kept * 4;
+  end loop;
   return query
     select p.artist_id, p.similarity, p.n,
            coliseum.dna_drivers(t, v.dna, 3),
@@ -50,7 +66,8 @@ $$;
 
 comment on function companon.match_artists(uuid, integer, integer) is
   'The artists a campaign''s target matches, best first: similarity (cosine of DNA and target, 0..1), rank, drivers '
-  '(the three dimensions that contributed most) and 30d scores; filtered by the target, held artists excluded. Members '
+  '(the three dimensions that contributed most) and 30d scores; filtered by the target, held artists and artists '
+  'without an account excluded. Members '
   'of the campaign''s brand and admins. docs/companon.md#matching.';
 
 grant execute on function companon.match_artists(uuid, integer, integer) to authenticated, service_role;

@@ -44,7 +44,7 @@ declare
     'treasury-prune-webhook-rejections', 'treasury-process-payouts', 'concierto-expire-orders',
     'companon-complete-ended', 'companon-expire-offers', 'companon-measure', 'treasury-refund-worker',
     'people-prune-notifications', 'people-badges-monthly', 'treasury-apply-stripe-events',
-    'buckets-partition-maintenance'];
+    'buckets-partition-maintenance', 'coliseum-rank-history-days'];
   applied boolean := false;
   clashes text[];
   cron_clashes text[];

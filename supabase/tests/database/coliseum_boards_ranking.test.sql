@@ -6,42 +6,7 @@ set local search_path = extensions, public;
 
 select plan(15);
 
-delete from public.coliseum_domain_strength;
-delete from coliseum.strength_history;
-
--- Artist n is a0000000-0000-4000-8000-00000000000n: ids order as n does.
-create function pg_temp.artist(n int) returns uuid language sql immutable as $$
-  select ('a0000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid
-$$;
-grant execute on function pg_temp.artist(int) to anon, authenticated, service_role;
-select (now() at time zone 'UTC')::date as today \gset
-
--- Today's A boards. On 7d artists 2 and 3 tie: the smaller id ranks first.
-insert into public.coliseum_domain_strength (artist_id, domain, period, score, raw, components, events, fans, computed_at)
-select pg_temp.artist(n), 'A', p, s, 1, '{}', 1, 1, now()
-from (values (1, '7d', 90.0), (2, '7d', 80.0), (3, '7d', 80.0), (4, '7d', 70.0), (5, '7d', 60.0),
-             (1, '30d', 50.0), (2, '30d', 40.0),
-             (1, 'alltime', 70.0), (2, 'alltime', 30.0)) as t(n, p, s);
-
--- The 7d board as it was 7 days ago: artist 6 led, artist 7 tied with
--- artist 2 (and ranks after it), artist 3 was absent.
-insert into coliseum.strength_history (day, artist_id, domain, period, score, raw)
-select :'today'::date - 7, pg_temp.artist(n), 'A', '7d', s, 1
-from (values (6, 95.0), (1, 85.0), (2, 82.0), (7, 82.0), (4, 75.0), (5, 60.0)) as t(n, s);
--- Rows of other days and periods that must not be used for 7d.
-insert into coliseum.strength_history (day, artist_id, domain, period, score, raw) values
-  (:'today'::date - 6, pg_temp.artist(1), 'A', '7d', 10, 1),
-  (:'today'::date - 8, pg_temp.artist(3), 'A', '7d', 10, 1),
-  (:'today'::date - 7, pg_temp.artist(3), 'T', '7d', 10, 1),
-  (:'today'::date - 7, pg_temp.artist(3), 'A', '30d', 10, 1);
--- 30d compares with 30 days ago, alltime with 7 days ago.
-insert into coliseum.strength_history (day, artist_id, domain, period, score, raw) values
-  (:'today'::date - 30, pg_temp.artist(2), 'A', '30d', 45, 1),
-  (:'today'::date - 30, pg_temp.artist(1), 'A', '30d', 44, 1),
-  (:'today'::date - 7, pg_temp.artist(1), 'A', '30d', 1, 1),
-  (:'today'::date - 7, pg_temp.artist(1), 'A', 'alltime', 65, 1),
-  (:'today'::date - 7, pg_temp.artist(2), 'A', 'alltime', 66, 1),
-  (:'today'::date - 30, pg_temp.artist(1), 'A', 'alltime', 1, 1);
+\ir coliseum_boards_helpers.psql
 
 set local role service_role;
 set local request.jwt.claims to '{"role": "service_role"}';

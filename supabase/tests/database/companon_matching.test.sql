@@ -6,7 +6,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(71);
+select plan(74);
 \ir companon_helpers.psql
 
 -- Artist n is a0000000-0000-4000-8000-00000000000n: ids order as n does.
@@ -35,6 +35,9 @@ as $$
   insert into coliseum_private.artist_refreshes (artist_id, refreshed_at) values (pg_temp.artist(n), now())
   on conflict (artist_id) do update set refreshed_at = excluded.refreshed_at;
 $$;
+
+-- Artists 1 to 7 have accounts (offers can be made to them); artist 8, added below, has none.
+insert into auth.users (id, email) select pg_temp.artist(n), format('artist%s@example.test', n) from generate_series(1, 7) as n;
 
 -- Holds are for artists Coliseum knows: a follow of artist 4 is folded first (its scores are then set by hand).
 select passport.log(gen_random_uuid(), 'social.follow', 'match-follow-4', '{}', pg_temp.artist(4)) as _logged \gset
@@ -89,8 +92,14 @@ select ok((select bool_and(abs(sqrt(u1^2 + u2^2 + u3^2 + u4^2 + u5^2 + u6^2 + u7
            from companon_private.artist_vectors as v),
    'dna is coliseum.dna_vector of the 30d rows, u1..u26 its unit vector');
 
+-- Artist 8 has the DNA of artist 1 (and of the held artist 4) but no account: no offer could be made to
+-- them, so the matcher leaves them out.
+select pg_temp.dna(8, 80, 0, 0, 60, 5000, 'afrobeats', '{"A": {"engagement": 1000}, "C": {"touring_viability": 1000}}', '{NG/Lagos}')
+  as _no_account \gset
+
 -- Results and order -------------------------------------------------------------------------------------------
-select is(pg_temp.order_of(:'c_all'), array[1, 6, 2, 3], 'best first: the held artist and the one without DNA are left out');
+select is(pg_temp.order_of(:'c_all'), array[1, 6, 2, 3],
+          'best first: the held artist, the one without an account and the one without DNA are left out');
 select is((select array_agg(rank order by rank) from companon.match_artists(:'c_all')), array[1, 2, 3, 4]::bigint[], 'ranked 1..n');
 select ok((select bool_and(abs(m.similarity - coliseum.dna_similarity(
                                  coliseum.target_vector(c.target -> 'domains', c.target -> 'components'), v.dna)) < 1e-12)
@@ -106,6 +115,8 @@ select ok(abs((select similarity from companon.match_artists(:'c_all') where art
 select is((select similarity from companon.match_artists(:'c_all') where artist_id = pg_temp.artist(3)), 0::float8,
           'an artist with nothing the target weighs matches with similarity 0, last');
 select is(pg_temp.order_of(:'c_all', 2, 1), array[6, 2], 'lim and off page through the ranking');
+select is(pg_temp.order_of(:'c_all', 2), array[1, 6], 'a page whose best candidates are held or have no account is filled from the next ones');
+select is(pg_temp.order_of(:'c_all', 1, 3), array[3], 'and so is the last page');
 select is((select array_agg(rank) from companon.match_artists(:'c_all', 2, 1)), array[2, 3]::bigint[], 'with the ranks of the whole list');
 select is((select drivers -> 0 ->> 'domain' || '.' || (drivers -> 0 ->> 'component') from companon.match_artists(:'c_all')
            where artist_id = pg_temp.artist(1)), 'A.score', 'the strongest driver of artist 1 is its A score');
@@ -136,6 +147,8 @@ select is((select e.similarity = m.similarity and e.drivers = m.drivers and e.sc
           'its similarity, drivers and scores are those match_artists gives');
 select is((select (matched, reasons, similarity, rank, drivers, scores)::text from companon.explain_match(:'c_all', pg_temp.artist(5))),
           '(f,{no_dna},,,,)', 'no_dna: no DNA in the last 30 days, no similarity');
+select is((select (matched, reasons, rank)::text from companon.explain_match(:'c_all', pg_temp.artist(8))), '(f,{no_account},)',
+          'no_account: no offer can be made to an artist without an account');
 select is((select (matched, reasons, rank)::text from companon.explain_match(:'c_all', pg_temp.artist(4))), '(f,{held},)',
           'held: an admin holds the artist');
 select ok((select similarity > 0.9 from companon.explain_match(:'c_all', pg_temp.artist(4))),
@@ -235,6 +248,8 @@ select is((select reasons from companon.explain_match(:'c_all', pg_temp.artist(7
 
 -- The threshold search gives what scoring everybody gives ----------------------------------------------------
 -- 400 more artists: the lists of the search (100 deep at first) no longer hold every artist, so the bound decides.
+-- They have accounts; artist 8 (no account) is among the best and is left out of both answers.
+insert into auth.users (id, email) select pg_temp.artist(100 + n), format('artist%s@example.test', 100 + n) from generate_series(1, 400) as n;
 select count(pg_temp.dna(100 + n, random() * 100, random() * 100, random() * 100, random() * 100, (random() * 20000)::bigint,
                          (array['afrobeats', 'amapiano'])[1 + n % 2],
                          jsonb_build_object('A', jsonb_build_object('engagement', random() * 1e4),
@@ -244,8 +259,9 @@ from generate_series(1, 400) as n \gset
 create function pg_temp.scanned(campaign uuid, lim int, off int) returns uuid[] language plpgsql as $$
 declare ids uuid[];
 begin
-  execute format('select array_agg(m.artist_id order by m.similarity desc, m.artist_id) from (%s order by 2 desc, 1 limit %s offset %s) as m',
-                 companon_private.match_query((select c.target from companon.campaigns as c where c.id = campaign)), lim, off)
+  execute format('select array_agg(m.artist_id order by m.similarity desc, m.artist_id)
+                  from (select * from (%s) as a where a.artist_id <> %L order by 2 desc, 1 limit %s offset %s) as m',
+                 companon_private.match_query((select c.target from companon.campaigns as c where c.id = campaign)), pg_temp.artist(8), lim, off)
     into ids;
   return ids;
 end $$;
