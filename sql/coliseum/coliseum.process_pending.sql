@@ -38,20 +38,20 @@ begin
 
   -- Claim and mark in one statement: the oldest pending entries that no
   -- other processor holds. The marks commit with the mutations or not at all.
-  -- Each claimed row is found again by its whole key (id, received_at), so
-  -- the mark reads the one month that holds it, not every month of the log;
-  -- the batch's span of received_at lets the fold read only its months.
-  -- (A join "from picked" would be planned as a merge join over the whole
-  -- primary key, which reads the log's history up to the batch.)
+  -- The batch's span of received_at (the log's partition key) lets the fold
+  -- read only its months. The mark finds the rows by id: matching on
+  -- (id, received_at) here was planned as a hash join over a scan of the
+  -- whole log, and a join "from" the picked rows as a merge join over the
+  -- whole primary key; by id alone the plan is a nested loop of key probes.
   with claimed as (
     update public.passport_entries as p
     set coliseum_processed_at = now()
-    where (p.id, p.received_at) in (select q.id, q.received_at
-                                    from public.passport_entries as q
-                                    where q.coliseum_processed_at is null
-                                    order by q.id
-                                    limit max_entries
-                                    for update skip locked)
+    where p.id in (select q.id
+                   from public.passport_entries as q
+                   where q.coliseum_processed_at is null
+                   order by q.id
+                   limit max_entries
+                   for update skip locked)
     returning p.id, p.received_at
   )
   select array_agg(c.id order by c.id), min(c.received_at), max(c.received_at)
