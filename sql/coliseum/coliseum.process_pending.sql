@@ -16,6 +16,8 @@ set search_path = ''
 as $$
 declare
   batch bigint[];
+  received_from timestamptz;
+  received_to timestamptz;
   touched uuid[];
 begin
   if max_entries is null or max_entries < 1 then
@@ -36,6 +38,11 @@ begin
 
   -- Claim and mark in one statement: the oldest pending entries that no
   -- other processor holds. The marks commit with the mutations or not at all.
+  -- The batch's span of received_at (the log's partition key) lets the fold
+  -- read only its months. The mark finds the rows by id: matching on
+  -- (id, received_at) here was planned as a hash join over a scan of the
+  -- whole log, and a join "from" the picked rows as a merge join over the
+  -- whole primary key; by id alone the plan is a nested loop of key probes.
   with claimed as (
     update public.passport_entries as p
     set coliseum_processed_at = now()
@@ -45,14 +52,16 @@ begin
                    order by q.id
                    limit max_entries
                    for update skip locked)
-    returning p.id
+    returning p.id, p.received_at
   )
-  select array_agg(c.id order by c.id) into batch from claimed as c;
+  select array_agg(c.id order by c.id), min(c.received_at), max(c.received_at)
+  into batch, received_from, received_to
+  from claimed as c;
 
   if batch is not null then
-    touched := coliseum_private.fold_entries(batch);
-    perform coliseum_private.fold_player_stats(batch);
-    perform people_private.evaluate_badges(batch);
+    touched := coliseum_private.fold_entries(batch, received_from, received_to);
+    perform coliseum_private.fold_player_stats(batch, received_from, received_to);
+    perform people_private.evaluate_badges(batch, null, received_from, received_to);
     -- A refresh costs per artist, not per entry: while a backlog drains (the
     -- batch is full and more entries wait behind it) its artists wait for the
     -- refresh of a later batch, as long as none has waited 2 seconds. Entries

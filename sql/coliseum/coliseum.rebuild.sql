@@ -14,6 +14,8 @@ declare
   chunk constant int := 20000;
   batch bigint[];
   last_id bigint := 0;
+  received_from timestamptz;
+  received_to timestamptz;
   artists uuid[];
   artist_count int := 0;
   total bigint;
@@ -45,11 +47,12 @@ begin
   delete from coliseum.strength_history as h where h.day = (as_of at time zone 'UTC')::date;
 
   loop
-    select array_agg(p.id order by p.id), max(p.id) into batch, last_id
-    from (select p.id from public.passport_entries as p where p.id > last_id order by p.id limit chunk) as p;
+    select array_agg(p.id order by p.id), max(p.id), min(p.received_at), max(p.received_at)
+    into batch, last_id, received_from, received_to
+    from (select p.id, p.received_at from public.passport_entries as p where p.id > last_id order by p.id limit chunk) as p;
     exit when batch is null;
-    perform coliseum_private.fold_entries(batch);
-    perform coliseum_private.fold_player_stats(batch);
+    perform coliseum_private.fold_entries(batch, received_from, received_to);
+    perform coliseum_private.fold_player_stats(batch, received_from, received_to);
   end loop;
 
   -- Entries a processor holds are skipped: it folds them itself (its

@@ -7,13 +7,22 @@
 -- the whole log through here. Callers hold the refresh lock, so folds never
 -- run side by side, and fold in id order: the counting rules rank plays in
 -- log order, so any batching of the log gives the same units.
-create or replace function coliseum_private.fold_entries(entry_ids bigint[])
+-- received_from and received_to bound the entries' received_at (the log's
+-- partition key): the reads of the log touch only the months in between. A
+-- caller passes the span of the batch it claimed; the defaults read every
+-- month. Mutations are looked up by their partition key too (occurred_at).
+create or replace function coliseum_private.fold_entries(
+  entry_ids bigint[],
+  received_from timestamptz default '-infinity',
+  received_to timestamptz default 'infinity'
+)
 returns uuid[]
 language sql
 volatile
 as $$
   with batch as (
-    select e.* from public.passport_entries as e where e.id = any (entry_ids)
+    select e.* from public.passport_entries as e
+    where e.id = any (entry_ids) and e.received_at between received_from and received_to
   ),
   -- Each mutation with the track of its entry (plays only), taken here so that nothing below joins the
   -- batch again: the planner cannot know the CTEs' sizes, and a nested loop over two of them is
@@ -32,7 +41,8 @@ as $$
     from candidates as c
     where c.kind = 'audio.play'
       -- An entry folded before stores nothing again (stored below), so its play counts nothing again.
-      and not exists (select from public.coliseum_dna_mutations as m where m.entry_id = c.entry_id)
+      and not exists (select from public.coliseum_dna_mutations as m
+                      where m.entry_id = c.entry_id and m.occurred_at = c.occurred_at)
     order by c.entry_id
   ),
   -- The first play of each track in a slot where that track has not counted

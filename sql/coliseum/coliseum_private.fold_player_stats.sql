@@ -4,7 +4,12 @@
 -- of a fan and track wins; counts move only when the state flips) and the door admissions (once per fan and
 -- event, counted per city and month). Callers fold each entry once: process_pending folds what it claimed,
 -- rebuild the whole log after emptying the tables, both under the refresh lock and in id order.
-create or replace function coliseum_private.fold_player_stats(entry_ids bigint[])
+-- received_from and received_to bound the entries' received_at, as in fold_entries.
+create or replace function coliseum_private.fold_player_stats(
+  entry_ids bigint[],
+  received_from timestamptz default '-infinity',
+  received_to timestamptz default 'infinity'
+)
 returns void
 language sql
 volatile
@@ -12,7 +17,7 @@ as $$
   with batch as (
     select e.id, e.user_id, e.kind, e.artist_id, e.payload, least(e.occurred_at, e.received_at) as occurred_at
     from public.passport_entries as e
-    where e.id = any (entry_ids)
+    where e.id = any (entry_ids) and e.received_at between received_from and received_to
       and e.kind in ('audio.play', 'audio.like', 'audio.unlike', 'concierto.ticket_validated',
                      'concierto.event_attended')
   ),
@@ -23,7 +28,7 @@ as $$
       m.entry_id, m.fan_id, m.artist_id, (b.payload ->> 'track_id')::uuid as track_id, m.occurred_at,
       coalesce(m.units, 1) > 0 as counted, (m.occurred_at at time zone 'UTC')::date as day
     from batch as b
-    join public.coliseum_dna_mutations as m on m.entry_id = b.id and m.domain = 'T'
+    join public.coliseum_dna_mutations as m on m.entry_id = b.id and m.domain = 'T' and m.occurred_at = b.occurred_at
     where b.kind = 'audio.play' and passport_private.is_uuid(b.payload ->> 'track_id')
   ),
   -- Likes: the last like or unlike of each (fan, track) in the batch, against what is stored.

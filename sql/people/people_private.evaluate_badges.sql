@@ -6,7 +6,15 @@
 -- hold the refresh lock, so batches are evaluated one at a time in id order.
 -- An entry at or before a (badge, user, scope)'s last_entry_id adds nothing:
 -- a batch evaluated twice counts once. Returns the number of awards.
-create or replace function people_private.evaluate_badges(entry_ids bigint[], only_badge bigint default null)
+-- received_from and received_to bound the entries' received_at (the log's
+-- partition key), as in coliseum_private.fold_entries: the processor passes
+-- its batch's span, so each lookup reads one month; the defaults read every month.
+create or replace function people_private.evaluate_badges(
+  entry_ids bigint[],
+  only_badge bigint default null,
+  received_from timestamptz default '-infinity',
+  received_to timestamptz default 'infinity'
+)
 returns int
 language plpgsql
 volatile
@@ -40,15 +48,16 @@ begin
   -- which the planner cannot turn into a join): its estimates of these CTEs are guesses, and a hash or
   -- nested-loop join over a whole table was quadratic or a scan of history when they were wrong.
   batch as materialized (
-    select e.id, e.user_id, e.kind, e.artist_id
+    select e.id, e.user_id, e.kind, e.artist_id, least(e.occurred_at, e.received_at) as occurred_at
     from unnest(entry_ids) as b(id)
-    join public.passport_entries as e on e.id = b.id
+    join public.passport_entries as e
+      on e.id = b.id and e.received_at between received_from and received_to
   ),
   counted as materialized (
     select e.id as entry_id
     from batch as e
     cross join lateral (select from public.coliseum_dna_mutations as m
-                        where m.entry_id = e.id and coalesce(m.units, 1) > 0
+                        where m.entry_id = e.id and m.occurred_at = e.occurred_at and coalesce(m.units, 1) > 0
                         limit 1) as m
     where e.kind in (select r.kind from rules as r where r.counted)
   ),
@@ -104,7 +113,8 @@ begin
     select distinct on (r.badge_id, e.artist_id, e.user_id)
       r.badge_id, e.artist_id, e.user_id, e.id as entry_id, r.within_first
     from unnest(entry_ids) as b(id)
-    join public.passport_entries as e on e.id = b.id and e.artist_id is not null
+    join public.passport_entries as e
+      on e.id = b.id and e.received_at between received_from and received_to and e.artist_id is not null
     join rules as r on r.kind = e.kind
     order by r.badge_id, e.artist_id, e.user_id, e.id
   ),
@@ -154,7 +164,7 @@ begin
 end
 $$;
 
-comment on function people_private.evaluate_badges(bigint[], bigint) is
+comment on function people_private.evaluate_badges(bigint[], bigint, timestamptz, timestamptz) is
   'Adds a batch of Passport entries to the count and early badge rules (every active one, or only_badge) and '
   'awards what it completes; returns the number of awards. Called by coliseum.process_pending after the fold, '
   'and by people.activate_badge over the history.';

@@ -5,13 +5,19 @@
 //    domains and tier, which the rules leave alone) as the baseline;
 // 2. event-to-leaderboard latency: how long a fresh event takes to show in coliseum_domain_strength while
 //    passport-log takes a sustained ~10,000 events/s.
+// Everything the bench seeds (artists, fans and users, their log entries and all that was derived from them) is
+// removed at the end on both clusters (removeSeeded), so that a demo run on the same stack finds only its own.
 import postgres from "postgres";
 import { callFunction, db, env, newUser, pendingEntries, type Sql, uuid } from "../lib/stack.ts";
 import { fmt, percentile, writeSection } from "../lib/bench.ts";
+import { benchArtist, benchFan, removeSeeded } from "./seeded.ts";
 
 const EVENTS = Number(Deno.env.get("BENCH_EVENTS") ?? 20_000);
 const main = db(70);
 const twins = postgres(env("BUCKETS_HOSTED_DB_URL"), { max: 4, onnotice: () => {} });
+
+/** The accounts the freshness part signs up (auth.users), removed with everything they logged. */
+const seededUsers: string[] = [];
 
 const GENRES = ["afrobeats", "amapiano", "highlife", "jazz", "reggaeton", "indie pop"];
 const PLACES = [["Lagos", "NG"], ["Accra", "GH"], ["Paris", "FR"], ["London", "GB"], ["Austin", "US"], ["Tokyo", "JP"]];
@@ -72,9 +78,9 @@ async function drain(sql: Sql): Promise<{ entries: number; seconds: number }> {
 /** The processor's phases, the functions that carry them (docs/coliseum-dna.md, "Where the time goes"). */
 const PHASES: [string, string, "self" | "total"][] = [
   ["claim and mark (process_pending itself)", "coliseum.process_pending(integer)", "self"],
-  ["fold: mutations and running aggregates", "coliseum_private.fold_entries(bigint[])", "total"],
-  ["player stats", "coliseum_private.fold_player_stats(bigint[])", "total"],
-  ["badges", "people_private.evaluate_badges(bigint[],bigint)", "total"],
+  ["fold: mutations and running aggregates", "coliseum_private.fold_entries(bigint[],timestamp with time zone,timestamp with time zone)", "total"],
+  ["player stats", "coliseum_private.fold_player_stats(bigint[],timestamp with time zone,timestamp with time zone)", "total"],
+  ["badges", "people_private.evaluate_badges(bigint[],bigint,timestamp with time zone,timestamp with time zone)", "total"],
   ["refresh: scores of the touched artists", "coliseum_private.refresh_artists(uuid[],timestamp with time zone,boolean)", "total"],
   ["… of which suspicion signals", "coliseum_private.refresh_signals(uuid[],timestamp with time zone)", "total"],
   ["… of which Companon vectors", "companon_private.refresh_vectors(uuid[])", "total"],
@@ -126,7 +132,7 @@ ${row("outside the functions: round trips, commits", wall - inFunctions)}`;
 }
 
 async function processorThroughput() {
-  const fans = Array.from({ length: 3000 }, uuid);
+  const fans = Array.from({ length: 3000 }, benchFan);
   const rows: string[] = [];
   const results: Record<string, number> = {};
   let measured: string[] = []; // the artists of the extension's run with the rules
@@ -134,13 +140,13 @@ async function processorThroughput() {
   for (const [label, sql] of [["pg_coliseum (extension)", main], ["SQL twins", twins]] as const) {
     await measure(label, sql);
     if (sql === main) {
-      breakdown = await phaseBreakdown(main, Array.from({ length: 300 }, uuid), fans);
+      breakdown = await phaseBreakdown(main, Array.from({ length: 300 }, benchArtist), fans);
       await sql`select coliseum.start_processor()`;
     }
   }
   async function measure(label: string, sql: Sql) {
     for (const [variant, playKind] of [["rules idle (plays as audio.complete)", "audio.complete"], ["counting rules (audio.play)", "audio.play"]] as const) {
-      const runArtists = Array.from({ length: 300 }, uuid);
+      const runArtists = Array.from({ length: 300 }, benchArtist);
       if (sql === main && playKind === "audio.play") measured = runArtists;
       const events = workload(EVENTS, runArtists, fans, playKind);
       // The worker stops (the every-minute cron job starts it again), and anything already pending is not part
@@ -192,7 +198,8 @@ async function freshnessAt(rate: number, seconds: number) {
   const clients = 32;
   const batch = Math.max(1, Math.min(100, Math.round(rate / 100)));
   const users = await Promise.all(Array.from({ length: clients }, () => newUser(main)));
-  const artists = Array.from({ length: 500 }, uuid);
+  seededUsers.push(...users.map((u) => u.id));
+  const artists = Array.from({ length: 500 }, benchArtist);
   let stop = false;
   let sent = 0;
   const t0 = performance.now();
@@ -212,10 +219,11 @@ async function freshnessAt(rate: number, seconds: number) {
   }));
   await new Promise((r) => setTimeout(r, 2000));
   const probeFan = await newUser(main);
+  seededUsers.push(probeFan.id);
   const latencies: number[] = [];
   let missed = 0;
   while (performance.now() - t0 < seconds * 1000) {
-    const artist = uuid();
+    const artist = benchArtist();
     const start = performance.now();
     await callFunction("passport-log", { kind: "social.follow", client_event_id: uuid(), artist_id: artist }, { token: probeFan.token });
     for (;;) {
@@ -272,9 +280,15 @@ async function freshnessRows() {
 ${rows.join("\n")}`;
 }
 
-const parts = [await processorThroughput(), await freshness()];
-await main.end();
-await twins.end();
+let parts: string[];
+try {
+  parts = [await processorThroughput(), await freshness()];
+} finally {
+  await main.end();
+  await twins.end();
+  await removeSeeded(env("SUPABASE_DB_URL"), seededUsers, true);
+  await removeSeeded(env("BUCKETS_HOSTED_ADMIN_DB_URL"), seededUsers, false);
+}
 await writeSection("coliseum", "Coliseum", parts.join("\n\n"));
 console.log(parts.join("\n\n"));
 console.log("wrote BENCHMARKS.md (coliseum)");

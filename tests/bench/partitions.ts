@@ -5,9 +5,11 @@
 //    key (user_id, client_event_id), the same indexes), created for the run and dropped after;
 // 2. the processor draining the same number of pending entries with process_pending(5000);
 // both with the partitions a fresh database has (this month and four ahead, a default), then again with
-// two and a half years of months attached (premade 30 ahead), which are removed afterwards.
-import { db, pendingEntries, type Sql, uuid } from "../lib/stack.ts";
+// two and a half years of months attached (premade 30 ahead), which are removed afterwards, as is everything the
+// run logged (tests/bench/seeded.ts).
+import { db, env, pendingEntries, type Sql, uuid } from "../lib/stack.ts";
 import { closedLoop, describe, fmt, percentile, perSecond, type Run, writeSection } from "../lib/bench.ts";
+import { benchArtist, benchFan, removeSeeded } from "./seeded.ts";
 
 const CLIENTS = 16;
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 8);
@@ -17,8 +19,8 @@ const BASELINE = "passport_private.bench_unpartitioned_log";
 const PARENTS = ["public.passport_entries", "public.coliseum_dna_mutations"];
 
 const sql = db(CLIENTS + 4);
-const fans = Array.from({ length: 3000 }, uuid);
-const artists = Array.from({ length: 300 }, uuid);
+const fans = Array.from({ length: 3000 }, benchFan);
+const artists = Array.from({ length: 300 }, benchArtist);
 
 /** Plays, likes and follows over the last 28 days, as in partitions_pending.sql. */
 function event(i: number) {
@@ -127,6 +129,7 @@ try {
   await dropExtraMonths();
   await sql`drop table if exists ${sql(BASELINE)}`;
   await sql`select coliseum.start_processor()`;
+  await removeSeeded(env("SUPABASE_DB_URL"), [], true);
 }
 await sql.end();
 

@@ -5,7 +5,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(42);
+select plan(44);
 
 -- Badges stay out of this file's way (in its transaction): an active badge (the demo activates the starter
 -- ones) logs badge.earned entries as the processor awards it, which the next call would then find pending.
@@ -165,6 +165,17 @@ select is((select count(*) from public.coliseum_dna_mutations where entry_id in 
           '... stores nothing twice (unique (entry_id, domain))');
 select is((select weight from coliseum.fan_genres where fan_id = :'fan' and genre = 'afrobeats'), 1::double precision,
           '... nor counts a genre twice');
+
+-- A batch whose entries lie in two months of the log (its partition key, received_at) is folded whole:
+-- the claim hands the fold the span of received_at of what it claimed.
+insert into public.passport_entries (user_id, kind, artist_id, payload, occurred_at, received_at, client_event_id, source)
+values (:'fan', 'social.follow', :'other_artist', '{}', now() - interval '40 days', now() - interval '35 days', 'span-old', 'app'),
+       (:'fan', 'social.follow', :'other_artist', '{}', now(), now(), 'span-new', 'app');
+select is(coliseum.process_pending(1000000), 2, 'a batch received across two months is claimed ...');
+select is((select count(distinct m.entry_id) from public.coliseum_dna_mutations as m
+           join public.passport_entries as e on e.id = m.entry_id
+           where e.client_event_id in ('span-old', 'span-new')), 2::bigint,
+          '... and folded whole');
 
 -- Arguments and isolation.
 select throws_ok('select coliseum.process_pending(0)', '22023', 'max_entries must be at least 1, got 0', 'max_entries below 1 is refused');

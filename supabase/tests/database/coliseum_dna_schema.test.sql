@@ -94,7 +94,7 @@ select is(
   (select array_agg(f || ' ' || r order by f, r)
    from unnest(array['coliseum.process_pending(int)', 'coliseum.refresh_due(int)', 'coliseum.rebuild(timestamptz)',
                      'coliseum_private.refresh_artists(uuid[], timestamptz, boolean)',
-                     'coliseum_private.fold_entries(bigint[])']) as f,
+                     'coliseum_private.fold_entries(bigint[], timestamptz, timestamptz)']) as f,
         unnest(array['anon', 'authenticated', 'service_role']) as r
    where has_function_privilege(r, f, 'EXECUTE')),
   array['coliseum.process_pending(int) service_role', 'coliseum.rebuild(timestamptz) service_role',
