@@ -343,7 +343,10 @@ fn env_names_are_exactly_the_variables_a_handler_reads() {
     let env: Env = serde_json::from_value(Value::Object(every)).unwrap();
     let read = serde_json::to_value(format!("{env:?}")).unwrap();
     for name in Env::NAMES {
-        assert!(read.as_str().unwrap().contains(&format!("\"v-{name}\"")), "{name} is not read into Env");
+        assert!(
+            read.as_str().unwrap().contains(&format!("\"v-{name}\"")),
+            "{name} is not read into Env"
+        );
     }
     let fields = format!("{:?}", Env::default()).matches(": None").count();
     assert_eq!(fields, Env::NAMES.len(), "Env has a variable NAMES does not list");

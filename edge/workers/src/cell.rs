@@ -101,9 +101,7 @@ fn timestamp(micros: i64) -> Value {
 /// As `Date.prototype.toJSON`: UTC, milliseconds (the rest cut off), `Z`.
 fn iso(unix_micros: i64) -> Value {
     let millis = unix_micros.div_euclid(1000);
-    DateTime::from_timestamp_millis(millis).map_or(Value::Null, |t| {
-        Value::String(t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-    })
+    DateTime::from_timestamp_millis(millis).map_or(Value::Null, |t| Value::String(t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()))
 }
 
 fn uuid(b: [u8; 16]) -> String {
@@ -188,10 +186,7 @@ mod tests {
     fn times_read_as_javascript_dates_write_them() {
         // 2026-12-03 16:37:41.123456+00
         let micros = 1_796_315_861_123_456 - POSTGRES_EPOCH_MICROS;
-        assert_eq!(
-            decode(1184, &micros.to_be_bytes()).unwrap(),
-            json!("2026-12-03T16:37:41.123Z")
-        );
+        assert_eq!(decode(1184, &micros.to_be_bytes()).unwrap(), json!("2026-12-03T16:37:41.123Z"));
         assert_eq!(decode(1184, &i64::MAX.to_be_bytes()).unwrap(), Value::Null);
         assert_eq!(decode(1082, &0i32.to_be_bytes()).unwrap(), json!("2000-01-01T00:00:00.000Z"));
         assert_eq!(decode(1082, &(-1i32).to_be_bytes()).unwrap(), json!("1999-12-31T00:00:00.000Z"));
@@ -203,12 +198,17 @@ mod tests {
         assert_eq!(decode(23, &(-7i32).to_be_bytes()).unwrap(), json!(-7));
         assert_eq!(decode(700, &1.1f32.to_be_bytes()).unwrap(), json!(1.1));
         assert_eq!(decode(701, &f64::NAN.to_be_bytes()).unwrap(), Value::Null);
-        assert_eq!(decode(20, &9_007_199_254_740_993i64.to_be_bytes()).unwrap(), json!("9007199254740993"));
+        assert_eq!(
+            decode(20, &9_007_199_254_740_993i64.to_be_bytes()).unwrap(),
+            json!("9007199254740993")
+        );
         assert_eq!(decode(3802, b"\x01{\"a\": [1]}").unwrap(), json!({"a": [1]}));
         assert_eq!(decode(114, b"[true]").unwrap(), json!([true]));
         assert_eq!(decode(25, "é".as_bytes()).unwrap(), json!("é"));
         assert_eq!(decode(2278, b"").unwrap(), json!(""));
-        let id = [0x12, 0x3e, 0x45, 0x67, 0xe8, 0x9b, 0x12, 0xd3, 0xa4, 0x56, 0x42, 0x66, 0x14, 0x17, 0x40, 0x00];
+        let id = [
+            0x12, 0x3e, 0x45, 0x67, 0xe8, 0x9b, 0x12, 0xd3, 0xa4, 0x56, 0x42, 0x66, 0x14, 0x17, 0x40, 0x00,
+        ];
         assert_eq!(decode(2950, &id).unwrap(), json!("123e4567-e89b-12d3-a456-426614174000"));
     }
 

@@ -69,9 +69,10 @@ impl Database {
     /// Runs the `query` of a handler's action as its role with its claims,
     /// and answers its rows as a JSON array of objects.
     pub async fn run(&mut self, env: &Env, query: &Value) -> Result<String, Failure> {
-        let role = query["role"].as_str().filter(|r| ROLES.contains(r)).ok_or_else(|| {
-            Failure::connection("XX000", format!("refusing to run a statement as {}", query["role"]))
-        })?;
+        let role = query["role"]
+            .as_str()
+            .filter(|r| ROLES.contains(r))
+            .ok_or_else(|| Failure::connection("XX000", format!("refusing to run a statement as {}", query["role"])))?;
         let sql = query["sql"].as_str().unwrap_or_default();
         let claims = query["claims"].to_string();
         let params: Vec<Text> = query["params"].as_array().into_iter().flatten().map(Text::of).collect();
@@ -131,7 +132,9 @@ async fn open(env: &Env) -> Result<Client, Failure> {
         Ok(hyperdrive) => {
             let mut config = parse_url(&hyperdrive.connection_string())?;
             config.ssl_mode(SslMode::Disable);
-            let socket = hyperdrive.connect().map_err(|e| Failure::connection("ECONNREFUSED", e.to_string()))?;
+            let socket = hyperdrive
+                .connect()
+                .map_err(|e| Failure::connection("ECONNREFUSED", e.to_string()))?;
             (config, socket)
         }
         Err(_) => {
@@ -208,11 +211,7 @@ impl Text {
 }
 
 impl ToSql for Text {
-    fn to_sql(
-        &self,
-        _ty: &Type,
-        out: &mut bytes::BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(&self, _ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match &self.0 {
             Some(text) => {
                 out.extend_from_slice(text.as_bytes());

@@ -38,7 +38,9 @@ const FUNCTION_PREFIX: &str = "/functions/v1/";
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let request_id = random_uuid();
     let path = req.path();
-    let Some(name) = path.strip_prefix(FUNCTION_PREFIX).map(|rest| rest.split('/').next().unwrap_or_default().to_owned())
+    let Some(name) = path
+        .strip_prefix(FUNCTION_PREFIX)
+        .map(|rest| rest.split('/').next().unwrap_or_default().to_owned())
     else {
         return to_response(&Answer::error(
             404,
@@ -91,7 +93,9 @@ async fn serve(req: &mut Request, env: &Env, function: &str, request_id: &str) -
             if let Some(line) = action.get("log") {
                 log(line.clone());
             }
-            return serde_json::from_value::<Reply>(answer.clone()).map(Reply::into_answer).map_err(|e| e.to_string());
+            return serde_json::from_value::<Reply>(answer.clone())
+                .map(Reply::into_answer)
+                .map_err(|e| e.to_string());
         }
         if action.get("refresh_jwks").is_some() {
             return Err("the handler asked for fresh keys after its first step".into());
@@ -141,7 +145,12 @@ fn parse(action: &str) -> std::result::Result<Value, String> {
 /// The body's bytes, or `None` when there are more than
 /// [`buckets_edge::MAX_BODY_BYTES`] (reading stops there).
 async fn read_body(req: &mut Request) -> std::result::Result<Option<Vec<u8>>, String> {
-    let declared = req.headers().get("content-length").ok().flatten().and_then(|n| n.parse::<usize>().ok());
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|n| n.parse::<usize>().ok());
     if declared.is_some_and(|n| n > buckets_edge::MAX_BODY_BYTES) {
         return Ok(None);
     }
