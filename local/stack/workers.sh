@@ -32,7 +32,9 @@ workers_running() {
 
 # The build, the config's code and the secrets it binds: a change restarts workerd.
 workers_fingerprint() {
-  printf '%s\n' "$(tree_hash "$WORKERS_BUILD" package-lock.json)" "$(code_hash workers_config start_workers env_lines)" \
+  # The build lies under target/, which tree_hash leaves out: its files are hashed here by name.
+  printf '%s\n' "$(find "$WORKERS_BUILD" -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum)" \
+    "$(file_hash package-lock.json)" "$(code_hash workers_config start_workers env_lines)" \
     "$(env_lines | sha256sum)" | sha256sum | cut -c1-64
 }
 

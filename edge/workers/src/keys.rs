@@ -3,10 +3,10 @@
 //! token signed with a key pair, handed out for `JWKS_CACHE_TTL_S` seconds
 //! (600 unless set; after that a removed key stops verifying), fetched again
 //! at most every 30 s when a token names an unknown kid, and a failed fetch
-//! keeps the keys already known.
+//! keeps the keys already known. Unlike the Deno host, concurrent requests
+//! do not share one fetch: workerd ties a fetch to the request that made it,
+//! and another request may not await it.
 
-use futures_util::future::{LocalBoxFuture, Shared};
-use futures_util::FutureExt;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::time::Duration;
@@ -24,7 +24,6 @@ struct Cache {
 thread_local! {
     // An isolate runs one thread; its globals outlive a request.
     static CACHE: RefCell<Cache> = RefCell::new(Cache { json: "null".into(), fetched_at_ms: f64::NEG_INFINITY });
-    static INFLIGHT: RefCell<Option<Shared<LocalBoxFuture<'static, ()>>>> = const { RefCell::new(None) };
 }
 
 pub struct KeySet {
@@ -54,33 +53,24 @@ impl KeySet {
         })
     }
 
-    /// A fresh copy, unless one was fetched moments ago. Concurrent
-    /// requests share one fetch.
+    /// A fresh copy, unless one was fetched moments ago.
     pub async fn refresh(&self) -> String {
         let age = now_ms() - CACHE.with_borrow(|c| c.fetched_at_ms);
-        if let (true, Some(url)) = (age > self.min_refetch_ms(), &self.url) {
-            let fetch = INFLIGHT.with_borrow_mut(|inflight| {
-                inflight
-                    .get_or_insert_with(|| fetch_into_cache(url.clone()).boxed_local().shared())
-                    .clone()
-            });
-            fetch.await;
+        if age > self.min_refetch_ms() {
+            if let Some(url) = &self.url {
+                let fetched = fetch_json(url).await;
+                CACHE.with_borrow_mut(|c| {
+                    match fetched {
+                        Ok(jwks) => c.json = jwks.to_string(),
+                        Err(e) => crate::log(json!({ "level": "warn", "message": format!("cannot fetch the JWKS at {url}: {e}") })),
+                    }
+                    // A failure is retried no sooner than a refresh would be.
+                    c.fetched_at_ms = now_ms();
+                });
+            }
         }
         CACHE.with_borrow(|c| describe(&c.json, true))
     }
-}
-
-async fn fetch_into_cache(url: String) {
-    let fetched = fetch_json(&url).await;
-    CACHE.with_borrow_mut(|c| {
-        match fetched {
-            Ok(jwks) => c.json = jwks.to_string(),
-            Err(e) => crate::log(json!({ "level": "warn", "message": format!("cannot fetch the JWKS at {url}: {e}") })),
-        }
-        // A failure is retried no sooner than a refresh would be.
-        c.fetched_at_ms = now_ms();
-    });
-    INFLIGHT.set(None);
 }
 
 fn describe(jwks: &str, fresh: bool) -> String {
