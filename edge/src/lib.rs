@@ -126,6 +126,24 @@ pub struct Env {
 }
 
 impl Env {
+    /// The names of the variables above: what a host reads from its
+    /// environment (and only these) into `env_json`.
+    pub const NAMES: [&'static str; 13] = [
+        "SUPABASE_URL",
+        "JWT_SECRET",
+        "SUPABASE_JWT_SECRET",
+        "STRIPE_LIVEMODE",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_WEBHOOK_TOLERANCE_S",
+        "TICKET_SIGNING_KEY",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_API_BASE",
+        "RESEND_API_KEY",
+        "RESEND_API_BASE",
+        "RECEIPTS_FROM",
+        "APP_URL",
+    ];
+
     /// The legacy HS256 secret: `JWT_SECRET`, else `SUPABASE_JWT_SECRET`.
     pub fn legacy_jwt_secret(&self) -> Option<&str> {
         [&self.jwt_secret, &self.supabase_jwt_secret]
@@ -191,6 +209,11 @@ pub struct Context {
     /// The host's JWKS; empty in `complete`, which verifies nothing.
     pub jwks: Jwks,
 }
+
+/// A request body larger than this is refused by the host with `413
+/// request_too_large` before it is buffered; handlers have their own, lower
+/// limits.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// How many steps (queries, rounds of HTTP calls) one request may take
 /// before the host gives up with a 500: a bound on a handler's loop bug.

@@ -336,3 +336,18 @@ pub(crate) fn stripe_env() -> Value {
     env["STRIPE_API_BASE"] = json!("http://127.0.0.1:54340");
     env
 }
+
+#[test]
+fn env_names_are_exactly_the_variables_a_handler_reads() {
+    let every: Map<String, Value> = Env::NAMES.iter().map(|n| (n.to_string(), json!(format!("v-{n}")))).collect();
+    let env: Env = serde_json::from_value(Value::Object(every)).unwrap();
+    let read = serde_json::to_value(format!("{env:?}")).unwrap();
+    for name in Env::NAMES {
+        assert!(
+            read.as_str().unwrap().contains(&format!("\"v-{name}\"")),
+            "{name} is not read into Env"
+        );
+    }
+    let fields = format!("{:?}", Env::default()).matches(": None").count();
+    assert_eq!(fields, Env::NAMES.len(), "Env has a variable NAMES does not list");
+}

@@ -43,4 +43,5 @@ cmd_build() {
   mkdir -p "$STATE/build"
   build_extension
   build_edge
+  build_workers
 }

@@ -140,7 +140,8 @@ env_lines() {
     RESEND_API_BASE "http://127.0.0.1:$RESEND_STANDIN_PORT" \
     RESEND_API_KEY "$LOCAL_RESEND_API_KEY" \
     RECEIPTS_FROM "$LOCAL_RECEIPTS_FROM" \
-    APP_URL "$LOCAL_APP_URL"
+    APP_URL "$LOCAL_APP_URL" \
+    WORKERS_URL "http://127.0.0.1:$WORKERS_PORT/functions/v1"
   tail -n +2 "$cache"
 }
 

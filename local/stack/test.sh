@@ -88,12 +88,22 @@ pg_prove_on() {
   return "$rc"
 }
 
+# The end-to-end files that run against the Deno host only: outage and limits reach into its processes
+# (a killed database seen in the functions' own log; each passport-log instance on its own port), and
+# edge_hosts calls both hosts itself.
+readonly DENO_HOST_ONLY_E2E=(tests/e2e/outage.test.ts tests/e2e/limits.test.ts tests/e2e/edge_hosts.test.ts)
+
+# deno_e2e <deno|workers>: the end-to-end files against one host of the edge functions.
 deno_e2e() {
+  local host=$1 file files=()
   if ! compgen -G 'tests/e2e/*.ts' >/dev/null; then
     echo "no end-to-end tests in tests/e2e"
     return 1
   fi
-  "$DENO" test --allow-all tests/e2e/
+  for file in tests/e2e/*.test.ts; do
+    [[ $host == workers && " ${DENO_HOST_ONLY_E2E[*]} " == *" $file "* ]] || files+=("$file")
+  done
+  BUCKETS_EDGE_HOST=$host "$DENO" test --allow-all "${files[@]}"
 }
 
 # The tiers by name, for `./stack test <name>...` (all of them without a name).
@@ -150,7 +160,10 @@ cmd_test() {
     tier "4. app types (deno check, @ts-expect-error)" count_deno "$DENO" test tests/types/
   fi
   if wanted differential; then tier "4. differential tests (cargo, live stack)" count_cargo cargo test -p "$STACK_TEST_PACKAGE"; fi
-  if wanted e2e; then tier "4. end-to-end tests (deno, over HTTP)" count_deno deno_e2e; fi
+  if wanted e2e; then
+    tier "4. end-to-end tests (Deno host, over HTTP)" count_deno deno_e2e deno
+    tier "4. end-to-end tests (Workers host, over HTTP)" count_deno deno_e2e workers
+  fi
   if wanted standins; then tier "4. Stripe and Resend stand-ins (deno, own ports)" count_deno "$DENO" test --allow-all tests/standin/; fi
   if wanted lint; then
     tier "5. cargo fmt --check" count_exit cargo fmt --all -- --check

@@ -12,6 +12,8 @@ print_status() {
   printf 'stack:   %-9s %-55s %s\n' pooler "$(pooler_url)" "$state" >&2
   if gateway_running; then state="running"; else state="stopped"; fi
   printf 'stack:   %-9s %-55s %s\n' gateway "http://127.0.0.1:$GATEWAY_PORT/functions/v1/<name>" "$state" >&2
+  if workers_running; then state="running"; else state="stopped"; fi
+  printf 'stack:   %-9s %-55s %s\n' worker "http://127.0.0.1:$WORKERS_PORT/functions/v1/<name>" "$state" >&2
   if standins_running; then state="running"; else state="stopped"; fi
   printf 'stack:   %-9s %-55s %s\n' stripe "http://127.0.0.1:$STRIPE_STANDIN_PORT (stand-in)" "$state" >&2
   printf 'stack:   %-9s %-55s %s\n' resend "http://127.0.0.1:$RESEND_STANDIN_PORT (stand-in)" "$state" >&2
@@ -33,12 +35,14 @@ cmd_up() {
   start_pooler
   start_standins
   start_gateway
+  start_workers
   log "up: the local stack is ready ($(since "$start"))"
   print_status
 }
 
 cmd_down() {
   pg_state >/dev/null
+  stop_workers
   stop_gateway
   stop_standins
   stop_pooler

@@ -1,8 +1,8 @@
 // passport-log over real HTTP: the gateway, the Deno-served WASM function and
 // the database, checked from both ends.
 import { assert, assertEquals, assertMatch } from "../lib/assert.ts";
-import { createClient } from "@supabase/supabase-js";
-import { asRole, callFunction, db, env, forgedToken, newUser, serviceToken, userToken, uuid } from "../lib/stack.ts";
+import { app } from "../lib/app.ts";
+import { asRole, callFunction, db, forgedToken, newUser, serviceToken, userToken, uuid } from "../lib/stack.ts";
 
 const sql = db();
 const ARTIST = uuid();
@@ -216,11 +216,7 @@ Deno.test("sent_at corrects the client's clock skew", async () => {
 
 Deno.test("the app's supabase-js client logs through functions.invoke", async () => {
   const user = await newUser(sql);
-  const supabase = createClient(env("SUPABASE_URL"), env("SUPABASE_ANON_KEY"), {
-    global: { headers: { Authorization: `Bearer ${user.token}` } },
-    auth: { persistSession: false, autoRefreshToken: false },
-  });
-  const { data, error } = await supabase.functions.invoke("passport-log", {
+  const { data, error } = await app(user).functions.invoke("passport-log", {
     body: { events: [play(uuid()), { kind: "social.follow", client_event_id: uuid(), artist_id: ARTIST }] },
   });
   assertEquals(error, null);

@@ -1,13 +1,17 @@
 // The app's own client: supabase-js signed in as a user, calling the edge functions the way the
 // app does (functions.invoke), for the end-to-end tests, the demo and the benchmark.
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
-import { env, type User } from "./stack.ts";
+import { EDGE_HOST, env, FUNCTIONS_URL, type User } from "./stack.ts";
 
 export function app(user: User): SupabaseClient {
-  return createClient(env("SUPABASE_URL"), env("SUPABASE_ANON_KEY"), {
+  const client = createClient(env("SUPABASE_URL"), env("SUPABASE_ANON_KEY"), {
     global: { headers: { Authorization: `Bearer ${user.token}` } },
     auth: { persistSession: false, autoRefreshToken: false },
   });
+  // An app whose functions run on Cloudflare Workers keeps supabase-js for everything else and points
+  // functions.invoke at the Worker's origin (the client reads this field for each call).
+  if (EDGE_HOST === "workers") (client as unknown as { functionsUrl: URL }).functionsUrl = new URL(FUNCTIONS_URL);
+  return client;
 }
 
 /** functions.invoke as `user`; a refusal throws with the function's status and body. */

@@ -12,7 +12,21 @@ export function env(name: string): string {
 }
 
 export const SUPABASE_URL = env("SUPABASE_URL");
-export const FUNCTIONS_URL = `${SUPABASE_URL}/functions/v1`;
+
+/** The two hosts of the same edge functions (docs/workers.md): Supabase's Deno runtime, Cloudflare Workers. */
+export type EdgeHost = "deno" | "workers";
+/** The host this run calls: BUCKETS_EDGE_HOST=deno (the default: the local gateway) or workers (workerd). */
+export const EDGE_HOST: EdgeHost = edgeHost(Deno.env.get("BUCKETS_EDGE_HOST") || "deno");
+/** Where each host serves /functions/v1/<name>. */
+export function functionsUrlOf(host: EdgeHost): string {
+  return host === "workers" ? env("WORKERS_URL") : `${SUPABASE_URL}/functions/v1`;
+}
+export const FUNCTIONS_URL = functionsUrlOf(EDGE_HOST);
+
+function edgeHost(name: string): EdgeHost {
+  if (name !== "deno" && name !== "workers") throw new Error(`BUCKETS_EDGE_HOST must be deno or workers, not ${JSON.stringify(name)}`);
+  return name;
+}
 
 /** A postgres.js client on the main cluster, as the operators' psql would be. */
 export function db(max = 10) {
