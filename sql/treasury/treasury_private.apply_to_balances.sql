@@ -1,8 +1,8 @@
 -- Keeps account_balances for every INSERT into the ledger, whoever makes it:
--- one upsert per statement, in account order, under the currencies' locks.
--- Inside a batch of treasury.apply_stripe_events the statement's sums go to
--- balance_deltas instead, and reach account_balances once per account when
--- the batch ends (treasury_private.flush_balance_deltas).
+-- one upsert per statement (treasury_private.add_to_balances), under the
+-- currencies' locks. Inside a batch of treasury.apply_stripe_events the
+-- statement's sums go to balance_deltas instead, and reach account_balances
+-- once per account when the batch ends (treasury_private.flush_balance_deltas).
 create or replace function treasury_private.apply_to_balances()
 returns trigger
 language plpgsql
@@ -20,15 +20,8 @@ begin
     return null;
   end if;
 
-  insert into treasury.account_balances as b (account_id, currency, balance, entries, updated_at)
-  select n.account_id, n.currency, sum(n.amount)::bigint, count(*), now()
-  from new_postings as n
-  group by n.account_id, n.currency
-  order by n.account_id
-  on conflict (account_id) do update
-    set balance = b.balance + excluded.balance,
-        entries = b.entries + excluded.entries,
-        updated_at = excluded.updated_at;
+  perform treasury_private.add_to_balances(array_agg(n.account_id), array_agg(n.currency), array_agg(n.amount::bigint), array_agg(1::bigint))
+  from new_postings as n;
   return null;
 end
 $$;

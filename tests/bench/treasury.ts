@@ -5,7 +5,10 @@
 //    (gateway, Deno, WASM signature check, treasury.record_stripe_event, then the batch the delivery drives,
 //    treasury.apply_stripe_events), and the same two statements over plain connections ("direct"), at 1 and N
 //    clients; the event → ledger delay (from the request's start until the event has left `received`) at N clients;
-// 3. the previous path for reference: treasury.receive_stripe_event applying each payment in its own transaction;
+// 3. treasury.receive_stripe_event (record + the batch applier in the caller's transaction), one payment per transaction;
+//    what the HTTP path costs by itself (stripe-webhook answering deliveries of events already recorded: no batch) and
+//    recording alone without HTTP, its backlog then applied by one caller (one applier's rate); where one payment's
+//    database time goes, by function (pg_stat_xact_user_functions of a 200-payment batch);
 // 4. the split math: coliseum.allocate_split and allocate_refund over 1M rows with pg_coliseum (main cluster) and
 //    with the SQL twins (hosted-shape cluster), against the bare cost of producing the rows; and the round trip of single
 //    calls against a bare SELECT.
@@ -119,7 +122,46 @@ async function recordAndApply(sql: Sql, catalogue: Product[], clients: number, l
   return { run, watch, drainMs: await watch.drain() };
 }
 
-/** The previous path: each payment recorded and applied in its own transaction, under the currency's lock. */
+/**
+ * The HTTP path's own ceiling: stripe-webhook answering deliveries of events it has recorded before (gateway, Deno, the
+ * WASM signature check and event parse, then `treasury.record_stripe_event` finding the row: one statement, no batch).
+ */
+async function webhookDuplicates(catalogue: Product[], clients: number): Promise<Measured> {
+  const pool = Array.from({ length: 64 }, (_, i) => payloadOf(paymentEvent(catalogue, 5000 + clients, i)));
+  for (const payload of pool) await main`select treasury.record_stripe_event(${main.json(JSON.parse(payload))}::jsonb)`;
+  await main`select treasury.apply_stripe_events(1000)`;
+  const run = await closedLoop(`stripe-webhook duplicates, ${clients} clients`, clients, SECONDS, async (client, i) => {
+    const payload = pool[(client * 13 + i) % pool.length];
+    const res = await post(payload, { header: await signatureHeader(payload), wait: false });
+    if (res.status !== 200) throw new Error(`stripe-webhook answered ${res.status}: ${JSON.stringify(res.body)}`);
+    expectStatus(res.answer, "duplicate", "stripe-webhook (a recorded event)");
+    return 1;
+  });
+  return { run };
+}
+
+/**
+ * The database's part of the webhook's answer: `treasury.record_stripe_event` alone (a new event, its own transaction),
+ * the application left to pg_cron; afterwards the backlog is applied by one caller's batches, whose rate is what one
+ * applier sustains (`applierRate`, payments/s).
+ */
+async function recordOnly(sql: Sql, catalogue: Product[], clients: number, label: string): Promise<Measured & { applierRate: number }> {
+  const run = await closedLoop(label, clients, SECONDS, async (client, i) => {
+    const [{ result }] = await sql`select treasury.record_stripe_event(${sql.json(paymentEvent(catalogue, 7000 + client, i) as any)}::jsonb) as result`;
+    expectStatus(result, "received", label);
+    return 1;
+  });
+  const t0 = performance.now();
+  let applied = 0;
+  for (;;) {
+    const [{ result }] = await sql`select treasury.apply_stripe_events(1000) as result`;
+    if (result.events === 0) break;
+    applied += result.events;
+  }
+  return { run, applierRate: (1000 * applied) / (performance.now() - t0) };
+}
+
+/** Each payment recorded and applied in its own transaction (receive_stripe_event: record, then the batch applier). */
 async function oneByOne(sql: Sql, catalogue: Product[], clients: number, label: string): Promise<Measured> {
   const run = await closedLoop(label, clients, SECONDS, async (client, i) => {
     const [{ result }] = await sql`select treasury.receive_stripe_event(${sql.json(paymentEvent(catalogue, client, i) as any)}::jsonb) as result`;
@@ -188,22 +230,53 @@ async function transfers(clients: number): Promise<Measured> {
 
 const ROLLBACK = new Error("rollback");
 
+interface Work {
+  payment: number;
+  /** The deferred checks of the batch's postings, run before commit: ms per payment. */
+  atCommit: number;
+  transfer: number;
+  /** The functions that took the most time in the median batch: self and total ms per payment, calls per payment. */
+  functions: { name: string; self: number; total: number; calls: number }[];
+}
+
+/** Calls and times of every function so far in this transaction (`track_functions = 'all'`). */
+async function functionTimes(tx: any): Promise<Map<string, { calls: number; total: number; self: number }>> {
+  const rows = await tx`select schemaname || '.' || funcname as name, calls, total_time, self_time from pg_stat_xact_user_functions`;
+  return new Map(rows.map((r: any) => [r.name as string, { calls: Number(r.calls), total: r.total_time as number, self: r.self_time as number }]));
+}
+
 /**
  * Database work per item, without commits or round trips: `n` payment events recorded (committed), then applied by
- * one batch, timed; and `n` transfers in one statement, rolled back. Milliseconds per item, median of 3.
+ * one batch, timed, with the time of each function the batch ran; and `n` transfers in one statement, rolled back.
+ * Milliseconds per item, median of 3.
  */
-async function workPerItem(catalogue: Product[], n = 200): Promise<{ payment: number; transfer: number }> {
-  const payment: number[] = [], transfer: number[] = [];
+async function workPerItem(catalogue: Product[], n = 200): Promise<Work> {
+  const payment: { ms: number; functions: Work["functions"] }[] = [], transfer: number[] = [], atCommit: number[] = [];
   for (let rep = 0; rep < 3; rep++) {
     // Recorded and applied in one transaction, so that no other batch (pg_cron's) takes them; committed.
     await main.begin(async (tx: any) => {
+      await tx`set local track_functions = 'all'`;
       for (let i = 0; i < n; i++) {
         await tx`select treasury.record_stripe_event(${tx.json(paymentEvent(catalogue, 1000 + rep, i))}::jsonb)`;
       }
+      const before = await functionTimes(tx);
       const t0 = performance.now();
       const [{ result }] = await tx`select treasury.apply_stripe_events(${n}) as result`;
+      const ms = (performance.now() - t0) / result.events;
       if ((result.statuses.applied ?? 0) < n) throw new Error(`the batch applied ${JSON.stringify(result)}`);
-      payment.push((performance.now() - t0) / result.events);
+      // What would otherwise run at commit (the ledger's deferred balance check per posting).
+      const t1 = performance.now();
+      await tx`set constraints all immediate`;
+      atCommit.push((performance.now() - t1) / result.events);
+      const functions: Work["functions"] = [];
+      for (const [name, after] of await functionTimes(tx)) {
+        const was = before.get(name) ?? { calls: 0, total: 0, self: 0 };
+        if (after.calls > was.calls) {
+          functions.push({ name, calls: (after.calls - was.calls) / n, self: (after.self - was.self) / n, total: (after.total - was.total) / n });
+        }
+      }
+      functions.sort((a, b) => b.self - a.self);
+      payment.push({ ms, functions });
     });
     await main.begin(async (tx: any) => {
       const t0 = performance.now();
@@ -214,8 +287,10 @@ async function workPerItem(catalogue: Product[], n = 200): Promise<{ payment: nu
       if (e !== ROLLBACK) throw e;
     });
   }
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[1];
-  return { payment: median(payment), transfer: median(transfer) };
+  payment.sort((a, b) => a.ms - b.ms);
+  transfer.sort((a, b) => a - b);
+  atCommit.sort((a, b) => a - b);
+  return { payment: payment[1].ms, atCommit: atCommit[1], transfer: transfer[1], functions: payment[1].functions };
 }
 
 /** The ledger's invariant violations, one line each (the test suites may leave some on purpose). */
@@ -231,20 +306,26 @@ async function payments() {
   const before = [await violations(main), await violations(twins)];
   await transferSetup();
   const rows: { clients: number; path: string; m: Measured }[] = [];
-  let work = { payment: NaN, transfer: NaN };
+  const applier: number[] = [];
+  let work: Work = { payment: NaN, atCommit: NaN, transfer: NaN, functions: [] };
   try {
     for (const clients of [1, CLIENTS]) {
       const t = await transfers(clients);
       const http = await viaWebhook(onMain, clients);
       const direct = await recordAndApply(main, onMain, clients, `record + apply, ${clients} clients`);
       const old = await oneByOne(main, onMain, clients, `receive_stripe_event, ${clients} clients`);
+      const dup = await webhookDuplicates(onMain, clients);
+      const rec = await recordOnly(main, onMain, clients, `record only, ${clients} clients`);
+      applier.push(rec.applierRate);
       rows.push(
         { clients, path: "plain double-entry transfer, like pgledger (baseline)", m: t },
         { clients, path: "stripe-webhook over HTTP: record, then the batch it drives", m: http },
         { clients, path: "direct SQL: record_stripe_event, then apply_stripe_events", m: direct },
-        { clients, path: "direct SQL: receive_stripe_event, one transaction per payment (before)", m: old },
+        { clients, path: "direct SQL: receive_stripe_event, record + apply in the caller's transaction", m: old },
+        { clients, path: "stripe-webhook over HTTP, events already recorded (HTTP + Deno + WASM + one statement, no apply)", m: dup },
+        { clients, path: "direct SQL: record_stripe_event only (applied afterwards)", m: rec },
       );
-      console.log(`${clients} clients: transfer ${fmt(perSecond(t.run))}/s, HTTP ${fmt(perSecond(http.run))}/s, record+apply ${fmt(perSecond(direct.run))}/s, one by one ${fmt(perSecond(old.run))}/s`);
+      console.log(`${clients} clients: transfer ${fmt(perSecond(t.run))}/s, HTTP ${fmt(perSecond(http.run))}/s, record+apply ${fmt(perSecond(direct.run))}/s, receive ${fmt(perSecond(old.run))}/s, HTTP duplicates ${fmt(perSecond(dup.run))}/s, record only ${fmt(perSecond(rec.run))}/s, one applier ${fmt(rec.applierRate)}/s`);
     }
     for (const clients of [1, CLIENTS]) {
       rows.push({
@@ -270,6 +351,9 @@ async function payments() {
   const find = (clients: number, start: string) => rows.find((r) => r.clients === clients && r.path.startsWith(start))!.m;
   const http1 = find(1, "stripe-webhook"), httpN = find(CLIENTS, "stripe-webhook");
   const directN = find(CLIENTS, "direct SQL: record_stripe_event"), oldN = find(CLIENTS, "direct SQL: receive"), old1 = find(1, "direct SQL: receive");
+  const dupN = find(CLIENTS, "stripe-webhook over HTTP, events already"), recN = find(CLIENTS, "direct SQL: record_stripe_event only");
+  const transferN = perSecond(baseline(CLIENTS));
+  const functionRows = work.functions.slice(0, 12).map((f) => `| \`${f.name}\` | ${fmt(f.calls, 2)} | ${fmt(f.self, 3)} | ${fmt(f.total, 3)} |`);
   const backlog = rows.filter((r) => r.m.watch).map((r) => r.m.watch!.maxBacklog);
   const drains = rows.filter((r) => r.m.drainMs !== undefined).map((r) => r.m.drainMs!);
   return `Payments: one \`payment_intent.succeeded\` per request (realistic event, metadata contract, 4 products with 3-party
@@ -296,7 +380,23 @@ ${table.join("\n")}
   receipt in the outbox, Concierto's and Companon's hooks), a transfer ${fmt(work.transfer, 3)} ms (200 in one statement, rolled back):
   ${fmt(work.payment / work.transfer, 0)}× the work. One applier runs at a time, so the batch path tops out near 1000 / ${fmt(work.payment, 2)} ≈ ${fmt(1000 / work.payment)}
   payments/s whatever the number of clients; the transfers spread over the cores;
-- \`check_invariants()\` was empty on both clusters after the runs (none added), and the transfer baseline balanced.`;
+- the HTTP path's own ceiling: stripe-webhook answers ${fmt(perSecond(dupN.run))} deliveries/s at ${CLIENTS} clients when each finds its event
+  recorded (HTTP, Deno, WASM, one statement, no batch): ${fmt((100 * perSecond(dupN.run)) / transferN, 0)}% of the transfer baseline, ${
+    perSecond(dupN.run) < transferN
+      ? "so over HTTP the webhook cannot reach the baseline on this machine whatever the database does"
+      : "so HTTP alone does not keep the webhook below the baseline"
+  }; recording alone runs at ${fmt(perSecond(recN.run))}/s
+  without HTTP (${fmt(perSecond(recN.run) / transferN, 2)}× the baseline), and one applier then applied the backlog at ${fmt(applier[applier.length - 1])} payments/s
+  (${fmt(applier[0])}/s after the 1-client run);
+- \`check_invariants()\` was empty on both clusters after the runs (none added), and the transfer baseline balanced.
+
+Where one payment's ${fmt(work.payment, 2)} ms go in the median batch (\`track_functions = 'all'\`, \`pg_stat_xact_user_functions\`; self time
+excludes the functions it called, total includes them; ms per payment), plus ${fmt(work.atCommit, 3)} ms per payment of checks deferred to commit
+(\`set constraints all immediate\` after the batch, counted in the table's \`check_balanced\` row):
+
+| function | calls per payment | self ms | total ms |
+|---|---:|---:|---:|
+${functionRows.join("\n")}`;
 }
 
 /** Median wall time of `reps` runs of a statement that touches ROWS rows. */

@@ -129,6 +129,8 @@ pub async fn extension_and_twins() -> (Client, Client) {
     (main, twins)
 }
 
+pub mod treasury;
+
 /// Random but valid Passport events for the processor tests: kinds that feed
 /// DNA, small vocabularies for genre and place so the metrics have something
 /// to count, amounts in a few currencies, times spread over `days` days.

@@ -21,6 +21,7 @@
 
 use std::collections::BTreeMap;
 
+use buckets_e2e::treasury::{ledger_violations, service, split_product, stripe_event};
 use buckets_e2e::{connect, hosted_url_var, seeded_rng, MAIN_URL_VAR};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -64,11 +65,6 @@ fn story(rng: &mut StdRng, i: usize, base: i64) -> Story {
     }
 }
 
-fn event(id: String, kind: &str, created: i64, object: Value) -> Value {
-    json!({"id": id, "object": "event", "api_version": "2025-01-27.acacia", "type": kind, "created": created,
-           "livemode": false, "pending_webhooks": 1, "data": {"object": object}})
-}
-
 /// The story's events as Stripe makes them, in Stripe's order (created, then id), for the
 /// payment `pi`, paid for `product`.
 fn events(s: &Story, pi: &str, product: Uuid) -> Vec<Value> {
@@ -76,15 +72,15 @@ fn events(s: &Story, pi: &str, product: Uuid) -> Vec<Value> {
     let charge_id = format!("ch_{rest}");
     let meta = json!({"product_id": product.to_string(), "buyer_id": Uuid::new_v4().to_string(), "quantity": "1"});
     let mut out = vec![
-        event(
-            format!("evt_{rest}_cs"),
+        stripe_event(
+            &format!("evt_{rest}_cs"),
             "checkout.session.completed",
             s.created,
             json!({"id": format!("cs_{rest}"), "object": "checkout.session", "mode": "payment", "payment_status": "paid",
                      "status": "complete", "payment_intent": pi, "amount_total": s.amount, "currency": "eur", "metadata": meta}),
         ),
-        event(
-            format!("evt_{rest}_pi"),
+        stripe_event(
+            &format!("evt_{rest}_pi"),
             "payment_intent.succeeded",
             s.created + 1,
             json!({"id": pi, "object": "payment_intent", "status": "succeeded", "amount": s.amount,
@@ -92,8 +88,8 @@ fn events(s: &Story, pi: &str, product: Uuid) -> Vec<Value> {
         ),
     ];
     for (n, total) in s.refunds.iter().enumerate() {
-        out.push(event(
-            format!("evt_{rest}_r{n}"),
+        out.push(stripe_event(
+            &format!("evt_{rest}_r{n}"),
             "charge.refunded",
             s.created + 10 + 10 * n as i64,
             json!({"id": charge_id, "object": "charge", "payment_intent": pi, "amount": s.amount, "amount_captured": s.amount,
@@ -107,8 +103,8 @@ fn events(s: &Story, pi: &str, product: Uuid) -> Vec<Value> {
                    "amount": disputed, "currency": "eur", "status": status, "reason": "fraudulent", "created": s.created + 50,
                    "balance_transactions": transactions})
         };
-        out.push(event(
-            format!("evt_{rest}_d0"),
+        out.push(stripe_event(
+            &format!("evt_{rest}_d0"),
             "charge.dispute.created",
             s.created + 50,
             object("needs_response", json!([withdrawal])),
@@ -118,7 +114,12 @@ fn events(s: &Story, pi: &str, product: Uuid) -> Vec<Value> {
         } else {
             object("lost", json!([withdrawal]))
         };
-        out.push(event(format!("evt_{rest}_d1"), "charge.dispute.closed", s.created + 60, closed));
+        out.push(stripe_event(
+            &format!("evt_{rest}_d1"),
+            "charge.dispute.closed",
+            s.created + 60,
+            closed,
+        ));
     }
     out
 }
@@ -126,26 +127,8 @@ fn events(s: &Story, pi: &str, product: Uuid) -> Vec<Value> {
 /// A product split 70/20/10 between two fresh payees and the platform; answers (product, payees).
 async fn product(client: &Client, label: &str) -> (Uuid, Vec<Uuid>) {
     let (artist, host) = (Uuid::new_v4(), Uuid::new_v4());
-    let spec = json!([{"party_id": artist.to_string(), "role": "artist", "share_bp": 7000},
-                      {"party_id": host.to_string(), "role": "host", "share_bp": 2000},
-                      {"party_id": null, "role": "platform", "share_bp": 1000}]);
-    let rule: Uuid = client
-        .query_one(
-            "select treasury.define_split_rule($1, $2::jsonb)",
-            &[&format!("batch order {label}"), &spec],
-        )
-        .await
-        .expect("define_split_rule")
-        .get(0);
-    let id: Uuid = client
-        .query_one(
-            "insert into treasury.products (type, title, artist_id, host_id, price_minor, currency, split_rule_id)
-             values ('ticket', $1, $2, $3, null, 'EUR', $4) returning id",
-            &[&format!("batch order {label}"), &artist, &host, &rule],
-        )
-        .await
-        .expect("insert product")
-        .get(0);
+    let parties = [(Some(artist), "artist", 7000), (Some(host), "host", 2000), (None, "platform", 1000)];
+    let id = split_product(client, &format!("batch order {label}"), &parties, artist, Some(host)).await;
     (id, vec![artist, host])
 }
 
@@ -194,23 +177,6 @@ async fn payee_balances(client: &Client, payees: &[Uuid]) -> Vec<(usize, String,
     rows.iter().map(|r| (r.get::<_, i32>(0) as usize, r.get(1), r.get(2))).collect()
 }
 
-async fn violations(client: &Client) -> Vec<String> {
-    let rows = client
-        .query(
-            "select invariant || ' ' || reference || ': ' || detail from treasury.check_invariants()",
-            &[],
-        )
-        .await
-        .expect("check_invariants");
-    rows.iter().map(|r| r.get(0)).collect()
-}
-
-async fn service(var: &str) -> Client {
-    let client = connect(var).await;
-    client.batch_execute("set role service_role").await.expect("service_role");
-    client
-}
-
 /// Applies batches until one finds nothing to apply; answers how many events it applied.
 async fn drive(client: &Client) -> i64 {
     let mut total = 0;
@@ -235,7 +201,7 @@ async fn run(var: &str, tag: &str) {
     let stories: Vec<Story> = (0..STORIES).map(|i| story(&mut rng, i, base)).collect();
     let (product_a, payees_a) = product(&client, &format!("{run_id} in order")).await;
     let (product_b, payees_b) = product(&client, &format!("{run_id} batched")).await;
-    let before = violations(&client).await;
+    let before = ledger_violations(&client).await;
     let (prefix_a, prefix_b) = (format!("bo{run_id}a"), format!("bo{run_id}b"));
 
     // In order, one event at a time.
@@ -294,7 +260,11 @@ async fn run(var: &str, tag: &str) {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert!(!statuses.contains_key("failed"), "{tag}: no batched event failed: {statuses:?}");
-    let added: Vec<String> = violations(&client).await.into_iter().filter(|v| !before.contains(v)).collect();
+    let added: Vec<String> = ledger_violations(&client)
+        .await
+        .into_iter()
+        .filter(|v| !before.contains(v))
+        .collect();
     assert!(added.is_empty(), "{tag}: the run broke the ledger's invariants: {added:?}");
     eprintln!(
         "{tag}: {STORIES} stories, {deliveries} deliveries of {} events, statuses {statuses:?}",
@@ -387,7 +357,7 @@ async fn killed_batch(var: &str, tag: &str) {
     let client = service(var).await;
     let run_id = Uuid::new_v4().simple().to_string()[..10].to_string();
     let (product_id, _) = product(&client, &format!("{run_id} killed")).await;
-    let before = violations(&client).await;
+    let before = ledger_violations(&client).await;
     let stories: Vec<Story> = (0..80)
         .map(|i| Story {
             key: format!("{i}"),
@@ -462,7 +432,11 @@ async fn killed_batch(var: &str, tag: &str) {
         .expect("payments");
     assert_eq!(rows.len(), stories.len(), "{tag}: every payment recorded");
     assert!(rows.iter().all(|r| r.get::<_, i64>(1) == 1), "{tag}: each posted once");
-    let added: Vec<String> = violations(&client).await.into_iter().filter(|v| !before.contains(v)).collect();
+    let added: Vec<String> = ledger_violations(&client)
+        .await
+        .into_iter()
+        .filter(|v| !before.contains(v))
+        .collect();
     assert!(added.is_empty(), "{tag}: {added:?}");
 }
 

@@ -26,7 +26,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use buckets_core::treasury::{allocate_refund, allocate_split};
-use buckets_e2e::{connect, hosted_url_var, seeded_rng, MAIN_URL_VAR};
+use buckets_e2e::treasury::{ledger_violations, service, split_product, stripe_event, Party};
+use buckets_e2e::{hosted_url_var, seeded_rng, MAIN_URL_VAR};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -136,9 +137,7 @@ impl Model {
 }
 
 fn event(id: &str, kind: &str, object: Value) -> Value {
-    json!({"id": id, "object": "event", "api_version": "2025-01-27.acacia", "type": kind,
-           "created": chrono::Utc::now().timestamp() - 60, "livemode": false, "pending_webhooks": 1,
-           "data": {"object": object}})
+    stripe_event(id, kind, chrono::Utc::now().timestamp() - 60, object)
 }
 
 async fn receive(client: &Client, event: Value) -> Value {
@@ -217,7 +216,6 @@ fn part(rng: &mut StdRng, max: i64) -> i64 {
 
 async fn setup(client: &Client, tag: &str) -> (Vec<Product>, Vec<Uuid>, Vec<String>) {
     let (a1, a2, h1) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    type Party<'a> = (Option<Uuid>, &'a str, i32);
     let rules: Vec<(&str, Vec<Party>, Uuid, Option<Uuid>)> = vec![
         (
             "70/20/10",
@@ -235,27 +233,7 @@ async fn setup(client: &Client, tag: &str) -> (Vec<Product>, Vec<Uuid>, Vec<Stri
     ];
     let mut products = vec![];
     for (name, parties, artist, host) in rules {
-        let spec: Vec<Value> = parties
-            .iter()
-            .map(|(p, role, bp)| json!({"party_id": p.map(|u| u.to_string()), "role": role, "share_bp": bp}))
-            .collect();
-        let rule: Uuid = client
-            .query_one(
-                "select treasury.define_split_rule($1, $2::jsonb)",
-                &[&format!("model {tag} {name}"), &Value::Array(spec)],
-            )
-            .await
-            .expect("define_split_rule")
-            .get(0);
-        let id: Uuid = client
-            .query_one(
-                "insert into treasury.products (type, title, artist_id, host_id, price_minor, currency, split_rule_id)
-                 values ('ticket', $1, $2, $3, null, 'EUR', $4) returning id",
-                &[&format!("model {tag} {name}"), &artist, &host, &rule],
-            )
-            .await
-            .expect("insert product")
-            .get(0);
+        let id = split_product(client, &format!("model {tag} {name}"), &parties, artist, host).await;
         products.push(Product {
             id,
             parties: parties.iter().map(|p| p.0).collect(),
@@ -277,20 +255,6 @@ async fn setup(client: &Client, tag: &str) -> (Vec<Product>, Vec<Uuid>, Vec<Stri
         accounts.push(acct);
     }
     (products, payees, accounts)
-}
-
-/// Every invariant row of both checks, as "invariant reference".
-async fn violations(client: &Client) -> BTreeSet<String> {
-    let rows = client
-        .query(
-            "select invariant || ' ' || reference || ': ' || detail from treasury.check_invariants()
-             union all
-             select invariant || ' ' || reference || ': ' || detail from treasury.check_payout_invariants()",
-            &[],
-        )
-        .await
-        .expect("invariant checks run");
-    rows.iter().map(|r| r.get::<_, String>(0)).collect()
 }
 
 async fn db_balances(client: &Client, payees: &[Uuid]) -> BTreeMap<Uuid, (i64, i64)> {
@@ -329,8 +293,7 @@ const KINDS: [&str; 10] = [
 ];
 
 async fn run(var: &str, steps: usize, tag: &str) {
-    let client = connect(var).await;
-    client.batch_execute("set role service_role").await.expect("service_role");
+    let client = service(var).await;
     let mut rng = seeded_rng(&format!("treasury_model {tag}"));
     let (products, payees, accounts) = setup(&client, tag).await;
     let run_id = Uuid::new_v4().simple().to_string()[..12].to_string();
@@ -340,7 +303,7 @@ async fn run(var: &str, steps: usize, tag: &str) {
     let started = Instant::now();
 
     let losses_before = dispute_losses(&client).await;
-    let before = violations(&client).await;
+    let before = ledger_violations(&client).await;
     assert!(before.is_empty(), "{tag}: invariants violated before the run: {before:?}");
 
     for step in 0..steps {
@@ -635,7 +598,7 @@ async fn run(var: &str, steps: usize, tag: &str) {
             .filter(|(_, (payable, held))| payable + held < 0)
             .map(|(p, (payable, held))| format!("negative_payable {p} EUR: payable {payable} + held {held} is below zero"))
             .collect();
-        let got = violations(&client).await;
+        let got = ledger_violations(&client).await;
         assert_eq!(got, expected, "{}: invariant rows (left: database, right: model)", at(done));
         let db = db_balances(&client, &payees).await;
         assert_eq!(db, model, "{}: (payable, held) per payee (left: database, right: model)", at(done));
@@ -702,8 +665,7 @@ async fn treasury_matches_the_model_twins() {
 /// in a transaction that commits as that role. The deferred balance check runs at commit.
 #[tokio::test]
 async fn a_payout_request_commits_as_the_payee() {
-    let client = connect(MAIN_URL_VAR).await;
-    client.batch_execute("set role service_role").await.unwrap();
+    let client = service(MAIN_URL_VAR).await;
     let (products, payees, _) = setup(&client, "commit").await;
     let pi = format!("pi_modelcommit{}", Uuid::new_v4().simple());
     let meta = json!({"product_id": products[1].id.to_string(), "buyer_id": Uuid::new_v4().to_string()});
