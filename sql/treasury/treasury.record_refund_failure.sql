@@ -25,6 +25,9 @@ begin
       message = format('retry_in_seconds must be between 1 and 86400, or null for a final failure, got %s',
                        record_refund_failure.retry_in_seconds);
   end if;
+  -- In line with the event applier first: the worker records the answers of
+  -- several requests in one transaction (treasury_private.queue_behind_batches).
+  perform treasury_private.queue_behind_batches();
   select * into r from treasury.refund_requests as x where x.id = record_refund_failure.id for update;
   if not found then
     raise exception using errcode = 'P0002', message = format('refund request %s not found', record_refund_failure.id);

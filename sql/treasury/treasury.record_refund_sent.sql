@@ -22,6 +22,9 @@ begin
     raise exception using errcode = '22023',
       message = 'id, at, stripe_refund_id (re_...) and stripe_status are required';
   end if;
+  -- In line with the event applier first: the worker records the answers of
+  -- several requests in one transaction (treasury_private.queue_behind_batches).
+  perform treasury_private.queue_behind_batches();
   -- The payment first, then the request: the order of request_refund and of a
   -- charge.refunded booking, which hold the payment when they settle requests.
   perform from treasury.payments as p

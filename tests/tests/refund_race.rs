@@ -132,3 +132,107 @@ async fn concurrent_worker_runs_never_claim_the_same_request() {
     }
     assert_eq!(seen, ours, "every request of ours was claimed, once");
 }
+
+/// The refund worker records every answer of its run in one statement, locking each request's
+/// payment in its own order, while a batch of the Stripe event applier locks payments in Stripe's
+/// event order. The worker queues behind the running batch before it locks anything, so the batch
+/// goes on to the payment the worker would otherwise hold, and both finish: no deadlock
+/// (treasury_private.queue_behind_batches).
+#[tokio::test]
+async fn the_worker_recording_answers_queues_behind_a_running_batch_instead_of_deadlocking_with_it() {
+    let admin = connect(MAIN_URL_VAR).await;
+    let mut requests = Vec::new();
+    for _ in 0..2 {
+        let pi = payment(&admin).await;
+        let id: Uuid = admin
+            .query_one(
+                "select treasury_private.request_refund($1, 1000::bigint, 'race', $1 || '_batch')",
+                &[&pi],
+            )
+            .await
+            .expect("a refund request")
+            .get(0);
+        let payment_id: String = admin
+            .query_one("select payment_id from treasury.refund_requests where id = $1", &[&id])
+            .await
+            .unwrap()
+            .get(0);
+        requests.push((id, payment_id));
+    }
+    let [(first, first_payment), (second, second_payment)] = &requests[..] else {
+        unreachable!()
+    };
+    let (first, second) = (*first, *second);
+
+    // A batch of the applier: its lock, then the first payment, as while applying that payment's event.
+    let batch = connect(MAIN_URL_VAR).await;
+    batch.batch_execute("begin").await.unwrap();
+    batch
+        .execute(
+            "select pg_advisory_xact_lock(hashtextextended('treasury.apply_stripe_events', 0))",
+            &[],
+        )
+        .await
+        .unwrap();
+    batch
+        .execute("select 1 from treasury.payments where id = $1 for update", &[&first_payment])
+        .await
+        .unwrap();
+
+    // The worker records both answers in one statement, the second payment's first.
+    let worker = connect(MAIN_URL_VAR).await;
+    let record = tokio::spawn(async move {
+        worker
+            .query_one(
+                "select treasury.record_refund_sent($1::uuid, 're_race_' || replace($1::uuid::text, '-', ''), 'pending') ->> 'state', \
+                        treasury.record_refund_sent($2::uuid, 're_race_' || replace($2::uuid::text, '-', ''), 'pending') ->> 'state'",
+                &[&second, &first],
+            )
+            .await
+            .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)))
+            .map_err(|e| e.code().map(|c| c.code().to_owned()).unwrap_or_else(|| e.to_string()))
+    });
+    let mut waiting = false;
+    for _ in 0..500 {
+        let waits: i64 = admin
+            .query_one(
+                "select count(*) from pg_stat_activity \
+                 where wait_event_type = 'Lock' and query like '%record_refund_sent($1::uuid, ''re_race_''%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waits == 1 {
+            waiting = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seen: Vec<String> = admin
+        .query(
+            "select coalesce(wait_event_type, '-') || ' ' || left(query, 60) from pg_stat_activity where query like '%refund%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if !waiting && record.is_finished() {
+        panic!("the worker did not wait: {:?}", record.await);
+    }
+    assert!(waiting, "the worker's statement waits for the running batch: {seen:?}");
+
+    // The batch goes on to the second payment: the worker holds none of it.
+    let locked = batch
+        .execute("select 1 from treasury.payments where id = $1 for update", &[&second_payment])
+        .await;
+    assert!(locked.is_ok(), "the batch takes the second payment: {locked:?}");
+    batch.batch_execute("commit").await.unwrap();
+    assert_eq!(
+        record.await.expect("the worker's task"),
+        Ok(("sent".to_owned(), "sent".to_owned())),
+        "then the worker records both answers"
+    );
+}
