@@ -219,6 +219,14 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// before the host gives up with a 500: a bound on a handler's loop bug.
 pub const MAX_STEPS: u32 = 32;
 
+/// What a host reads of the handlers before it serves, as JSON:
+/// `{"env": Env::NAMES, "max_body_bytes": MAX_BODY_BYTES, "max_steps": MAX_STEPS}` — so the Deno
+/// host (a JavaScript caller of the WASM) keeps no copies of them; the Worker reads the items directly.
+#[wasm_bindgen]
+pub fn host_settings() -> String {
+    serde_json::json!({ "env": Env::NAMES, "max_body_bytes": MAX_BODY_BYTES, "max_steps": MAX_STEPS }).to_string()
+}
+
 /// An edge function: its URL name and its steps. `handle` ends early with
 /// `Err`: an answer, or the JWKS to refresh first. `complete` gets the rows
 /// of a query, `fail` its error, `received` the results of HTTP calls; each

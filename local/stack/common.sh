@@ -98,6 +98,28 @@ process_alive() {
   [[ ${stat##*) } != Z* ]]
 }
 
+# terminate <pid> <kill target>: SIGTERM to the target (a pid, or "-<pid>" for a process group the
+# pid leads), up to 5 s for the pid to end, then SIGKILL.
+terminate() {
+  kill -TERM -- "$2" 2>/dev/null || true
+  for _ in $(seq 50); do
+    process_alive "$1" || break
+    sleep 0.1
+  done
+  kill -KILL -- "$2" 2>/dev/null || true
+}
+
+# wait_for_free_port <port> <what uses it> <who else may hold it>: a process just stopped may hold its
+# port a moment longer; dies naming the port when another process keeps it.
+wait_for_free_port() {
+  for _ in $(seq 50); do
+    port_in_use "$1" || return 0
+    sleep 0.1
+  done
+  die "port $1, which $2 uses, is taken by another process" \
+    "find it with: ss -ltnp 'sport = :$1' — stop it ($3), then re-run"
+}
+
 # tree_hash <path...>: one hash over the contents and names of every file under the paths.
 tree_hash() {
   { find "$@" -type f ! -path '*/target/*' ! -path '*/node_modules/*' -print0 2>/dev/null || true; } |

@@ -33,12 +33,7 @@ stop_gateway() {
   if gateway_running; then
     log "down: stop the functions gateway (pid $pid) and its functions"
     # The gateway leads its own process group; the functions are in it.
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-      process_alive "$pid" || break
-      sleep 0.1
-    done
-    kill -KILL -- "-$pid" 2>/dev/null || true
+    terminate "$pid" "-$pid"
   fi
   rm -f "$STATE/gateway.pid" "$STATE/gateway.sha256"
 }
@@ -53,15 +48,7 @@ start_gateway() {
     log "up: the functions changed since the gateway started (or one is down): restarting it"
     stop_gateway
   fi
-  # A gateway just stopped may hold its port a moment longer.
-  for _ in $(seq 50); do
-    port_in_use "$GATEWAY_PORT" || break
-    sleep 0.1
-  done
-  if port_in_use "$GATEWAY_PORT"; then
-    die "port $GATEWAY_PORT, which the functions gateway uses, is taken by another process" \
-      "find it with: ss -ltnp 'sport = :$GATEWAY_PORT' — stop it (supabase start? another checkout: ./stack down there), then re-run"
-  fi
+  wait_for_free_port "$GATEWAY_PORT" "the functions gateway" "supabase start? another checkout: ./stack down there"
   mkdir -p "$LOGS/functions"
   start=$(now_us)
   CURRENT_STEP="up: start the functions gateway"

@@ -28,12 +28,7 @@ stop_standins() {
   pid=$(standins_pid) || return 0
   if standins_running; then
     log "down: stop the Stripe and Resend stand-ins (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-      process_alive "$pid" || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+    terminate "$pid" "$pid"
   fi
   rm -f "$STATE/standins.pid" "$STATE/standins.sha256"
 }
@@ -58,10 +53,7 @@ start_standins() {
     stop_standins
   fi
   for port in "$STRIPE_STANDIN_PORT" "$RESEND_STANDIN_PORT"; do
-    if port_in_use "$port"; then
-      die "port $port, which the Stripe and Resend stand-ins use, is taken by another process" \
-        "find it with: ss -ltnp 'sport = :$port' — stop it (another checkout: ./stack down there), then re-run"
-    fi
+    wait_for_free_port "$port" "the Stripe and Resend stand-ins" "another checkout: ./stack down there"
   done
   start=$(now_us)
   CURRENT_STEP="up: start the Stripe and Resend stand-ins"

@@ -75,12 +75,7 @@ stop_workers() {
   pid=$(workers_pid) || return 0
   if workers_running; then
     log "down: stop the Worker (workerd, pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-      process_alive "$pid" || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+    terminate "$pid" "$pid"
   fi
   rm -f "$STATE/workers.pid" "$STATE/workers.sha256"
 }
@@ -97,14 +92,7 @@ start_workers() {
     log "up: the Worker changed since workerd started: restarting it"
     stop_workers
   fi
-  for _ in $(seq 50); do
-    port_in_use "$WORKERS_PORT" || break
-    sleep 0.1
-  done
-  if port_in_use "$WORKERS_PORT"; then
-    die "port $WORKERS_PORT, which the Worker uses, is taken by another process" \
-      "find it with: ss -ltnp 'sport = :$WORKERS_PORT' — stop it (another checkout: ./stack down there), then re-run"
-  fi
+  wait_for_free_port "$WORKERS_PORT" "the Worker" "another checkout: ./stack down there"
   start=$(now_us)
   CURRENT_STEP="up: start the Worker under workerd"
   log "$CURRENT_STEP on 127.0.0.1:$WORKERS_PORT ..."

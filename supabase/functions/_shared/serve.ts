@@ -6,29 +6,9 @@
 // `received`, fetch the project's signing keys again — until it answers a response. Every rule,
 // retries and backoff included, lives in Rust and is tested there; see edge/src/lib.rs for the protocol.
 
-import init, { complete, fail, handle, received } from "./edge/buckets_edge.js";
+import init, { complete, fail, handle, host_settings, received } from "./edge/buckets_edge.js";
 import { connect, type Query, runAs, SharedTransactions } from "./db.ts";
 
-/** A body larger than this is refused before it is buffered; handlers have their own, lower limits. */
-const MAX_BODY_BYTES = 1024 * 1024;
-/** The environment variables the handlers read. */
-const HANDLER_ENV = [
-  "SUPABASE_URL",
-  "JWT_SECRET",
-  "SUPABASE_JWT_SECRET",
-  "STRIPE_LIVEMODE",
-  "STRIPE_WEBHOOK_SECRET",
-  "STRIPE_WEBHOOK_TOLERANCE_S",
-  "TICKET_SIGNING_KEY",
-  "STRIPE_SECRET_KEY",
-  "STRIPE_API_BASE",
-  "RESEND_API_KEY",
-  "RESEND_API_BASE",
-  "RECEIPTS_FROM",
-  "APP_URL",
-];
-/** The most steps (queries, rounds of HTTP calls) one request may take: edge/src/lib.rs MAX_STEPS. */
-const MAX_STEPS = 32;
 /** How long one outbound HTTP call may take before it counts as unanswered (the handler may retry). */
 const OUTBOUND_TIMEOUT_MS = 1000 * Number(Deno.env.get("OUTBOUND_TIMEOUT_S") || 20);
 /**
@@ -117,12 +97,16 @@ export async function serveEdge(fn: string): Promise<void> {
     throw new Error(`cannot read ${wasm.pathname} (${e}); build the edge functions first (./stack up builds them)`);
   });
   await init({ module_or_path: bytes });
+  // The environment variables the handlers read, the largest body a host buffers (handlers have their
+  // own, lower limits) and the most steps (queries, rounds of HTTP calls) one request may take: the
+  // handlers' own constants (edge/src/lib.rs host_settings).
+  const settings: { env: string[]; max_body_bytes: number; max_steps: number } = JSON.parse(host_settings());
   const sql = connect();
   // Shared queries (passport.ingest) of concurrent requests commit together, at most this many
   // transactions of them at once (db.ts).
   const shared = new SharedTransactions(sql, Number(Deno.env.get("BUCKETS_DB_SHARED_TRANSACTIONS") || 2));
   const handlerEnv: Record<string, string> = {};
-  for (const name of HANDLER_ENV) {
+  for (const name of settings.env) {
     const value = Deno.env.get(name);
     if (value) handlerEnv[name] = value;
   }
@@ -142,7 +126,7 @@ export async function serveEdge(fn: string): Promise<void> {
    */
   async function run(first: Action, now: number, requestId: string): Promise<Answer> {
     let action = first;
-    for (let step = 0; step < MAX_STEPS; step++) {
+    for (let step = 0; step < settings.max_steps; step++) {
       if ("respond" in action) return respond(action);
       if ("refresh_jwks" in action) throw new Error("the handler asked for fresh keys after its first step");
       const state = JSON.stringify(action.state ?? null);
@@ -164,15 +148,15 @@ export async function serveEdge(fn: string): Promise<void> {
       }
       action = JSON.parse(next);
     }
-    throw new Error(`the handler took more than ${MAX_STEPS} steps`);
+    throw new Error(`the handler took more than ${settings.max_steps} steps`);
   }
 
   Deno.serve(async (req) => {
     const requestId = crypto.randomUUID();
     try {
-      const body = await readBody(req);
+      const body = await readBody(req, settings.max_body_bytes);
       if (!body) {
-        return answer(error(413, "request_too_large", `the request body is larger than ${MAX_BODY_BYTES} bytes`));
+        return answer(error(413, "request_too_large", `the request body is larger than ${settings.max_body_bytes} bytes`));
       }
       const head = JSON.stringify({
         method: req.method,
@@ -230,20 +214,20 @@ function logLine(fields: Record<string, unknown>) {
 }
 
 /**
- * The body bytes, or null when there are more than MAX_BODY_BYTES (reading stops there). A body whose
+ * The body bytes, or null when there are more than maxBytes (reading stops there). A body whose
  * Content-Length is given (and within the limit) is read in one piece, which costs less than reading
  * it chunk by chunk; the runtime enforces that the bytes match the length.
  */
-async function readBody(req: Request): Promise<Uint8Array | null> {
+async function readBody(req: Request, maxBytes: number): Promise<Uint8Array | null> {
   const length = req.headers.get("content-length");
-  if (Number(length ?? 0) > MAX_BODY_BYTES) return null;
+  if (Number(length ?? 0) > maxBytes) return null;
   if (!req.body) return new Uint8Array();
   if (length !== null) return await req.bytes();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of req.body) {
     size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) return null;
+    if (size > maxBytes) return null;
     chunks.push(chunk);
   }
   const body = new Uint8Array(size);
