@@ -47,8 +47,7 @@ begin
   matched := cardinality(reasons) = 0;
   if matched then
     execute format('select count(*) + 1 from (%s) as m where (m.similarity > $1 or (m.similarity = $1 and m.artist_id < $2))
-                      and not exists (select 1 from coliseum.artist_holds as h where h.artist_id = m.artist_id and h.released_at is null)
-                      and exists (select 1 from auth.users as u where u.id = m.artist_id)',
+                      and companon_private.offerable(m.artist_id)',
                    companon_private.match_query(target))
       into rank using similarity, artist_id;
   end if;

@@ -11,7 +11,7 @@
 --
 -- One statement scores every matching artist (companon_private.match_query) and keeps the best
 -- lim + off + (open holds) with a top-N heap sort; the held and those without an account are then left
--- out (both are few: checking them after the sort spares a lookup per row), and only the page gets
+-- out (companon_private.offerable; both are few: checking them after the sort spares a lookup per row), and only the page gets
 -- drivers and scores. If that leaves fewer than lim + off while more artists match, the statement runs
 -- again keeping four times as many.
 create or replace function companon.match_artists(campaign_id uuid, lim integer default 50, off integer default 0)
@@ -45,8 +45,7 @@ begin
                     select array_agg(m.artist_id order by m.similarity desc, m.artist_id),
                            array_agg(m.similarity order by m.similarity desc, m.artist_id), (select count(*) from best)
                     from (select b.artist_id, b.similarity from best as b
-                          where not exists (select 1 from coliseum.artist_holds as h where h.artist_id = b.artist_id and h.released_at is null)
-                            and exists (select 1 from auth.users as u where u.id = b.artist_id)
+                          where companon_private.offerable(b.artist_id)
                           order by 2 desc, 1 limit $2) as m', companon_private.match_query(target))
       into ids, similarities, candidates
       using kept, lim + off;
