@@ -18,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use buckets_core::passport::validate::is_canonical_uuid;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use fast_qr::{QRBuilder, ECL};
+use qrcodegen::{Mask, QrCode, QrCodeEcc, QrSegment, Version};
 use std::cell::RefCell;
 
 pub const PREFIX: &str = "BKT1.";
@@ -231,24 +231,46 @@ const QUIET_ZONE: usize = 4;
 /// How large the SVG says it is, in CSS pixels per module; it scales freely.
 const PIXELS_PER_MODULE: usize = 4;
 
+/// The mask of every token's QR code. The standard has the encoder try all
+/// eight masks and keep the one whose pattern scores lowest (fewest long
+/// runs, blocks and finder look-alikes); scanners read whichever mask the
+/// code names in its format bits. That search was nearly all of the
+/// encoding's cost (natively 127 µs per token with `fast_qr`, 12.5 µs with
+/// the mask fixed; docs/concierto-tokens.md). Mask 0, the checkerboard, breaks every run and
+/// block of the data; a token's payload changes with each request (its
+/// expiry) and the app fetches a new one within a minute, so no unlucky
+/// pattern outlives its token. `the_qr_code_decodes_to_the_token` decodes
+/// hundreds of random tokens to show it.
+const MASK: u8 = 0;
+
 /// The QR code of a token as an SVG document (error correction M, with the
 /// standard four-module quiet zone), for the app to show full width.
 ///
 /// Each row's runs of dark modules are one stroke of the path, one module
-/// thick (`M<x> <y>.5h<run>m<gap> 0h<run>…`), in module units: about 3 KB
+/// thick (`M<x> <y>.5h<run>m<gap> 0h<run>…`), in module units: about 4 KB
 /// for a token, where a square per module was 22 KB. The viewBox keeps it
-/// sharp at any size. The code is `fast_qr`'s (encoding with the `qrcode`
-/// crate cost about 3 ms of the function's CPU per token in WASM).
+/// sharp at any size. The code is `qrcodegen`'s with the mask fixed
+/// ([`MASK`]); encoding with the `qrcode` crate cost about 3 ms of the
+/// function's CPU per token in WASM, `fast_qr`'s mask search about 0.6 ms.
 pub fn qr_svg(token: &str) -> String {
-    let code = QRBuilder::new(token)
-        .ecl(ECL::M)
-        .build()
-        .unwrap_or_else(|_| panic!("a token always fits a QR code"));
-    let width = code.size;
-    let dark: Vec<bool> = code.data[..width * width].iter().map(|module| module.value()).collect();
+    let code = QrCode::encode_segments_advanced(
+        &[QrSegment::make_bytes(token.as_bytes())],
+        QrCodeEcc::Medium,
+        Version::MIN,
+        Version::MAX,
+        Some(Mask::new(MASK)),
+        true,
+    )
+    .unwrap_or_else(|_| panic!("a token always fits a QR code"));
+    let width = usize::try_from(code.size()).expect("a QR code's size is positive");
+    let dark: Vec<bool> = (0..width * width)
+        .map(|i| code.get_module((i % width) as i32, (i / width) as i32))
+        .collect();
     let size = width + 2 * QUIET_ZONE;
     let pixels = size * PIXELS_PER_MODULE;
     let mut path = String::with_capacity(4 * width * width / 3);
+    // Numbers written by itoa: format! per run was half the SVG's time.
+    let mut digits = itoa::Buffer::new();
     for (y, row) in dark.chunks(width).enumerate() {
         let mut pen: Option<usize> = None;
         let mut x = 0;
@@ -259,10 +281,21 @@ pub fn qr_svg(token: &str) -> String {
             }
             let run = row[x..].iter().take_while(|&&d| d).count();
             match pen {
-                None => path.push_str(&format!("M{} {}.5", x + QUIET_ZONE, y + QUIET_ZONE)),
-                Some(end) => path.push_str(&format!("m{} 0", x - end)),
+                None => {
+                    path.push('M');
+                    path.push_str(digits.format(x + QUIET_ZONE));
+                    path.push(' ');
+                    path.push_str(digits.format(y + QUIET_ZONE));
+                    path.push_str(".5");
+                }
+                Some(end) => {
+                    path.push('m');
+                    path.push_str(digits.format(x - end));
+                    path.push_str(" 0");
+                }
             }
-            path.push_str(&format!("h{run}"));
+            path.push('h');
+            path.push_str(digits.format(run));
             x += run;
             pen = Some(x);
         }
