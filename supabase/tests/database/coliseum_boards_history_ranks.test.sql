@@ -6,7 +6,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(28);
+select plan(29);
 
 \ir coliseum_boards_helpers.psql
 delete from coliseum_private.history_ranks;
@@ -48,6 +48,14 @@ update coliseum_private.history_ranks set rank = 99
 where domain = 'A' and period = '7d' and day = :'today'::date - 7 and artist_id = pg_temp.artist(1);
 select is((select previous_rank from coliseum.leaderboard('A', '7d', 1)), 99, 'the board reads previous_rank from the stored ranks');
 select is((select previous_rank from public.coliseum_leaderboard_a_7d where rank = 1), 99, 'and so does the view');
+-- A page switches the planner to its generic plan without hash or merge joins; the caller's settings stay its own.
+set local plan_cache_mode = force_custom_plan;
+set local enable_hashjoin = on;
+set local enable_mergejoin = on;
+select count(*) from coliseum.leaderboard('A', '7d', 10) as _page \gset
+select is(array[current_setting('plan_cache_mode'), current_setting('enable_hashjoin'), current_setting('enable_mergejoin')],
+          array['force_custom_plan', 'on', 'on'], 'a page leaves the caller''s planner settings as they were');
+reset plan_cache_mode;
 update coliseum_private.history_ranks set rank = 2
 where domain = 'A' and period = '7d' and day = :'today'::date - 7 and artist_id = pg_temp.artist(1);
 
