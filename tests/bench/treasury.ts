@@ -12,6 +12,8 @@
 // 4. the split math: coliseum.allocate_split and allocate_refund over 1M rows with pg_coliseum (main cluster) and
 //    with the SQL twins (hosted-shape cluster), against the bare cost of producing the rows; and the round trip of single
 //    calls against a bare SELECT.
+// BENCH_TREASURY=work prints only where one payment's database time goes (BENCH_N payments in one batch, default 200;
+// about a second, BENCHMARKS.md untouched): the quick loop for work on the applier.
 import postgres from "postgres";
 import { db, env, type Sql } from "../lib/stack.ts";
 import { closedLoop, fmt, percentile, perSecond, type Run, writeSection } from "../lib/bench.ts";
@@ -486,6 +488,21 @@ ${callRows.join("\n")}
 - a single call is dominated by the round trip on either cluster.`;
 }
 
+if (Deno.env.get("BENCH_TREASURY") === "work") {
+  // Only where one payment's time goes (quick, for working on the applier): printed, BENCHMARKS.md untouched.
+  const onMain = await products(main);
+  await transferSetup();
+  try {
+    const work = await workPerItem(onMain, Number(Deno.env.get("BENCH_N") ?? 200));
+    console.log(`payment ${fmt(work.payment, 3)} ms, transfer ${fmt(work.transfer, 3)} ms (${fmt(work.payment / work.transfer, 1)}×), at commit ${fmt(work.atCommit, 3)} ms`);
+    for (const f of work.functions) console.log(`${f.name.padEnd(50)} ${fmt(f.calls, 2).padStart(6)} ${fmt(f.self, 3).padStart(8)} ${fmt(f.total, 3).padStart(8)}`);
+  } finally {
+    await transferTeardown();
+  }
+  await main.end();
+  await twins.end();
+  Deno.exit(0);
+}
 const parts = [await payments(), await splitMath()];
 await main.end();
 await twins.end();
