@@ -10,7 +10,7 @@
 import postgres from "postgres";
 import { callFunction, db, env, newUser, pendingEntries, type Sql, uuid } from "../lib/stack.ts";
 import { fmt, percentile, writeSection } from "../lib/bench.ts";
-import { benchArtist, benchFan, removeSeeded } from "./seeded.ts";
+import { benchArtist, benchFan, removeSeeded } from "../lib/seeded.ts";
 
 const EVENTS = Number(Deno.env.get("BENCH_EVENTS") ?? 20_000);
 const main = db(70);

@@ -6,10 +6,10 @@
 // 2. the processor draining the same number of pending entries with process_pending(5000);
 // both with the partitions a fresh database has (this month and four ahead, a default), then again with
 // two and a half years of months attached (premade 30 ahead), which are removed afterwards, as is everything the
-// run logged (tests/bench/seeded.ts).
+// run logged (tests/lib/seeded.ts).
 import { db, env, pendingEntries, type Sql, uuid } from "../lib/stack.ts";
 import { closedLoop, describe, fmt, percentile, perSecond, type Run, writeSection } from "../lib/bench.ts";
-import { benchArtist, benchFan, removeSeeded } from "./seeded.ts";
+import { benchArtist, benchFan, removeSeeded } from "../lib/seeded.ts";
 
 const CLIENTS = 16;
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 8);

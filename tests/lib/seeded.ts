@@ -2,7 +2,7 @@
 // the tests on the same stack find only their own artists: a bench that left artists with DNA and no account
 // made them top Companon's matcher, whose offers refuse an artist without an account (P0002).
 import postgres from "postgres";
-import { uuid } from "../lib/stack.ts";
+import { uuid } from "./stack.ts";
 
 /** Artist and fan ids of the benches: a fixed first group marks them for removeSeeded (and the SQL seeds). */
 export const ARTIST_PREFIX = "c0115e0a-";
