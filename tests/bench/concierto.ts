@@ -11,7 +11,7 @@
 //    the pooler, Postgres and the bench client (tests/lib/cpu.ts).
 import { db, env, FUNCTIONS_URL, type Sql, type User } from "../lib/stack.ts";
 import { fmt, percentile, perSecond, type Run, writeSection } from "../lib/bench.ts";
-import { type CpuPerItem, cpuHeader, cpuRow, settle, withCpu } from "../lib/cpu.ts";
+import { type CpuPerItem, cpuHeader, cpuRow, settle, settledRate, untilSettled, withCpu } from "../lib/cpu.ts";
 import { buy, forge, localSigningKey, mintToken, newShow, newUsers, publicKey, ticketToken, validate, verifyToken } from "../lib/concierto.ts";
 
 const TICKETS = Number(Deno.env.get("BENCH_TICKETS") ?? 2000); // per measurement
@@ -65,23 +65,6 @@ async function redeemInSql(event: string, staff: User, ticket: string, client: n
       select set_config('request.jwt.claims', ${claims}::text, true) as claims, set_config('role', 'authenticated', true) as role)
     select concierto.redeem(${ticket}::uuid, 1, ${event}::uuid, ${`gate ${client}`}::text) as result from caller`;
   return result.status;
-}
-
-/**
- * Runs a scan measurement, then waits until the database's background work it caused is done (the processor
- * folding the scans' Passport entries): a path fast enough to leave that work behind is not thereby cheaper.
- * The run gains `drainMs`; the CPU measured around it includes the drain.
- */
-async function untilSettled<R extends object>(measure: () => Promise<R>): Promise<R & { drainMs: number }> {
-  const run = await measure();
-  const t0 = performance.now();
-  await settle(sql);
-  return { ...run, drainMs: performance.now() - t0 };
-}
-
-/** Items per second counted until the background work was done: the rate the path can keep up. */
-function sustained(r: { items: number; seconds: number; drainMs: number }): number {
-  return r.items / (r.seconds + r.drainMs / 1000);
 }
 
 /**
@@ -142,7 +125,7 @@ async function door() {
   /** Scans each ticket once through `url(client)`, retrying a 503 as a scanner does. */
   const scan = (label: string, items: typeof http, token: (ticket: string) => string, url: (client: number) => string) =>
     withCpu("ticket-validate", () =>
-      untilSettled(() => fixedWork(label, CLIENTS, items, async ({ ticket }, client) => {
+      untilSettled(sql, () => fixedWork(label, CLIENTS, items, async ({ ticket }, client) => {
         for (;;) {
           const res = await validate(staff[client].token, { token: token(ticket), event_id: show.event, gate: `gate ${client}` }, url(client));
           if (res.status === 503) {
@@ -176,7 +159,7 @@ async function door() {
 
   await settle(sql);
   const [baseline, baselineCpu] = await withCpu("ticket-validate", () =>
-    untilSettled(() => fixedWork(`concierto.redeem in SQL (baseline, ${CLIENTS} connections)`, CLIENTS, direct, async ({ ticket }, client) => {
+    untilSettled(sql, () => fixedWork(`concierto.redeem in SQL (baseline, ${CLIENTS} connections)`, CLIENTS, direct, async ({ ticket }, client) => {
       const k = `sql ${await redeemInSql(show.event, staff[client], ticket, client)}`;
       outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
     })), (r) => r.items);
@@ -224,7 +207,7 @@ for (const r of [d.e2e, d.own, d.baseline, d.sign, d.signOnly, d.verify, raw.sig
   console.log(`${r.label}: ${fmt(perSecond(r))}/s, p50 ${p(r, 50)} ms, p99 ${p(r, 99)} ms`);
 }
 console.log(`503 retry answers during the end-to-end validations: ${d.retries}`);
-console.log(`drained after: end to end ${fmt(d.e2e.drainMs, 0)} ms, straight ${fmt(d.own.drainMs, 0)} ms, SQL ${fmt(d.baseline.drainMs, 0)} ms; sustained ratios ${fmt(sustained(d.e2e) / sustained(d.baseline), 2)} / ${fmt(sustained(d.own) / sustained(d.baseline), 2)}`);
+console.log(`drained after: end to end ${fmt(d.e2e.drainMs, 0)} ms, straight ${fmt(d.own.drainMs, 0)} ms, SQL ${fmt(d.baseline.drainMs, 0)} ms; sustained ratios ${fmt(settledRate(d.e2e) / settledRate(d.baseline), 2)} / ${fmt(settledRate(d.own) / settledRate(d.baseline), 2)}`);
 for (const [label, cpu] of d.cpu) console.log(cpuRow(label, cpu));
 console.log(`ticket-token answer: ${fmt(d.answerBytes.body)} bytes of JSON, QR SVG ${fmt(d.answerBytes.svg)}`);
 
@@ -256,7 +239,7 @@ ${row(raw.verify)}
 |---|---:|
 | validations/s end to end ÷ \`concierto.redeem\` in SQL | ${fmt(perSecond(d.e2e) / perSecond(d.baseline), 2)} |
 | validations/s straight to the function (no gateway) ÷ \`concierto.redeem\` in SQL | ${fmt(perSecond(d.own) / perSecond(d.baseline), 2)} |
-| the same, each counted until the processor had folded its scans (sustained: end to end / straight) | ${fmt(sustained(d.e2e) / sustained(d.baseline), 2)} / ${fmt(sustained(d.own) / sustained(d.baseline), 2)} |
+| the same, each counted until the processor had folded its scans (sustained: end to end / straight) | ${fmt(settledRate(d.e2e) / settledRate(d.baseline), 2)} / ${fmt(settledRate(d.own) / settledRate(d.baseline), 2)} |
 | p50 latency end to end ÷ SQL | ${fmt(percentile(d.e2e.latenciesMs, 50) / percentile(d.baseline.latenciesMs, 50), 2)} |
 | tokens/s from ticket-token ÷ raw Ed25519 signs/s | ${fmt(perSecond(d.sign) / perSecond(raw.sign), 3)} |
 | tokens/s from ticket-token?qr=none ÷ with the QR code | ${fmt(perSecond(d.signOnly) / perSecond(d.sign), 2)} |

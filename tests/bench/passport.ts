@@ -4,7 +4,7 @@
 // and where the CPU of each went, by process (tests/lib/cpu.ts).
 import { callFunction, db, newUser, uuid, type User } from "../lib/stack.ts";
 import { closedLoop, describe, fmt, percentile, perSecond, type Run, writeSection } from "../lib/bench.ts";
-import { cpuHeader, cpuRow, settle, withCpu } from "../lib/cpu.ts";
+import { cpuHeader, cpuRow, settle, settledRate, untilSettled, withCpu } from "../lib/cpu.ts";
 
 const CLIENTS = 64;
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 8);
@@ -41,22 +41,6 @@ async function viaEndpoint(batch: number): Promise<Run> {
   });
 }
 
-/**
- * Runs a path, then waits until the processor has folded what it logged (its DNA, boards and stats): a path that
- * outruns the processor leaves that work behind rather than not doing it. `drainMs` is that wait.
- */
-async function untilProcessed(path: () => Promise<Run>): Promise<Run & { drainMs: number }> {
-  const run = await path();
-  const t0 = performance.now();
-  await settle(sql);
-  return { ...run, drainMs: performance.now() - t0 };
-}
-
-/** Events per second counted until they were processed too. */
-function processedPerSecond(r: Run & { drainMs: number }): number {
-  return r.items / (r.seconds + r.drainMs / 1000);
-}
-
 async function direct(batch: number): Promise<Run> {
   return await closedLoop(`direct INSERT, batch ${batch}`, CLIENTS, SECONDS, async (client, it) => {
     const rows = Array.from({ length: batch }, (_, j) => {
@@ -79,7 +63,7 @@ try {
     await settle(sql);
     // Batch 100 logs faster than the processor folds by far (minutes of work after the direct path): its rate
     // until processed would be the processor's, which `./stack bench coliseum` measures.
-    const measure = batch === 1 ? untilProcessed : async (path: () => Promise<Run>) => ({ ...(await path()), drainMs: NaN });
+    const measure = batch === 1 ? (path: () => Promise<Run>) => untilSettled(sql, path) : async (path: () => Promise<Run>) => ({ ...(await path()), drainMs: NaN });
     const [endpoint, endpointCpu] = await withCpu("passport-log", () => measure(() => viaEndpoint(batch)), (r) => r.items);
     console.log(`${describe(endpoint)}; processed ${fmt(endpoint.drainMs, 0)} ms after the run`);
     await settle(sql);
@@ -87,7 +71,7 @@ try {
     console.log(`${describe(baseline)}; processed ${fmt(baseline.drainMs, 0)} ms after the run`);
     cpuRows.push(cpuRow(`batch ${batch}, passport-log over HTTP`, endpointCpu), cpuRow(`batch ${batch}, direct INSERT`, baselineCpu));
     const ratio = perSecond(endpoint) / perSecond(baseline);
-    const sustainedRatio = processedPerSecond(endpoint) / processedPerSecond(baseline);
+    const sustainedRatio = settledRate(endpoint) / settledRate(baseline);
     for (
       const [r, path, ratioCell, sustainedCell] of [
         [baseline, "direct INSERT (baseline)", "1.00", "1.00"],
@@ -96,7 +80,7 @@ try {
     ) {
       table.push(
         `| ${batch} | ${path} | ${fmt(perSecond(r))} | ${fmt(percentile(r.latenciesMs, 50), 1)} | ${fmt(percentile(r.latenciesMs, 99), 1)} | ${ratioCell} | ${
-          Number.isNaN(r.drainMs) ? "— | — | —" : `${fmt(r.drainMs / 1000, 1)} | ${fmt(processedPerSecond(r))} | ${sustainedCell}`
+          Number.isNaN(r.drainMs) ? "— | — | —" : `${fmt(r.drainMs / 1000, 1)} | ${fmt(settledRate(r))} | ${sustainedCell}`
         } |`,
       );
     }
