@@ -10,20 +10,22 @@
 -- Cost: an index scan of first_rank + max_rows board entries and, when the
 -- reference day's ranks are stored and still valid (history_days: changes =
 -- ranked_changes; coliseum_private.rank_history_days), one primary key probe
--- of coliseum_private.history_ranks per row for the reference score and rank,
--- the ranks of held artists that day subtracted (holds are few: one probe per
--- open hold). Otherwise, a primary key lookup per row for the reference score
+-- of coliseum_private.history_ranks per row for the reference score and rank
+-- (its key is the fixed-width (board, day, artist_id)), the ranks of held
+-- artists that day subtracted (holds are few: one probe per open hold). Otherwise, a primary key lookup per row for the reference score
 -- and one ordered range scan of the reference day's board down to the lowest
 -- reference score on the page (ranking a prefix of a board gives the same
 -- ranks as ranking all of it). Both give the same answers.
--- Plans: a page with stored ranks (max_rows up to 1000) is an index scan in
--- board order and one key probe per row whatever the values, so it runs its
--- cached generic plan, made with hash and merge joins off so that no
--- estimate can turn it into a join of the whole day: planning it with each
--- call's values was about half of a call (0.84 -> 0.5 ms a read of the top
--- 100, docs/coliseum-boards.md). Every other statement is planned with the
--- call's values (plan_cache_mode), so the limit and the lowest reference
--- score reach the index scans as constants: a whole board (the views)
+-- Plans: for a page (max_rows up to 1000), the statements that read the
+-- day's state and the page itself (an index scan in board order and one key
+-- probe per row, of the stored ranks or of the history) do the same work
+-- whatever the values, so they run their cached generic plans, made with
+-- hash and merge joins off so that no estimate can turn one into a join of
+-- the whole day: planning them with each call's values was most of a call
+-- (0.84 -> 0.5 -> 0.3 ms a read of the top 100, docs/coliseum-boards.md).
+-- The read-time ranking, and every statement of a whole board (the views),
+-- are planned with the call's values (plan_cache_mode), so the limit and the
+-- lowest reference score reach the index scans as constants: a whole board
 -- hash-joins its stored ranks (0.12-0.14 s for 100,000 artists, against
 -- 0.47-0.51 s probing each), and a generic plan of the read-time ranking
 -- hash-joined a whole day's history for a page.
@@ -47,6 +49,8 @@ set jit = off
 as $$
 declare
   reference_day date := coliseum_private.reference_day(board_period, (now() at time zone 'UTC')::date);
+  board_no smallint := coliseum_private.board_number(board_domain, board_period);
+  page boolean := coalesce(max_rows <= 1000, false);
   stored boolean;
   held_ranks int[];
   artists uuid[];
@@ -54,32 +58,32 @@ declare
   reference_scores double precision[];
   lowest_reference double precision;
 begin
+  if page then
+    -- Cached generic plans without hash or merge joins, up to the read-time
+    -- ranking; undone when this function returns, by its SET clauses for the
+    -- same three settings.
+    perform pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true),
+            pg_catalog.set_config('enable_hashjoin', 'off', true),
+            pg_catalog.set_config('enable_mergejoin', 'off', true);
+  end if;
   select d.ranked_changes = d.changes,
          (select array_agg(r.rank)
           from coliseum.artist_holds as x
           join coliseum_private.history_ranks as r
-            on r.domain = board_domain and r.period = board_period and r.day = reference_day and r.artist_id = x.artist_id
+            on r.board = board_no and r.day = reference_day and r.artist_id = x.artist_id
           where x.released_at is null)
   into stored, held_ranks
   from coliseum_private.history_days as d
   where d.domain = board_domain and d.period = board_period and d.day = reference_day;
 
   if stored then
-    if max_rows <= 1000 then
-      -- A page: its cached generic plan, one key probe per row (hash and merge
-      -- joins off when it is made); undone when this function returns, by its
-      -- SET clauses for the same three settings.
-      perform pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true),
-              pg_catalog.set_config('enable_hashjoin', 'off', true),
-              pg_catalog.set_config('enable_mergejoin', 'off', true);
-    end if;
     return query
     select p.n::int, p.artist_id, p.score, p.score - r.score,
            (case when held_ranks is null then r.rank
                  else r.rank - (select count(*) from unnest(held_ranks) as q(rank) where q.rank < r.rank) end)::int
     from coliseum_private.board_entries(board_domain, board_period, first_rank, max_rows) as p
     left join coliseum_private.history_ranks as r
-      on r.domain = board_domain and r.period = board_period and r.day = reference_day and r.artist_id = p.artist_id
+      on r.board = board_no and r.day = reference_day and r.artist_id = p.artist_id
     order by p.n;
     return;
   end if;
@@ -99,6 +103,11 @@ begin
     return;
   end if;
 
+  if page then
+    perform pg_catalog.set_config('plan_cache_mode', 'force_custom_plan', true),
+            pg_catalog.set_config('enable_hashjoin', 'on', true),
+            pg_catalog.set_config('enable_mergejoin', 'on', true);
+  end if;
   return query
   with reference_ranks as (
     select h.artist_id, row_number() over (order by h.score desc, h.artist_id) as rank

@@ -34,7 +34,7 @@ begin
       and d.ranked_changes is distinct from d.changes;
     continue when not found;
     delete from coliseum_private.history_ranks as r
-    where r.domain = board.domain and r.period = board.period and r.day = board.day;
+    where r.board = coliseum_private.board_number(board.domain, board.period) and r.day = board.day;
     insert into coliseum_private.history_ranks (domain, period, day, artist_id, rank, score)
     select h.domain, h.period, h.day, h.artist_id, row_number() over (order by h.score desc, h.artist_id), h.score
     from coliseum.strength_history as h

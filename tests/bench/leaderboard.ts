@@ -13,6 +13,7 @@
 import postgres from "postgres";
 import { env, newUser } from "../lib/stack.ts";
 import { closedLoop, fmt, percentile, perSecond, type Run, writeSection } from "../lib/bench.ts";
+import { cpuHeader, cpuRow, withCpu } from "../lib/cpu.ts";
 
 const ARTISTS = Number(Deno.env.get("BENCH_ARTISTS") ?? 100_000);
 const READERS = Number(Deno.env.get("BENCH_READERS") ?? 16);
@@ -22,6 +23,8 @@ const seed = await Deno.readTextFile(new URL("./leaderboard_seed.sql", import.me
 const history = await Deno.readTextFile(new URL("./leaderboard_history.sql", import.meta.url));
 const cleanup = await Deno.readTextFile(new URL("./leaderboard_cleanup.sql", import.meta.url));
 const main = postgres(env("SUPABASE_DB_URL"), { max: READERS + 2, onnotice: () => {} });
+/** CPU milliseconds per read of each path, by process (tests/lib/cpu.ts), warm-up included. */
+const cpuRows: string[] = [];
 
 type Board = [domain: string, period: string];
 
@@ -64,11 +67,17 @@ async function main_() {
       r.change === want[i].change && r.previous_rank === want[i].previous_rank);
     if (!same || got.length !== PAGE) throw new Error(`leaderboard('${board.join("', '")}') disagrees with the plain SQL ranking`);
   };
-  const load = (label: string, op: () => Promise<unknown>) =>
-    closedLoop(label, READERS, SECONDS, async () => {
-      await op();
-      return 1;
-    });
+  const load = async (label: string, op: () => Promise<unknown>) => {
+    let reads = 0;
+    const [run, cpu] = await withCpu(undefined, () =>
+      closedLoop(label, READERS, SECONDS, async () => {
+        await op();
+        reads += 1;
+        return 1;
+      }), () => reads);
+    cpuRows.push(cpuRow(label, cpu));
+    return run;
+  };
 
   await check(["A", "7d"]);
   const bare = await load("bare index read, top 100", bareRead);
@@ -127,6 +136,12 @@ ${withHistory.map((r, i) =>
   `| \`coliseum.leaderboard('${boards[i][0]}','${boards[i][1]}',100,0)\`, with history, stored ranks | ${cell(r)} | ${ratio(r, bare, 50)} | ${ratio(r, bare, 99)} |`
 ).join("\n")}
 | bare index read again (after the RPC runs) | ${cell(bareAfter)} | ${ratio(bareAfter, bare, 50)} | ${ratio(bareAfter, bare, 99)} |
+
+CPU milliseconds per read, by process (warm-up included; \`postgres\`: the sessions, \`background\`: the rest of
+Postgres, pg_cron and the Coliseum worker among it; \`client\`: the bench itself, postgres.js in Deno, parsing the rows):
+
+${cpuHeader}
+${cpuRows.join("\n")}
 
 - goal (issue 15): the RPC's p99 at most 2× the bare read's: ${ratio(plain, bare, 99)}× without history,
   ${ratio(historyA7, bare, 99)}× with history from stored ranks (A 7d; ${ratio(rankedAtRead, bare, 99)}× ranked at read time).`;

@@ -35,8 +35,8 @@ function seconds(pid: number): number {
   }
 }
 
-/** The processes of each part, for the function `fn` (its instances, as the gateway lists them). */
-async function processes(fn: string): Promise<Record<Part, number[]>> {
+/** The processes of each part, for the function `fn` (its instances, as the gateway lists them; none without one). */
+async function processes(fn: string | undefined): Promise<Record<Part, number[]>> {
   const health = await (await fetch(`${env("SUPABASE_URL")}/_stack/health`)).json();
   const postmaster = listening(portOf(env("SUPABASE_DB_URL")));
   const children = postmaster.flatMap((pid) => run("pgrep", ["-P", String(pid)]).trim().split("\n").filter(Boolean).map(Number));
@@ -50,7 +50,7 @@ async function processes(fn: string): Promise<Record<Part, number[]>> {
   };
   return {
     gateway: listening(portOf(env("SUPABASE_URL"))),
-    function: (health.instances[fn] as number[]).flatMap(listening),
+    function: fn === undefined ? [] : (health.instances[fn] as number[]).flatMap(listening),
     pooler: listening(portOf(env("BUCKETS_DB_URL"))),
     postgres: children.filter(isSession),
     background: [...postmaster, ...children.filter((pid) => !isSession(pid))],
@@ -101,9 +101,9 @@ function snapshot(pids: Record<Part, number[]>): Map<number, number> {
 
 /**
  * Runs `work` and answers what it returned with the CPU milliseconds each part spent per item
- * (`items(result)`).
+ * (`items(result)`). `fn`: the edge function whose instances count as "function" (none for SQL only).
  */
-export async function withCpu<T>(fn: string, work: () => Promise<T>, items: (result: T) => number): Promise<[T, CpuPerItem]> {
+export async function withCpu<T>(fn: string | undefined, work: () => Promise<T>, items: (result: T) => number): Promise<[T, CpuPerItem]> {
   const before = snapshot(await processes(fn));
   const result = await work();
   const pids = await processes(fn);

@@ -6,7 +6,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(29);
+select plan(32);
 
 \ir coliseum_boards_helpers.psql
 delete from coliseum_private.history_ranks;
@@ -22,6 +22,14 @@ create function pg_temp.stored(domain text, period text) returns boolean languag
                    where d.domain = $1 and d.period = $2
                      and d.day = coliseum_private.reference_day($2, (now() at time zone 'UTC')::date)), false)
 $$;
+-- The stored ranks' key names each board by a small number: one of its own for each of the 15.
+select is((select count(distinct coliseum_private.board_number(d, p))::int
+           from unnest(array['A', 'T', 'G', 'C', 'overall']) as d, unnest(array['7d', '30d', 'alltime']) as p
+           where coliseum_private.board_number(d, p) is not null), 15, 'each of the 15 boards has a number of its own');
+select is(array[coliseum_private.board_number('X', '7d'), coliseum_private.board_number('A', '1d'),
+                coliseum_private.board_number(null, '7d')], array[null, null, null]::smallint[],
+          'no other domain or period has one');
+
 -- The answers of the boards ranking the reference days themselves (nothing is stored yet).
 select is(pg_temp.stored('A', '7d'), false, 'before any ranking, the boards rank the reference day themselves');
 select pg_temp.page('A', '7d') as scan_a7, pg_temp.page('A', '7d', 2, 2) as scan_a7_deep,
@@ -103,6 +111,14 @@ select results_eq(
 select pg_temp.page('A', '7d') as held_a7 \gset
 update coliseum_private.history_days set ranked_changes = null where domain = 'A' and period = '7d';
 select is(pg_temp.page('A', '7d'), :'held_a7'::text[], 'ranking the day at read time gives the same answer');
+-- A page ranked at read time switches the planner back and forth; the caller's settings stay its own.
+set local plan_cache_mode = auto;
+set local enable_hashjoin = off;
+select count(*) from coliseum.leaderboard('A', '7d', 10) as _page \gset
+select is(array[current_setting('plan_cache_mode'), current_setting('enable_hashjoin'), current_setting('enable_mergejoin')],
+          array['auto', 'off', 'on'], 'a page ranked at read time leaves the caller''s planner settings as they were');
+reset plan_cache_mode;
+reset enable_hashjoin;
 delete from coliseum.artist_holds where reason = 'test hold';
 
 -- Today's rows, which every refresh writes, are not counted; old days are dropped.
