@@ -8,9 +8,18 @@
 //! killed at any instant loses nothing and a cron run next to it does no harm.
 //!
 //! ```text
-//! loop: drain  = call process_pending(10000), commit; again at once while it found work
+//! loop: drain  = call process_pending(10000), commit; again at once after a full batch (a backlog),
+//!                after one that was not full once coliseum.processor_pace_ms has passed since it began
 //!       wait   = on the latch, coliseum.processor_interval_ms (1 s after an error)
 //! ```
+//!
+//! The pace is what keeps a steady stream cheap. A call costs per event (the fold) and per artist it
+//! touched (the refresh re-scores each from its last 30 days of hourly buckets), so calling back to back
+//! while a few events arrive per call spent most of the processor's time re-scoring the same artists:
+//! in `./stack bench passport` (50 artists, 600–1,000 events/s) the processor's CPU per event was 0.78–0.96 ms
+//! with calls 1 or 100 ms apart, 0.38 ms 250 ms apart and 0.22–0.25 ms 500 ms apart (docs/coliseum-math.md).
+//! An event then waits at most about a pace and a call; an event after a quiet spell, about an
+//! interval and a call, as before.
 //!
 //! One processor per cluster: the running one holds a session advisory lock,
 //! which is also how `processor_running()` and `stop_processor()` find it.
@@ -26,6 +35,8 @@ use std::time::{Duration, Instant};
 /// `bgw_name` and `bgw_type`: what `pg_stat_activity.backend_type` and the log show.
 const WORKER_NAME: &str = "coliseum processor";
 const PROCESS_PENDING: &str = "select coliseum.process_pending(10000)";
+/// The most entries one call takes (`PROCESS_PENDING`'s argument): a call that took this many found a backlog.
+const FULL_BATCH: i32 = 10_000;
 /// The pause after a failed call, whatever the interval.
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 /// The same failure is logged at most this often.
@@ -39,6 +50,7 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 const LOCK_KEYS: (i32, i32) = (0x436F_6C69, 0x5072_6F63);
 
 static INTERVAL_MS: GucSetting<i32> = GucSetting::<i32>::new(100);
+static PACE_MS: GucSetting<i32> = GucSetting::<i32>::new(500);
 static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
 /// Defines the processor's settings. Called from `_PG_init` in every process
@@ -49,11 +61,24 @@ pub fn register_settings() {
     GucRegistry::define_int_guc(
         c"coliseum.processor_interval_ms",
         c"How long the coliseum processor waits between polls once it has caught up.",
-        c"The processor drains pending Passport entries in batches of 10000 without pausing, then waits this long \
-          before it looks again. Read by the processor from the server configuration: change it with ALTER SYSTEM \
-          and pg_reload_conf().",
+        c"Once a call of the processor finds nothing pending, it waits this long before it looks again. Read by the \
+          processor from the server configuration: change it with ALTER SYSTEM and pg_reload_conf().",
         &INTERVAL_MS,
         1,
+        60_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"coliseum.processor_pace_ms",
+        c"The least time between the starts of two calls of the coliseum processor while it keeps up.",
+        c"The processor drains pending Passport entries in batches of 10000: after a full batch (a backlog) it calls \
+          again at once; after a batch that was not full, this long after that call began, so that a steady stream \
+          is folded and its artists re-scored in batches of this much time rather than a few events at a time. \
+          0 calls back to back. Read by the processor from the server configuration: change it with ALTER SYSTEM \
+          and pg_reload_conf().",
+        &PACE_MS,
+        0,
         60_000,
         GucContext::Sighup,
         GucFlags::UNIT_MS,
@@ -278,17 +303,28 @@ pub extern "C-unwind" fn coliseum_processor_main(_arg: pg_sys::Datum) {
 }
 
 /// Calls `process_pending` until it finds nothing pending (or a stop is
-/// requested), one transaction per call. Under load each call takes what
-/// arrived during the previous one: the batch grows with the rate and an
-/// event waits for at most about two calls, never for a nap.
+/// requested), one transaction per call. A full batch is followed by the next
+/// call at once (a backlog drains without pausing); after one that was not
+/// full, the next call begins `coliseum.processor_pace_ms` after it began, so
+/// that a steady stream is folded a pace's worth at a time. An event waits for
+/// at most about a pace and a call.
 fn drain() -> Result<(), Failure> {
     loop {
+        let started = Instant::now();
         report_activity(pg_sys::BackendState::STATE_RUNNING, c"select coliseum.process_pending(10000)");
         let outcome = in_transaction(|| Spi::get_one::<i32>(PROCESS_PENDING));
         report_activity(pg_sys::BackendState::STATE_IDLE, c"");
-        let processed = outcome?.map_err(|e| Failure::other(e.to_string()))?;
-        if processed.unwrap_or(0) == 0 || shutdown_requested() {
+        let processed = outcome?.map_err(|e| Failure::other(e.to_string()))?.unwrap_or(0);
+        if processed == 0 || shutdown_requested() {
             return Ok(());
+        }
+        if processed < FULL_BATCH {
+            let pace = Duration::from_millis(PACE_MS.get().max(0) as u64);
+            if let Some(rest) = pace.checked_sub(started.elapsed()).filter(|rest| !rest.is_zero()) {
+                if !wait(rest) {
+                    return Ok(());
+                }
+            }
         }
     }
 }
@@ -473,14 +509,19 @@ mod tests {
 
         committed(STUB);
         assert!(
-            eventually("select exists (select from coliseum.stub_log where call = 23)", 15.0),
+            eventually("select exists (select from coliseum.stub_log where call = 23)", 30.0),
             "calls the stub again after its failure"
         );
         assert!(yes("select bool_and(max_entries = 10000) from coliseum.stub_log"));
-        // The 20 calls that found work run back to back (20 naps of 100 ms would take 2 s) ...
+        // The 10 full batches run back to back (paced, their 10 gaps would take at least 5 s) ...
         assert!(
-            seconds(&format!("select {} - {}", at(20), at(1))) < 1.0,
-            "drains without pausing while there is work"
+            seconds(&format!("select {} - {}", at(11), at(1))) < 2.5,
+            "drains a backlog without pausing"
+        );
+        // ... the calls that find less than a full batch begin the pace (500 ms) apart ...
+        assert!(
+            seconds(&format!("select {} - {}", at(20), at(11))) >= 9.0 * 0.5 - 0.05,
+            "paces the calls that find less than a full batch"
         );
         // ... the failure costs a 1 s back-off, and after an idle call the processor waits the interval.
         assert!(
@@ -521,6 +562,8 @@ mod tests {
     fn settings_and_their_defaults() {
         let interval = Spi::get_one::<String>("select current_setting('coliseum.processor_interval_ms')").unwrap();
         assert_eq!(interval.as_deref(), Some("100ms"));
+        let pace = Spi::get_one::<String>("select current_setting('coliseum.processor_pace_ms')").unwrap();
+        assert_eq!(pace.as_deref(), Some("500ms"));
         let database = Spi::get_one::<String>("select current_setting('coliseum.processor_database')").unwrap();
         assert_eq!(database.as_deref(), Some("postgres"));
         let context = Spi::get_one::<String>(
@@ -529,7 +572,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             context.as_deref(),
-            Some("coliseum.processor_database:superuser,coliseum.processor_interval_ms:sighup")
+            Some("coliseum.processor_database:superuser,coliseum.processor_interval_ms:sighup,coliseum.processor_pace_ms:sighup")
         );
     }
 
