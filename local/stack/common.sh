@@ -120,6 +120,22 @@ wait_for_free_port() {
     "find it with: ss -ltnp 'sport = :$1' — stop it ($3), then re-run"
 }
 
+# wait_for_closed_connections <port>: waits (at most 70 s) until no connection of the port is in TIME-WAIT.
+# workerd binds its port without SO_REUSEADDR, so the connections a stopped workerd closed itself keep
+# the port from it for up to a minute ("bind(): Address already in use" with nothing listening).
+wait_for_closed_connections() {
+  command -v ss >/dev/null || return 0
+  local told=""
+  for _ in $(seq 700); do
+    [[ -z $(ss -Htan state time-wait "( sport = :$1 )" 2>/dev/null) ]] && return 0
+    if [[ -z $told ]]; then
+      log "up: port $1 still has closed connections in TIME-WAIT: waiting for them to clear (up to a minute)"
+      told=1
+    fi
+    sleep 0.1
+  done
+}
+
 # tree_hash <path...>: one hash over the contents and names of every file under the paths.
 tree_hash() {
   { find "$@" -type f ! -path '*/target/*' ! -path '*/node_modules/*' -print0 2>/dev/null || true; } |

@@ -93,6 +93,7 @@ start_workers() {
     stop_workers
   fi
   wait_for_free_port "$WORKERS_PORT" "the Worker" "another checkout: ./stack down there"
+  wait_for_closed_connections "$WORKERS_PORT"
   start=$(now_us)
   CURRENT_STEP="up: start the Worker under workerd"
   log "$CURRENT_STEP on 127.0.0.1:$WORKERS_PORT ..."
