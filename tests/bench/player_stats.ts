@@ -96,7 +96,9 @@ async function processor(url: string, label: string): Promise<Processor> {
     try {
       await conn`select coliseum.process_pending(1000000)`; // what other sessions left pending
       if (!withStats) {
-        await conn.unsafe(`create or replace function coliseum_private.fold_player_stats(entry_ids bigint[], received_from timestamptz, received_to timestamptz)
+        // The same signature, defaults included (create or replace cannot drop them).
+        await conn.unsafe(`create or replace function coliseum_private.fold_player_stats(entry_ids bigint[],
+                             received_from timestamptz default '-infinity', received_to timestamptz default 'infinity')
                            returns void language sql volatile as 'select'`);
       }
       await conn`select set_config('bench.pending', ${String(PENDING)}, true)`;
