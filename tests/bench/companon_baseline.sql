@@ -1,5 +1,5 @@
 -- The plain scan that `./stack bench companon` times companon.match_artists against: the same answer (the
--- artists of campaign $1 by similarity, filtered, held artists left out, the first $2) computed from
+-- artists of campaign $1 by similarity, filtered, held artists and artists without an account left out, the first $2) computed from
 -- Coliseum's own tables on every call, without companon_private.artist_vectors or its indexes: each
 -- artist's vector derived from its 30d strength rows (coliseum.dna_vector), compared with
 -- coliseum.dna_similarity, the target's filters read from its JSON row by row.
@@ -48,5 +48,6 @@ where exists (select 1 from unnest(s.v) as x where x > 0)
                   where b.band in (select jsonb_array_elements_text(campaign.target -> 'size_bands'))
                     and s.fans >= b.min_fans and (b.max_fans is null or s.fans < b.max_fans)))
   and not exists (select 1 from coliseum.artist_holds as h where h.artist_id = s.artist_id and h.released_at is null)
+  and exists (select 1 from auth.users as u where u.id = s.artist_id)
 order by 2 desc, 1
 limit $2

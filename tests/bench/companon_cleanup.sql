@@ -5,6 +5,7 @@ delete from companon_private.artist_vectors where artist_id in (select artist_id
 delete from coliseum_private.artist_refreshes where artist_id in (select artist_id from bench_artists);
 delete from coliseum_private.artist_places where artist_id in (select artist_id from bench_artists);
 delete from public.coliseum_domain_strength where artist_id in (select artist_id from bench_artists);
+delete from auth.users where id in (select artist_id from bench_artists);
 create temporary table bench_brands as select distinct brand_id from companon.campaigns where id in (select id from bench_campaigns);
 delete from companon.campaign_transitions where campaign_id in (select id from bench_campaigns);
 delete from companon.campaigns where id in (select id from bench_campaigns);
