@@ -29,12 +29,13 @@ use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BackgroundWorke
 use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::time::{Duration, Instant};
 
 /// `bgw_name` and `bgw_type`: what `pg_stat_activity.backend_type` and the log show.
 const WORKER_NAME: &str = "coliseum processor";
-const PROCESS_PENDING: &str = "select coliseum.process_pending(10000)";
+/// The call, as it runs and as `pg_stat_activity` shows it.
+const PROCESS_PENDING: &CStr = c"select coliseum.process_pending(10000)";
 /// The most entries one call takes (`PROCESS_PENDING`'s argument): a call that took this many found a backlog.
 const FULL_BATCH: i32 = 10_000;
 /// The pause after a failed call, whatever the interval.
@@ -311,8 +312,8 @@ pub extern "C-unwind" fn coliseum_processor_main(_arg: pg_sys::Datum) {
 fn drain() -> Result<(), Failure> {
     loop {
         let started = Instant::now();
-        report_activity(pg_sys::BackendState::STATE_RUNNING, c"select coliseum.process_pending(10000)");
-        let outcome = in_transaction(|| Spi::get_one::<i32>(PROCESS_PENDING));
+        report_activity(pg_sys::BackendState::STATE_RUNNING, PROCESS_PENDING);
+        let outcome = in_transaction(|| Spi::get_one::<i32>(PROCESS_PENDING.to_str().expect("ASCII")));
         report_activity(pg_sys::BackendState::STATE_IDLE, c"");
         let processed = outcome?.map_err(|e| Failure::other(e.to_string()))?.unwrap_or(0);
         if processed == 0 || shutdown_requested() {
@@ -351,7 +352,7 @@ fn in_transaction<R>(body: impl FnOnce() -> R + std::panic::UnwindSafe + std::pa
         .execute()
 }
 
-fn report_activity(state: pg_sys::BackendState::Type, query: &std::ffi::CStr) {
+fn report_activity(state: pg_sys::BackendState::Type, query: &CStr) {
     unsafe { pg_sys::pgstat_report_activity(state, query.as_ptr()) };
 }
 
