@@ -2,14 +2,16 @@
 # stack, after up.
 # shellcheck shell=bash
 
+# The benchmarks: tests/bench/<name>.ts, one name per line, sorted.
+bench_names() {
+  find tests/bench -maxdepth 1 -name '*.ts' -printf '%f\n' 2>/dev/null | sed 's/\.ts$//' | LC_ALL=C sort
+}
+
 cmd_bench() {
   local names=("$@") name
-  if ((${#names[@]} == 0)); then
-    mapfile -t names < <(find tests/bench -maxdepth 1 -name '*.ts' -printf '%f\n' 2>/dev/null | sed 's/\.ts$//' | LC_ALL=C sort)
-  fi
+  if ((${#names[@]} == 0)); then mapfile -t names < <(bench_names); fi
   for name in "${names[@]}"; do
-    [[ -f tests/bench/$name.ts ]] ||
-      die "no benchmark named $name" "choose one of: $(find tests/bench -maxdepth 1 -name '*.ts' -printf '%f ' 2>/dev/null | sed 's/\.ts//g')"
+    [[ -f tests/bench/$name.ts ]] || die "no benchmark named $name" "choose one of: $(bench_names | tr '\n' ' ')"
   done
   ((${#names[@]} > 0)) || die "no benchmarks in tests/bench"
   RECREATE_STALE_DATABASES=1

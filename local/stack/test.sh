@@ -106,8 +106,47 @@ deno_e2e() {
   BUCKETS_EDGE_HOST=$host "$DENO" test --allow-all "${files[@]}"
 }
 
+# The sizes of the smoke run of the benchmarks: every path of every bench, in seconds rather than minutes.
+# Nothing is timed against anything (the figures of so short a run mean nothing); what fails is a bench that
+# no longer runs, or whose own checks (same answers as the baseline, every event applied, ...) no longer hold.
+# Closed loops stop after 16 requests (or half a second), so that a run leaves little behind in tables that keep
+# everything: each payment stays in the ledger, and treasury.check_invariants(), which the model test calls after
+# each of its steps, reads the whole ledger.
+readonly BENCH_SMOKE_ENV=(
+  NO_COLOR=1 BENCH_WARMUP_SECONDS=0 BENCH_SECONDS=0.5 BENCH_MAX_REQUESTS=16 BENCH_FRESHNESS_SECONDS=3
+  BENCH_SPLIT_ROWS=1000 BENCH_EVENTS=500 BENCH_ARTISTS=300 BENCH_TRACKS=200 BENCH_PENDING=500 BENCH_TICKETS=50
+  BENCH_RUNS=2 BENCH_BASELINE_RUNS=1 BENCH_READS=3 BENCH_PROCESSOR_RUNS=1 BENCH_N=10
+)
+# A bench that hangs fails after this long instead of holding the run.
+readonly BENCH_SMOKE_TIMEOUT_S=600
+
+# bench_smoke: runs every tests/bench/<name>.ts at the sizes above, its section written to a report in the logs
+# (BENCHMARKS.md keeps the figures of real runs). A bench passes when it ends well having written its section.
+bench_smoke() {
+  local name log start report="$LOGS/bench-smoke.md" rc=0
+  rm -f "$report"
+  while read -r name; do
+    log="$LOGS/bench-smoke-$name.log"
+    start=$(now_us)
+    if env "${BENCH_SMOKE_ENV[@]}" BENCH_REPORT="$report" timeout "$BENCH_SMOKE_TIMEOUT_S" \
+      "$DENO" run --allow-all "tests/bench/$name.ts" >"$log" 2>&1 &&
+      grep -qxF "<!-- bench:$name -->" "$report"; then
+      echo "bench smoke ok: $name ($(since "$start"))"
+    else
+      echo "bench smoke FAILED: $name ($(since "$start"); log: ${log#"$ROOT"/}), its last lines:"
+      tail -n 40 "$log" | sed 's/^/  /'
+      rc=1
+    fi
+  done < <(bench_names)
+  return "$rc"
+}
+
+count_bench_smoke() {
+  awk '/^bench smoke ok: / { passed++ } /^bench smoke FAILED: / { failed++ } END { print passed + 0, failed + 0 }' "$1"
+}
+
 # The tiers by name, for `./stack test <name>...` (all of them without a name).
-readonly TEST_TIER_NAMES=(pure pgrx pgtap types differential e2e standins lint)
+readonly TEST_TIER_NAMES=(pure pgrx pgtap types differential e2e standins bench lint)
 
 # wanted <name>: whether this run includes that tier.
 wanted() {
@@ -165,9 +204,10 @@ cmd_test() {
     tier "4. end-to-end tests (Workers host, over HTTP)" count_deno deno_e2e workers
   fi
   if wanted standins; then tier "4. Stripe and Resend stand-ins (deno, own ports)" count_deno "$DENO" test --allow-all tests/standin/; fi
+  if wanted bench; then tier "5. every bench at a tiny size (smoke)" count_bench_smoke bench_smoke; fi
   if wanted lint; then
-    tier "5. cargo fmt --check" count_exit cargo fmt --all -- --check
-    tier "5. cargo clippy -D warnings" count_exit cargo clippy "${CLIPPY_ARGS[@]}"
+    tier "6. cargo fmt --check" count_exit cargo fmt --all -- --check
+    tier "6. cargo clippy -D warnings" count_exit cargo clippy "${CLIPPY_ARGS[@]}"
   fi
 
   printf '\n=== summary (%s)\n' "$(since "$start")"

@@ -115,4 +115,3 @@ ${rows.join("\n")}
 - end to end: ${summary.join("; ")}.`;
 await writeSection("checkout", "Treasury: Checkout Sessions (`./stack bench checkout`)", body);
 console.log(body);
-console.log("wrote BENCHMARKS.md (checkout)");

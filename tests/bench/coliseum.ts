@@ -13,6 +13,7 @@ import { fmt, percentile, writeSection } from "../lib/bench.ts";
 import { benchArtist, benchFan, removeSeeded } from "../lib/seeded.ts";
 
 const EVENTS = Number(Deno.env.get("BENCH_EVENTS") ?? 20_000);
+const FRESHNESS_SECONDS = Number(Deno.env.get("BENCH_FRESHNESS_SECONDS") ?? 15); // of load at each rate
 const main = db(70);
 const twins = postgres(env("BUCKETS_HOSTED_DB_URL"), { max: 4, onnotice: () => {} });
 
@@ -274,13 +275,13 @@ async function freshness() {
 async function freshnessRows() {
   const rows = [];
   for (const rate of [1_000, 10_000]) {
-    rows.push(await freshnessAt(rate, 15));
+    rows.push(await freshnessAt(rate, FRESHNESS_SECONDS));
     // Let the processor catch up before the next rate, so each row starts from an empty queue.
     const deadline = performance.now() + 120_000;
     while ((await pendingEntries(main)) > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 500));
   }
   return `Event to leaderboard: probe events (a follow of a new artist, through passport-log, one every 250 ms) while
-32 clients send plays to 500 artists at a target rate for 15 s; latency from sending a probe to its row in
+32 clients send plays to 500 artists at a target rate for ${FRESHNESS_SECONDS} s; latency from sending a probe to its row in
 \`coliseum_domain_strength\` (polled every 10 ms), probes missing after 30 s, and the queue left at the end.
 
 | target events/s | achieved events/s | probes seen | probes missed | p50 ms | p99 ms | pending at the end |
@@ -299,4 +300,3 @@ try {
 }
 await writeSection("coliseum", "Coliseum", parts.join("\n\n"));
 console.log(parts.join("\n\n"));
-console.log("wrote BENCHMARKS.md (coliseum)");

@@ -147,4 +147,3 @@ ${cpuRows.join("\n")}
   ${ratio(historyA7, bare, 99)}× with history from stored ranks (A 7d; ${ratio(rankedAtRead, bare, 99)}× ranked at read time).`;
 await writeSection("leaderboard", "Coliseum: leaderboard reads (`./stack bench leaderboard`)", body);
 console.log(body);
-console.log("wrote BENCHMARKS.md (leaderboard)");

@@ -164,4 +164,3 @@ ${table.join("\n")}
 | ${few.months} | ${fmt(few.processor)} | 1.00 |
 | ${many.months} | ${fmt(many.processor)} | ${fmt(many.processor / few.processor, 2)} |`,
 );
-console.log("wrote BENCHMARKS.md (partitions)");

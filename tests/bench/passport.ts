@@ -126,4 +126,3 @@ included; \`client\` is the bench itself):
 ${cpuHeader}
 ${cpuRows.join("\n")}`,
 );
-console.log("wrote BENCHMARKS.md (passport)");

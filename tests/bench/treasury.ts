@@ -8,7 +8,7 @@
 // 3. treasury.receive_stripe_event (record + the batch applier in the caller's transaction), one payment per transaction;
 //    what the HTTP path costs by itself (stripe-webhook answering deliveries of events already recorded: no batch) and
 //    recording alone without HTTP, its backlog then applied by one caller (one applier's rate); where one payment's
-//    database time goes, by function (pg_stat_xact_user_functions of a 200-payment batch);
+//    database time goes, by function (pg_stat_xact_user_functions of a batch of BENCH_N payments, 200 by default);
 // 4. the split math: coliseum.allocate_split and allocate_refund over 1M rows with pg_coliseum (main cluster) and
 //    with the SQL twins (hosted-shape cluster), against the bare cost of producing the rows; and the round trip of single
 //    calls against a bare SELECT.
@@ -22,6 +22,7 @@ import { newProduct, payloadOf, paymentIntentSucceeded, post, type Product, sale
 const CLIENTS = Number(Deno.env.get("BENCH_CLIENTS") ?? 16);
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const ROWS = Number(Deno.env.get("BENCH_SPLIT_ROWS") ?? 1_000_000);
+const WORK_N = Number(Deno.env.get("BENCH_N") ?? 200); // payments in the batch whose database work is broken down
 const TRANSFER_ACCOUNTS = 100;
 
 const main = db(CLIENTS + 4);
@@ -336,7 +337,7 @@ async function payments() {
         m: await recordAndApply(twins, onTwins, clients, `record + apply on the hosted-shape cluster, ${clients} clients`),
       });
     }
-    work = await workPerItem(onMain);
+    work = await workPerItem(onMain, WORK_N);
   } finally {
     await transferTeardown();
   }
@@ -377,9 +378,9 @@ ${table.join("\n")}
 - the same two calls without HTTP: ${fmt(perSecond(directN.run))}/s at ${CLIENTS} clients, against ${fmt(perSecond(oldN.run))}/s one payment per
   transaction (${fmt(perSecond(directN.run) / perSecond(oldN.run), 2)}×; one by one: ${fmt(perSecond(old1.run))}/s with one client, ${fmt(perSecond(oldN.run))}/s with ${CLIENTS});
 - the queue never held more than ${Math.max(...backlog)} events, and every run's events were applied ${fmt(Math.max(...drains), 0)} ms after it ended at most;
-- where the time goes: applying one payment in a batch is ${fmt(work.payment, 2)} ms of database work (200 recorded payments applied
+- where the time goes: applying one payment in a batch is ${fmt(work.payment, 2)} ms of database work (${fmt(WORK_N)} recorded payments applied
   by one \`apply_stripe_events\`: payment row, split lines, 2 ledger transactions, Passport money_spent and a money_earned per paid payee, the
-  receipt in the outbox, Concierto's and Companon's hooks), a transfer ${fmt(work.transfer, 3)} ms (200 in one statement, rolled back):
+  receipt in the outbox, Concierto's and Companon's hooks), a transfer ${fmt(work.transfer, 3)} ms (${fmt(WORK_N)} in one statement, rolled back):
   ${fmt(work.payment / work.transfer, 0)}× the work. One applier runs at a time, so the batch path tops out near 1000 / ${fmt(work.payment, 2)} ≈ ${fmt(1000 / work.payment)}
   payments/s whatever the number of clients; the transfers spread over the cores;
 - the HTTP path's own ceiling: stripe-webhook answers ${fmt(perSecond(dupN.run))} deliveries/s at ${CLIENTS} clients when each finds its event
@@ -493,7 +494,7 @@ if (Deno.env.get("BENCH_TREASURY") === "work") {
   const onMain = await products(main);
   await transferSetup();
   try {
-    const work = await workPerItem(onMain, Number(Deno.env.get("BENCH_N") ?? 200));
+    const work = await workPerItem(onMain, WORK_N);
     console.log(`payment ${fmt(work.payment, 3)} ms, transfer ${fmt(work.transfer, 3)} ms (${fmt(work.payment / work.transfer, 1)}×), at commit ${fmt(work.atCommit, 3)} ms`);
     for (const f of work.functions) console.log(`${f.name.padEnd(50)} ${fmt(f.calls, 2).padStart(6)} ${fmt(f.self, 3).padStart(8)} ${fmt(f.total, 3).padStart(8)}`);
   } finally {
@@ -508,4 +509,3 @@ await main.end();
 await twins.end();
 await writeSection("treasury", "Treasury", parts.join("\n\n"));
 console.log(parts.join("\n\n"));
-console.log("wrote BENCHMARKS.md (treasury)");

@@ -97,4 +97,3 @@ ${table.join("\n")}
 
 ${ratios.join("\n")}`,
 );
-console.log("wrote BENCHMARKS.md (workers)");

@@ -9,6 +9,15 @@ export interface Run {
   latenciesMs: number[];
 }
 
+/** Seconds of warm-up before a closed loop measures (1; the smoke run of the test suite sets less). */
+const WARMUP_SECONDS = Number(Deno.env.get("BENCH_WARMUP_SECONDS") ?? 1);
+
+/**
+ * Where the sections go: BENCHMARKS.md, or the file BENCH_REPORT names (the test suite's smoke run of every
+ * bench at a tiny size writes its sections there, leaving the figures of real runs alone).
+ */
+const REPORT = Deno.env.get("BENCH_REPORT");
+
 export const perSecond = (r: Run) => r.items / r.seconds;
 
 export function percentile(sorted: number[], p: number): number {
@@ -18,25 +27,35 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /**
+ * At most this many requests per closed loop, warm-up included (no limit; the smoke run sets a few dozen, so
+ * that it leaves little behind: payments, for one, stay in the ledger for good).
+ */
+const MAX_REQUESTS = Number(Deno.env.get("BENCH_MAX_REQUESTS") ?? Infinity);
+
+/**
  * Runs `op` from `clients` concurrent loops for `seconds` (after `warmup`
  * seconds whose results are dropped). `op` returns how many items it did.
+ * With BENCH_MAX_REQUESTS the loops may stop sooner; `seconds` is then the
+ * time they measured.
  */
 export async function closedLoop(
   label: string,
   clients: number,
   seconds: number,
   op: (client: number, iteration: number) => Promise<number>,
-  warmup = 1,
+  warmup = WARMUP_SECONDS,
 ): Promise<Run> {
   const latencies: number[] = [];
   let items = 0;
   let requests = 0;
+  let started = 0;
   const start = performance.now();
   const measureFrom = start + warmup * 1000;
   const end = measureFrom + seconds * 1000;
   await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
-      for (let i = 0; performance.now() < end; i++) {
+      for (let i = 0; performance.now() < end && started < MAX_REQUESTS; i++) {
+        started += 1;
         const t0 = performance.now();
         const n = await op(client, i);
         const t1 = performance.now();
@@ -49,7 +68,8 @@ export async function closedLoop(
     }),
   );
   latencies.sort((a, b) => a - b);
-  return { label, items, requests, seconds, latenciesMs: latencies };
+  const measured = Math.max(0, Math.min(end, performance.now()) - measureFrom) / 1000;
+  return { label, items, requests, seconds: Math.min(seconds, measured), latenciesMs: latencies };
 }
 
 /** Runs `op` `n` times one after the other; returns each call's milliseconds, sorted. */
@@ -80,9 +100,9 @@ async function commandOutput(cmd: string, args: string[]): Promise<string> {
   }
 }
 
-/** Replaces (or appends) the section `name` of BENCHMARKS.md. */
+/** Replaces (or appends) the section `name` of BENCHMARKS.md (or of BENCH_REPORT). */
 export async function writeSection(name: string, title: string, body: string) {
-  const path = new URL("../../BENCHMARKS.md", import.meta.url);
+  const path = REPORT ?? new URL("../../BENCHMARKS.md", import.meta.url);
   let doc = "";
   try {
     doc = await Deno.readTextFile(path);
@@ -100,4 +120,5 @@ export async function writeSection(name: string, title: string, body: string) {
   const re = new RegExp(`${begin}[\\s\\S]*?${finish}`);
   doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
   await Deno.writeTextFile(path, doc);
+  console.log(`wrote ${REPORT ?? "BENCHMARKS.md"} (${name})`);
 }
