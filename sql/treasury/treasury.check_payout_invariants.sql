@@ -22,12 +22,20 @@ as $$
     left join treasury.account_balances as b on b.account_id = a.id
     where a.owner_id is null and a.purpose in ('payouts_held', 'payouts_queued', 'payouts_in_transit')
   ),
+  -- What each payout transition's ledger transaction took out of payable, summed once per transaction and
+  -- joined (a subquery per transition hashed every account each time: 115 of 200 ms at 1,459 transitions).
+  payable_moves as (
+    select l.txn_id, sum(l.amount) as amount
+    from public.treasury_ledger as l
+    join treasury.accounts as a on a.id = l.account_id
+    where a.purpose = 'payable' and l.txn_id in (select t.ledger_txn_id from treasury.payout_transitions as t)
+    group by l.txn_id
+  ),
   moved as (
     select t.payout_id, count(*) as transitions, max(t.seq) as last_seq,
-           sum((select coalesce(sum(l.amount), 0) from public.treasury_ledger as l
-                join treasury.accounts as a on a.id = l.account_id
-                where l.txn_id = t.ledger_txn_id and a.purpose = 'payable')) as out_of_payable
+           sum(coalesce(pm.amount, 0)) as out_of_payable
     from treasury.payout_transitions as t
+    left join payable_moves as pm on pm.txn_id = t.ledger_txn_id
     group by t.payout_id
   ),
   last_state as (

@@ -1,15 +1,15 @@
 -- How much of a payee's payable is explained by what was recorded: their
 -- split lines (payments, less refunds and lost disputes), less what open
 -- disputes hold, less the payouts whose money left payable.
-create or replace function treasury_private.payee_trace(
-  payee uuid,
-  currency text,
-  out payable bigint,
-  out split_lines bigint,
-  out held bigint,
-  out outstanding bigint,
-  out untraced bigint
-)
+--
+-- One row, returned as a set so that Postgres inlines the query into the
+-- statement that calls it from FROM (check_payout_invariants, once per
+-- payee; held_payouts, once per held payout): planned once with it. A SQL
+-- function returning a single record is not inlined, and its query was
+-- parsed and planned on every call: 0.2 ms each, ten times what running it
+-- takes (check_payout_invariants 100 ms -> 15 ms at 440 payees).
+create or replace function treasury_private.payee_trace(payee uuid, currency text)
+returns table (payable bigint, split_lines bigint, held bigint, outstanding bigint, untraced bigint)
 language sql
 stable
 as $$

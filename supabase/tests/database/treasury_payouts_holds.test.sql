@@ -6,7 +6,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(33);
+select plan(34);
 \ir treasury_payouts_helpers.psql
 
 select pg_temp.pay('pi_pgtap_hold_1', 20000, :'meta') as paid \gset
@@ -129,6 +129,22 @@ select is(split_part(pg_temp.moves(:'both'), ', ', 2), 'payout_cancelled payouts
 select is_empty($$select * from treasury.check_invariants()$$, 'the ledger''s invariants hold');
 select results_eq($$select invariant from treasury.check_payout_invariants()$$, $$values ('untraced_payable')$$,
                   'and of the payout invariants only the forged credit shows');
+
+-- check_payout_invariants() traces every payee: the trace is inlined into its statement and planned with
+-- it, never called (and planned) once per payee. Counting calls needs track_functions, which only a
+-- superuser (or a role granted it) may set.
+select rolsuper or has_parameter_privilege('track_functions', 'SET') as may_track
+from pg_roles where rolname = current_user \gset
+\if :may_track
+set local track_functions = 'all';
+select coalesce((select calls from pg_stat_xact_user_functions where funcname = 'payee_trace'), 0) as traced_before \gset
+select count(*) as payout_checks from treasury.check_payout_invariants() \gset
+select is(coalesce((select calls from pg_stat_xact_user_functions where funcname = 'payee_trace'), 0), :traced_before::bigint,
+          'check_payout_invariants() does not call payee_trace once per payee: the trace is inlined');
+reset track_functions;
+\else
+select skip('this role may not set track_functions', 1);
+\endif
 
 select * from finish();
 rollback;
