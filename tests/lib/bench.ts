@@ -27,8 +27,8 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * At most this many requests per closed loop, warm-up included (no limit; the smoke run sets a few dozen, so
- * that it leaves little behind: payments, for one, stay in the ledger for good).
+ * At most this many requests per closed loop, warm-up included (no limit; the smoke run of the test suite sets 16
+ * and no warm-up, so that it leaves little behind: payments, for one, stay in the ledger for good).
  */
 const MAX_REQUESTS = Number(Deno.env.get("BENCH_MAX_REQUESTS") ?? Infinity);
 
