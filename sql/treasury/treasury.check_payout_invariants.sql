@@ -4,6 +4,10 @@ language sql
 stable
 security definer
 set search_path = ''
+-- Its cost is one inlined trace per payee (a few index probes each), which the planner's estimate counts up past
+-- jit_above_cost at a few hundred payees; compiling that plan took 150 of 170 ms a call (2,193 payments, 440
+-- payees) and speeds up none of the probes.
+set jit = off
 as $$
   with located as (
     select p.id, p.payee_id, p.currency, p.amount_minor, p.state, p.transitions,
