@@ -253,7 +253,7 @@ async function functionTimes(tx: any): Promise<Map<string, { calls: number; tota
  * one batch, timed, with the time of each function the batch ran; and `n` transfers in one statement, rolled back.
  * Milliseconds per item, median of 3.
  */
-async function workPerItem(catalogue: Product[], n = 200): Promise<Work> {
+async function workPerItem(catalogue: Product[], n: number): Promise<Work> {
   const payment: { ms: number; functions: Work["functions"] }[] = [], transfer: number[] = [], atCommit: number[] = [];
   for (let rep = 0; rep < 3; rep++) {
     // Recorded and applied in one transaction, so that no other batch (pg_cron's) takes them; committed.
