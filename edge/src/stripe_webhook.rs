@@ -5,10 +5,13 @@
 //! `"{t}.{raw body}"` under the endpoint's signing secret. The handler checks
 //! that over the exact bytes received (any re-encoding would break it), then
 //! hands the event to `treasury.record_stripe_event`, which records it once
-//! and commits, then drives a batch of the applier,
-//! `treasury.apply_stripe_events`, which applies recorded events in Stripe's
-//! order, many per transaction. A request that fails the check is answered
-//! 400 and recorded through `treasury.log_webhook_rejection`.
+//! and commits, then drives the applier with `treasury.drive_stripe_events`,
+//! which applies recorded events in Stripe's order, many per transaction:
+//! with no batch running it runs one (and the function calls again after it,
+//! as it promised, up to [`MAX_DRIVE_ROUNDS`] calls); with one running whose
+//! driver will look again it answers at once, so deliveries are answered
+//! while a batch runs. A request that fails the check is answered 400 and
+//! recorded through `treasury.log_webhook_rejection`.
 //!
 //! Stripe retries every answer but a 2xx for three days, so an event we could
 //! not record must never be answered 2xx, and a verified one that is recorded
@@ -44,7 +47,17 @@ const MAX_ID_CHARS: usize = 255;
 const SIGNATURE_BYTES: usize = 32;
 
 const RECORD_SQL: &str = "select treasury.record_stripe_event($1::jsonb, $2::text) as result";
-const APPLY_SQL: &str = "select treasury.apply_stripe_events(200, $1::text) as result";
+/// Batches of at most 64 events: also the backlog past which a delivery waits
+/// for the running batch before it answers, which keeps the event -> ledger
+/// delay about two batches (64 measured best of 32, 64 and 200 at 16 clients:
+/// BENCHMARKS.md, Treasury).
+const DRIVE_SQL: &str = "select treasury.drive_stripe_events(64, $1::boolean) as result";
+/// The most calls of `treasury.drive_stripe_events` one delivery makes
+/// before it answers: under a steady stream a driver hands over to a later
+/// delivery long before, but one delivery must not hold its answer for long.
+/// The last call promises nothing, so the batches it meets are waited for by
+/// the deliveries that arrive meanwhile, never left to pg_cron.
+pub const MAX_DRIVE_ROUNDS: u64 = 8;
 const REJECTION_SQL: &str = "select treasury.log_webhook_rejection($1::text, $2::text, $3::jsonb, $4::text, $5::boolean)";
 
 pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
@@ -67,33 +80,47 @@ pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
     ))
 }
 
-/// After recording: a newly recorded event drives a batch of the applier
-/// before the answer; a duplicate is answered at once. After the batch: the
-/// answer is what recording said. A logged rejection is answered its 400.
+/// After recording: a newly recorded event drives the applier before the
+/// answer; a duplicate is answered at once. After each drive: another while
+/// the last one applied events (the promise it made) or waited for a batch,
+/// up to [`MAX_DRIVE_ROUNDS`] calls; then the answer is what recording said.
+/// A logged rejection is answered its 400.
 pub fn complete(state: &Value, rows: &Value) -> Action {
     if let Some(rejection) = rejection_answer(state) {
         return rejection.into();
     }
+    let result = rows.get(0).and_then(|row| row.get("result")).filter(|r| r.is_object());
     if let Some(recorded) = state.get("recorded") {
+        let round = state["round"].as_u64().unwrap_or(MAX_DRIVE_ROUNDS);
+        let again = result.is_some_and(|r| (r["ran"] == true && r["events"].as_u64().is_some_and(|n| n > 0)) || r["waited"] == true);
+        if again && round < MAX_DRIVE_ROUNDS {
+            return drive(recorded.clone(), round + 1);
+        }
         return Response::json(200, recorded).into();
     }
-    match rows.get(0).and_then(|row| row.get("result")).filter(|r| r.is_object()) {
-        Some(result) if result["status"] == "received" => Action::query(
-            Session::service(),
-            APPLY_SQL,
-            vec![state["event_id"].clone()],
-            json!({ "event_id": state["event_id"], "recorded": result }),
-        ),
+    match result {
+        Some(result) if result["status"] == "received" => drive(result.clone(), 1),
         Some(result) => Response::json(200, result).into(),
         None => Response::internal_because("treasury.record_stripe_event answered no result object").into(),
     }
 }
 
+/// Call `round` (from 1) of `treasury.drive_stripe_events`, promising to call
+/// again unless it is the last.
+fn drive(recorded: Value, round: u64) -> Action {
+    Action::query(
+        Session::service(),
+        DRIVE_SQL,
+        vec![json!(round < MAX_DRIVE_ROUNDS)],
+        json!({ "event_id": recorded["event_id"], "recorded": recorded, "round": round }),
+    )
+}
+
 /// A rejection is answered 400 even when it could not be logged. A verified
 /// event that was not recorded is answered 5xx whatever the error, so that
 /// Stripe delivers it again; why is in the server's log, not the answer. A
-/// recorded event whose batch failed is answered 200: it is stored, and the
-/// next batch applies it.
+/// recorded event whose drive failed is answered 200: it is stored, and the
+/// next batch applies it (a later delivery's, or pg_cron's within a second).
 pub fn fail(state: &Value, error: &DbError) -> Response {
     if let Some(rejection) = rejection_answer(state) {
         return rejection;

@@ -18,6 +18,10 @@
 //! ledger postings by kind and account, its dispute), the two sets of payees must hold the same
 //! balances, every batched event must have left `received`, and `check_invariants()` must add no
 //! row. Inputs come from a seeded generator; `BUCKETS_SEED=<n>` replays a failure.
+//!
+//! The webhook's drive (`treasury.drive_stripe_events`, which answers at once when a batch runs whose
+//! driver promised to call again) must never leave an event for pg_cron: see
+//! `drive_leaves_nothing_behind`.
 
 use std::collections::BTreeMap;
 
@@ -443,4 +447,136 @@ async fn killed_batch(var: &str, tag: &str) {
 #[tokio::test]
 async fn a_killed_batch_is_all_or_nothing_main() {
     killed_batch(MAIN_URL_VAR, "main").await;
+}
+
+/// Calls `treasury.drive_stripe_events` as stripe-webhook does after recording an event (its
+/// `MAX_DRIVE_ROUNDS`, 8: the last call promises nothing); answers the events its batches applied.
+async fn drive_as_the_webhook(client: &Client) -> i64 {
+    const ROUNDS: u32 = 8;
+    let mut applied = 0;
+    for round in 1..=ROUNDS {
+        let result: Value = client
+            .query_one("select treasury.drive_stripe_events($1, $2)", &[&BATCH, &(round < ROUNDS)])
+            .await
+            .expect("drive_stripe_events")
+            .get(0);
+        let events = result["events"].as_i64().expect("events");
+        applied += events;
+        let again = (result["ran"] == true && events > 0) || result["waited"] == true;
+        if !again {
+            break;
+        }
+    }
+    applied
+}
+
+/// The webhook's drive never leaves an event to pg_cron: in each of `ROUNDS` rounds, `DELIVERERS`
+/// connections each record a payment's events and drive the applier as stripe-webhook does (batches
+/// of 7), while another connection keeps running batches that promise nothing
+/// (`treasury.apply_stripe_events`, as pg_cron's job does); once every delivery of a round has been
+/// answered, none of the round's events may still be `received`. A delivery that returned on finding
+/// any batch running would leave its event behind whenever that batch began before it was recorded
+/// (dropping the promise check makes this test fail).
+async fn drive_leaves_nothing_behind(var: &str, tag: &str) {
+    const ROUNDS: usize = 40;
+    const DELIVERERS: usize = 6;
+    let client = service(var).await;
+    let run_id = Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (product, _) = product(&client, &format!("{run_id} drive")).await;
+    let before = ledger_violations(&client).await;
+    let base = chrono::Utc::now().timestamp() - 3600;
+    let mut deliverers = vec![];
+    for _ in 0..DELIVERERS {
+        deliverers.push(service(var).await);
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let other = {
+        let (stop, other) = (stop.clone(), service(var).await);
+        tokio::spawn(async move {
+            let mut batches = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                other
+                    .query_one("select treasury.apply_stripe_events(3)", &[])
+                    .await
+                    .expect("apply_stripe_events");
+                batches += 1;
+            }
+            batches
+        })
+    };
+    let mut events_total = 0;
+    for round in 0..ROUNDS {
+        let mut tasks = vec![];
+        let mut ids = vec![];
+        for (d, deliverer) in deliverers.drain(..).enumerate() {
+            let pi = format!("pi_dr{run_id}{round}x{d}");
+            let story = Story {
+                key: String::new(),
+                amount: 1000 + 10 * d as i64,
+                refunds: vec![],
+                dispute: None,
+                created: base + round as i64,
+            };
+            let evts = events(&story, &pi, product);
+            ids.extend(evts.iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+            tasks.push(tokio::spawn(async move {
+                for e in &evts {
+                    let answer: Value = deliverer
+                        .query_one("select treasury.record_stripe_event($1::jsonb)", &[e])
+                        .await
+                        .expect("record_stripe_event")
+                        .get(0);
+                    assert_eq!(answer["status"], "received", "{answer}");
+                    drive_as_the_webhook(&deliverer).await;
+                }
+                deliverer
+            }));
+        }
+        for task in tasks {
+            deliverers.push(task.await.expect("a delivery panicked"));
+        }
+        let left: Vec<String> = client
+            .query(
+                "select event_id from treasury.stripe_events where event_id = any($1) and status = 'received' order by 1",
+                &[&ids],
+            )
+            .await
+            .expect("received events")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{tag}: round {round}: every delivery was answered, yet {left:?} wait for pg_cron"
+        );
+        let failed: i64 = client
+            .query_one(
+                "select count(*) from treasury.stripe_events where event_id = any($1) and status <> 'applied'",
+                &[&ids],
+            )
+            .await
+            .expect("statuses")
+            .get(0);
+        assert_eq!(failed, 0, "{tag}: round {round}: every event applied");
+        events_total += ids.len();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let batches = other.await.expect("the other applier panicked");
+    let added: Vec<String> = ledger_violations(&client)
+        .await
+        .into_iter()
+        .filter(|v| !before.contains(v))
+        .collect();
+    assert!(added.is_empty(), "{tag}: {added:?}");
+    eprintln!("{tag}: {ROUNDS} rounds of {DELIVERERS} deliveries, {events_total} events, {batches} batches beside them");
+}
+
+#[tokio::test]
+async fn the_webhooks_drive_leaves_nothing_behind_main() {
+    drive_leaves_nothing_behind(MAIN_URL_VAR, "main").await;
+}
+
+#[tokio::test]
+async fn the_webhooks_drive_leaves_nothing_behind_hosted() {
+    drive_leaves_nothing_behind(hosted_url_var(), "hosted").await;
 }

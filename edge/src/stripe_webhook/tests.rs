@@ -440,28 +440,65 @@ fn answered(action: &Value) -> Value {
     serde_json::from_str(action["respond"]["body"].as_str().unwrap()).unwrap()
 }
 
-#[test]
-fn a_recorded_event_drives_a_batch_then_is_answered_as_recorded() {
-    let recorded = json!({"received": true, "status": "received", "event_id": "evt_1", "type": "payment_intent.succeeded"});
-    let batch = completed(&json!({"event_id": "evt_1"}), &json!([{ "result": recorded }]).to_string());
+fn drive_call(action: &Value, round: u64) {
     assert_eq!(
-        batch["query"]["sql"], "select treasury.apply_stripe_events(200, $1::text) as result",
-        "{batch}"
+        action["query"]["sql"], "select treasury.drive_stripe_events(64, $1::boolean) as result",
+        "{action}"
     );
-    assert_eq!(batch["query"]["role"], "service_role");
-    assert_eq!(batch["query"]["params"], json!(["evt_1"]), "it waits for its own event");
-    assert_eq!(batch["state"]["recorded"], recorded);
-    let applied = json!([{ "result": {"events": 3, "statuses": {"applied": 3}} }]).to_string();
-    assert_eq!(answered(&completed(&batch["state"], &applied)), recorded);
+    assert_eq!(action["query"]["role"], "service_role");
+    let promise = round < super::MAX_DRIVE_ROUNDS;
+    assert_eq!(
+        action["query"]["params"],
+        json!([promise]),
+        "round {round} promises to call again: {promise}"
+    );
+    assert_eq!(action["state"]["round"], round, "{action}");
+}
+
+#[test]
+fn a_recorded_event_drives_the_applier_then_is_answered_as_recorded() {
+    let recorded = json!({"received": true, "status": "received", "event_id": "evt_1", "type": "payment_intent.succeeded"});
+    let first = completed(&json!({"event_id": "evt_1"}), &json!([{ "result": recorded }]).to_string());
+    drive_call(&first, 1);
+    assert_eq!(first["state"]["recorded"], recorded);
+
+    // A batch that applied events: the promise is kept with another call, and one that finds nothing ends it.
+    let ran = json!([{ "result": {"ran": true, "events": 3, "statuses": {"applied": 3}} }]).to_string();
+    let second = completed(&first["state"], &ran);
+    drive_call(&second, 2);
+    let empty = json!([{ "result": {"ran": true, "events": 0, "statuses": {}} }]).to_string();
+    assert_eq!(answered(&completed(&second["state"], &empty)), recorded);
+
+    // A batch running whose driver comes back: answered at once. One waited for: another call.
+    let busy = json!([{ "result": {"ran": false, "waited": false, "events": 0, "statuses": {}} }]).to_string();
+    assert_eq!(answered(&completed(&first["state"], &busy)), recorded);
+    let waited = json!([{ "result": {"ran": false, "waited": true, "events": 0, "statuses": {}} }]).to_string();
+    drive_call(&completed(&first["state"], &waited), 2);
+
+    // At most MAX_DRIVE_ROUNDS calls, the last promising nothing; then the answer whatever the last said.
+    let mut action = first;
+    for round in 2..=super::MAX_DRIVE_ROUNDS {
+        action = completed(&action["state"], if round % 2 == 0 { &ran } else { &waited });
+        drive_call(&action, round);
+    }
+    assert_eq!(answered(&completed(&action["state"], &ran)), recorded, "the last round answers");
+    for rows in ["[]", r#"[{"result": null}]"#] {
+        assert_eq!(
+            answered(&completed(&second["state"], rows)),
+            recorded,
+            "a drive that answered {rows}"
+        );
+    }
+
     for error in [
         r#"{"code":"40P01","message":"deadlock detected"}"#,
         r#"{"code":"CONNECTION_CLOSED"}"#,
     ] {
-        let failed = crate::fail("stripe-webhook", &batch["state"].to_string(), error, 0.0, "{}", "r-1");
+        let failed = crate::fail("stripe-webhook", &second["state"].to_string(), error, 0.0, "{}", "r-1");
         assert_eq!(
             answered(&serde_json::from_str(&failed).unwrap()),
             recorded,
-            "a failed batch: {error}"
+            "a failed drive: {error}"
         );
     }
 }

@@ -8,7 +8,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(22);
+select plan(27);
 \ir treasury_helpers.psql
 
 select pg_temp.balance(null, 'stripe_balance') as stripe_before \gset
@@ -126,6 +126,29 @@ select is(
 
 select throws_ok('select treasury.apply_stripe_events(0)', '22023', 'max_events must be 1 to 10000, got 0',
                  'a batch size out of range is refused');
+
+-- The webhook's drive -----------------------------------------------------------------------
+
+select treasury.record_stripe_event(pg_temp.event('evt_pgtap_batch_drive', 'checkout.session.completed', 1763800300,
+                                                  pg_temp.session('pi_pgtap_batch_drive', 2500, :'meta'))) as recorded_drive \gset
+select is(
+  (select (d ->> 'ran')::boolean and (d ->> 'events')::int >= 1 from treasury.drive_stripe_events(200, true) as d),
+  true,
+  'with no batch running, the webhook''s drive runs one'
+);
+select is((select status from treasury.stripe_events where event_id = 'evt_pgtap_batch_drive'), 'applied',
+          '... which applies the event recorded before it');
+select throws_ok('select treasury.drive_stripe_events(10001)', '22023', 'max_events must be 1 to 10000, got 10001',
+                 'the drive refuses a batch size out of range');
+select throws_ok('select treasury.drive_stripe_events(200, null)', '22023', 'calls_again must be true or false',
+                 'the drive refuses an unknown promise');
+select is(
+  array[has_function_privilege('service_role', 'treasury.drive_stripe_events(int, boolean)', 'execute'),
+        has_function_privilege('authenticated', 'treasury.drive_stripe_events(int, boolean)', 'execute'),
+        has_function_privilege('anon', 'treasury.drive_stripe_events(int, boolean)', 'execute')],
+  array[true, false, false],
+  'only the service role drives the applier'
+);
 
 select ok(
   (select command = 'select treasury.apply_stripe_events(1000)' and active
