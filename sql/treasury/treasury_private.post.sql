@@ -9,8 +9,10 @@ volatile
 as $$
 declare
   problem text;
+  missing text;
   account_ids bigint[];
   amounts bigint[];
+  currencies bpchar[];
   txn bigint;
 begin
   if kind is null or kind !~ '^[a-z][a-z_]{0,49}$' then
@@ -24,50 +26,52 @@ begin
     raise exception using errcode = '22023', message = 'lines must be a JSON array of {"account_id": n, "amount": n}';
   end if;
 
-  select format('lines[%s] %s', l.idx - 1, case
-      when jsonb_typeof(l.line) <> 'object' then 'must be an object {"account_id": n, "amount": n}'
-      when treasury_private.json_bigint(l.line -> 'account_id') is null then 'account_id must be an integer'
-      when treasury_private.json_bigint(l.line -> 'amount') is null then 'amount must be an integer (minor units)'
-      else 'amount is out of range'
-    end)
-  into problem
-  from jsonb_array_elements(lines) with ordinality as l(line, idx)
-  where jsonb_typeof(l.line) <> 'object'
-     or treasury_private.json_bigint(l.line -> 'account_id') is null
-     or treasury_private.json_bigint(l.line -> 'amount') is null
-     or treasury_private.json_bigint(l.line -> 'amount') = -9223372036854775808
-  order by l.idx
-  limit 1;
+  -- One statement reads every line once and looks each account up once:
+  -- the first malformed line (in order), the non-zero lines as arrays, and
+  -- the first of them whose account does not exist.
+  with line as (
+    select l.idx, l.line,
+           treasury_private.json_bigint(l.line -> 'account_id') as account_id,
+           treasury_private.json_bigint(l.line -> 'amount') as amount
+    from jsonb_array_elements(lines) with ordinality as l(line, idx)
+  )
+  select
+    (select format('lines[%s] %s', b.idx - 1, case
+         when jsonb_typeof(b.line) <> 'object' then 'must be an object {"account_id": n, "amount": n}'
+         when b.account_id is null then 'account_id must be an integer'
+         when b.amount is null then 'amount must be an integer (minor units)'
+         else 'amount is out of range'
+       end)
+     from line as b
+     where jsonb_typeof(b.line) <> 'object' or b.account_id is null or b.amount is null
+        or b.amount = -9223372036854775808
+     order by b.idx
+     limit 1),
+    array_agg(l.account_id order by l.idx) filter (where l.amount <> 0),
+    array_agg(l.amount order by l.idx) filter (where l.amount <> 0),
+    array_agg(a.currency order by l.idx) filter (where l.amount <> 0),
+    (array_agg(format('account %s does not exist', l.account_id) order by l.idx)
+       filter (where l.amount <> 0 and a.id is null))[1]
+  into problem, account_ids, amounts, currencies, missing
+  from line as l
+  left join treasury.accounts as a on a.id = l.account_id;
   if problem is not null then
     raise exception using errcode = '22023', message = problem;
   end if;
-
-  select array_agg(treasury_private.json_bigint(l.line -> 'account_id') order by l.idx),
-         array_agg(treasury_private.json_bigint(l.line -> 'amount') order by l.idx)
-  into account_ids, amounts
-  from jsonb_array_elements(lines) with ordinality as l(line, idx)
-  where treasury_private.json_bigint(l.line -> 'amount') <> 0;
   if account_ids is null then
     raise exception using errcode = '22023', message = format('ledger transaction %s %s has no non-zero line', kind, reference);
   end if;
-
-  select format('account %s does not exist', u.account_id) into problem
-  from unnest(account_ids) with ordinality as u(account_id, idx)
-  where not exists (select 1 from treasury.accounts as a where a.id = u.account_id)
-  order by u.idx
-  limit 1;
-  if problem is not null then
-    raise exception using errcode = 'P0002', message = problem;
+  if missing is not null then
+    raise exception using errcode = 'P0002', message = missing;
   end if;
 
   select format('ledger transaction %s %s does not balance in %s: debits exceed credits by %s',
-                kind, reference, a.currency, sum(u.amount))
+                kind, reference, u.currency, sum(u.amount))
   into problem
-  from unnest(account_ids, amounts) as u(account_id, amount)
-  join treasury.accounts as a on a.id = u.account_id
-  group by a.currency
+  from unnest(currencies, amounts) as u(currency, amount)
+  group by u.currency
   having sum(u.amount) <> 0
-  order by a.currency
+  order by u.currency
   limit 1;
   if problem is not null then
     raise exception using errcode = '23514', message = problem,
@@ -86,9 +90,8 @@ begin
   end if;
 
   insert into public.treasury_ledger (txn_id, kind, reference, account_id, currency, amount)
-  select txn, post.kind, post.reference, u.account_id, a.currency, u.amount
-  from unnest(account_ids, amounts) with ordinality as u(account_id, amount, idx)
-  join treasury.accounts as a on a.id = u.account_id
+  select txn, post.kind, post.reference, u.account_id, u.currency, u.amount
+  from unnest(account_ids, currencies, amounts) with ordinality as u(account_id, currency, amount, idx)
   order by u.idx;
   return txn;
 end
