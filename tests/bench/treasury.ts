@@ -125,7 +125,7 @@ async function viaWebhook(catalogue: Product[], clients: number): Promise<Measur
 }
 
 /** What the webhook does, over plain connections: record (its own transaction), then drive the applier. */
-async function recordAndApply(sql: Sql, catalogue: Product[], clients: number, label: string): Promise<Measured> {
+async function recordAndDrive(sql: Sql, catalogue: Product[], clients: number, label: string): Promise<Measured> {
   const watch = new Watch(sql);
   const run = await closedLoop(label, clients, SECONDS, async (client, i) => {
     const t0 = performance.now();
@@ -328,7 +328,7 @@ async function payments() {
     for (const clients of [1, CLIENTS]) {
       const t = await transfers(clients);
       const http = await viaWebhook(onMain, clients);
-      const direct = await recordAndApply(main, onMain, clients, `record + drive, ${clients} clients`);
+      const direct = await recordAndDrive(main, onMain, clients, `record + drive, ${clients} clients`);
       const old = await oneByOne(main, onMain, clients, `receive_stripe_event, ${clients} clients`);
       const dup = await webhookDuplicates(onMain, clients);
       const rec = await recordOnly(main, onMain, clients, `record only, ${clients} clients`);
@@ -347,7 +347,7 @@ async function payments() {
       rows.push({
         clients,
         path: "direct SQL: record + drive, SQL twins (hosted-shape cluster)",
-        m: await recordAndApply(twins, onTwins, clients, `record + drive on the hosted-shape cluster, ${clients} clients`),
+        m: await recordAndDrive(twins, onTwins, clients, `record + drive on the hosted-shape cluster, ${clients} clients`),
       });
     }
     work = await workPerItem(onMain, WORK_N);
@@ -525,7 +525,7 @@ if (Deno.env.get("BENCH_TREASURY") === "work") {
 if (Deno.env.get("BENCH_TREASURY") === "drive") {
   // Only the driven paths at BENCH_CLIENTS (quick, for working on the drive): printed, BENCHMARKS.md untouched.
   const onMain = await products(main);
-  for (const [label, m] of [["direct", await recordAndApply(main, onMain, CLIENTS, "record + drive")], ["HTTP", await viaWebhook(onMain, CLIENTS)]] as const) {
+  for (const [label, m] of [["direct", await recordAndDrive(main, onMain, CLIENTS, "record + drive")], ["HTTP", await viaWebhook(onMain, CLIENTS)]] as const) {
     console.log(`${label}, ${CLIENTS} clients: answered ${fmt(perSecond(m.run))}/s, applied ${fmt(appliedPerSecond(m)!)}/s, p50 ${fmt(percentile(m.run.latenciesMs, 50), 1)} ms, delay p50 ${fmt(percentile(m.watch!.delaysMs, 50), 1)} ms, p99 ${fmt(percentile(m.watch!.delaysMs, 99), 1)} ms, queue ≤ ${m.watch!.maxBacklog}`);
   }
   await main.end();
