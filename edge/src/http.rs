@@ -155,20 +155,24 @@ impl Response {
 /// array.
 ///
 /// `shared`: the statement may run in one transaction with other requests'
-/// statements marked so (each after its own role and claims, in the order
-/// that locks rows consistently), as Postgres's group commit does for
-/// separate ones; the host answers each request only after that transaction
-/// committed, and runs each alone again when any of them failed. Only a
-/// statement whose result is its own (no outbound call, no state across
-/// statements) is marked so: `passport.ingest`.
+/// statements marked so (each after its own role and claims), as Postgres's
+/// group commit does for separate ones; the host answers each request only
+/// after that transaction committed, and runs each alone again when any of
+/// them failed. The value is the statement's lock key: the host runs the
+/// statements of a transaction in the order of their keys, and statements
+/// that lock the same rows name them by the same key, so two such
+/// transactions lock those rows in the same order. Only a statement whose
+/// result is its own (no outbound call, no state across statements) is
+/// marked so: `passport.ingest` (keyed by the user whose rows it writes) and
+/// `concierto.redeem` (by the ticket it admits).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Query {
     pub sql: &'static str,
     pub params: Vec<Value>,
     #[serde(flatten)]
     pub session: Session,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub shared: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared: Option<String>,
 }
 
 /// One outbound HTTP call for the host to make (Stripe's API, Resend's). The
@@ -203,8 +207,9 @@ pub enum HttpResult {
 
 /// What a handler wants done next. [`Action::to_json`] writes the host
 /// protocol: `{"respond":{status,headers,body}}`,
-/// `{"query":{"sql","params","role","claims","shared"?},"state":...}` (`state` is
-/// handed back untouched to `complete` or `fail`),
+/// `{"query":{"sql","params","role","claims","shared"?},"state":...}`
+/// (`shared`: the lock key of a query that may share its transaction; `state`
+/// is handed back untouched to `complete` or `fail`),
 /// `{"http":{"calls":[{method,url,headers,body}],"delay_ms"},"state":...}`
 /// (wait `delay_ms`, make the calls concurrently, hand one [`HttpResult`] per
 /// call, in order, and `state` to `received`), or `{"refresh_jwks":true}`
@@ -212,8 +217,17 @@ pub enum HttpResult {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Respond(Response),
-    Query { query: Query, state: Value },
-    Http { calls: Vec<Outbound>, delay_ms: u64, state: Value },
+    /// The query is boxed: an `Action` is also the error of every handler's
+    /// `Result`, and is kept small.
+    Query {
+        query: Box<Query>,
+        state: Value,
+    },
+    Http {
+        calls: Vec<Outbound>,
+        delay_ms: u64,
+        state: Value,
+    },
     RefreshJwks,
 }
 
@@ -226,20 +240,21 @@ impl Action {
     /// saying whose it is.
     pub fn query(session: Session, sql: &'static str, params: Vec<Value>, state: Value) -> Self {
         Action::Query {
-            query: Query {
+            query: Box::new(Query {
                 sql,
                 params,
                 session,
-                shared: false,
-            },
+                shared: None,
+            }),
             state,
         }
     }
 
-    /// Marks a query as one that may share its transaction ([`Query`]'s `shared`).
-    pub fn shared(mut self) -> Self {
+    /// Marks a query as one that may share its transaction, ordered there by
+    /// `lock_key` ([`Query`]'s `shared`).
+    pub fn shared(mut self, lock_key: impl Into<String>) -> Self {
         if let Action::Query { query, .. } = &mut self {
-            query.shared = true;
+            query.shared = Some(lock_key.into());
         }
         self
     }

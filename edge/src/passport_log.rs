@@ -5,8 +5,9 @@
 //! bad event becomes a pre-rejected entry, never a failed request. All of
 //! them go in one call to `passport.ingest`, which re-validates, stores the
 //! accepted ones together, resolves duplicates and records the rejections.
-//! The call is `shared` ([`crate::http::Query`]): under load the host runs
-//! the calls of concurrent requests in one transaction, each as its caller.
+//! The call is `shared` ([`crate::http::Query`]), keyed by the caller's id:
+//! under load the host runs the calls of concurrent requests in one
+//! transaction, each as its caller, in the order of their callers.
 //!
 //! `passport.ingest` runs as the caller: a user's token as `authenticated`
 //! with the token's claims, the service role key as `service_role`, which may
@@ -67,13 +68,19 @@ pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
     http::expect_body_within(request, MAX_REQUEST_BYTES)?;
     let events = split_body(request.body)?;
     let entries: Vec<Value> = events.iter().map(|raw| entry(raw, &author, ctx.now_micros)).collect();
+    // A user's call writes that user's rows (entries, rate-limit buckets); the
+    // service role's, which may log for anyone, go first.
+    let lock_key = match author {
+        Author::User(id) => id.to_owned(),
+        Author::Service => String::new(),
+    };
     Ok(Action::query(
         Session::of(&caller),
         INGEST_SQL,
         vec![Value::Array(entries)],
         json!({ "events": events.len() }),
     )
-    .shared())
+    .shared(lock_key))
 }
 
 /// Counts an anonymous request against its client address, as the service

@@ -18,6 +18,11 @@
 //!
 //! Both SQL calls run as the caller (`authenticated`, with the token's
 //! claims); they refuse (42501) anyone who is not staff of the event's host.
+//! A scan's `redeem` is `shared` ([`crate::http::Query`]), keyed by its
+//! ticket: at a busy door the host runs the scans of concurrent requests in
+//! one transaction, one commit, each as its staff member, in the order of
+//! their tickets, and answers each after the commit (a failed one has each
+//! run again alone). An offline batch's call runs alone.
 
 use crate::db::Session;
 use crate::http::{self, Action, Request, Response};
@@ -91,12 +96,14 @@ fn scan_now(body: &Map<String, Value>, keys: &Keys, session: Session, now_micros
     let event_id = field("event_id").uuid()?;
     let gate = field("gate").text(MAX_GATE_CHARS)?;
     let claims = keys.verify(token, now_micros).map_err(Refusal::response)?;
+    let ticket = claims.ticket_uuid();
     Ok(Action::query(
         session,
         REDEEM_SQL,
-        vec![json!(claims.ticket_uuid()), json!(claims.version), json!(event_id), json!(gate)],
+        vec![json!(ticket), json!(claims.version), json!(event_id), json!(gate)],
         json!({}),
-    ))
+    )
+    .shared(ticket))
 }
 
 fn upload(scans: &Value, keys: &Keys, session: Session, now_micros: i64) -> Result<Action, Response> {

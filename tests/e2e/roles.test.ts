@@ -102,27 +102,38 @@ Deno.test("a failed statement rolls back its transaction and the connection goes
   assertEquals(again.map((rows) => rows[0]), Array(8).fill({ one: 1 }));
 });
 
-Deno.test("shared statements of concurrent requests commit together, each as its own caller", async () => {
+Deno.test("shared statements of concurrent requests commit together, each as its own caller, in lock-key order", async () => {
   const users = await Promise.all(Array.from({ length: 6 }, () => newUser(sql)));
   const oneAtATime = new SharedTransactions(pooled, 1);
-  const whoAmI = (id: string, extra = "") =>
+  // Each statement appends its lock key to a setting local to its transaction and reads it back: the keys of
+  // the statements that ran before it in the same transaction, then its own.
+  const whoAmI = (id: string, key: string, extra = "") =>
     oneAtATime.run({
-      sql: `select auth.uid()::text as uid, current_user as who, txid_current()::text as tx${extra}`,
-      params: [],
+      sql: `select auth.uid()::text as uid, current_user as who, txid_current()::text as tx,
+                   set_config('buckets_test.keys', coalesce(current_setting('buckets_test.keys', true), '') || $1 || ' ', true)
+                     as keys${extra}`,
+      params: [key],
       ...asUser(id),
-      shared: true,
-    }) as Promise<{ uid: string; who: string; tx: string }[]>;
-  const answers = await Promise.all(users.map((u) => whoAmI(u.id)));
+      shared: key,
+    }) as Promise<{ uid: string; who: string; tx: string; keys: string }[]>;
+  // Submitted in descending key order.
+  const answers = await Promise.all(users.map((u, i) => whoAmI(u.id, `k${9 - i}`)));
   answers.forEach(([row], i) => assertEquals([row.uid, row.who], [users[i].id, "authenticated"]));
-  // The first ran alone; the others waited for it and shared one transaction.
+  // The first ran alone; the others waited for it and shared one transaction, run in ascending key order.
   assertEquals(new Set(answers.slice(1).map(([row]) => row.tx)).size, 1);
   assert(answers[0][0].tx !== answers[1][0].tx);
+  assertEquals(answers[0][0].keys, "k9 ");
+  assertEquals(answers.slice(1).map(([row]) => row.keys), ["k4 k5 k6 k7 k8 ", "k4 k5 k6 k7 ", "k4 k5 k6 ", "k4 k5 ", "k4 "]);
   // One refused statement: the others are run again alone and answered; the refused one fails alone.
-  const mixed = await Promise.allSettled([whoAmI(users[0].id), ...users.slice(1, 4).map((u, i) => whoAmI(u.id, i === 1 ? ", 1/0 as boom" : ""))]);
+  const mixed = await Promise.allSettled([
+    whoAmI(users[0].id, "k0"),
+    ...users.slice(1, 4).map((u, i) => whoAmI(u.id, `k${i + 1}`, i === 1 ? ", 1/0 as boom" : "")),
+  ]);
   assertEquals(mixed.map((r) => r.status), ["fulfilled", "fulfilled", "rejected", "fulfilled"]);
   assertEquals((mixed[2] as PromiseRejectedResult).reason.code, "22012");
-  const txs = mixed.filter((r) => r.status === "fulfilled").map((r) => (r as PromiseFulfilledResult<{ tx: string }[]>).value[0].tx);
-  assertEquals(new Set(txs).size, 3);
+  const fulfilled = mixed.filter((r) => r.status === "fulfilled").map((r) => (r as PromiseFulfilledResult<{ tx: string; keys: string }[]>).value[0]);
+  assertEquals(new Set(fulfilled.map((row) => row.tx)).size, 3);
+  assertEquals(fulfilled.map((row) => row.keys), ["k0 ", "k1 ", "k3 "]);
 });
 
 Deno.test("a role outside anon, authenticated and service_role is never switched to", async () => {

@@ -79,6 +79,8 @@ fn a_good_token_is_redeemed_as_the_caller() {
     );
     assert_as_the_user(&action);
     assert_eq!(action["query"]["params"], json!([TICKET, 4, EVENT, "north"]));
+    // It may share a transaction with other requests' scans, ordered by the ticket it locks.
+    assert_eq!(action["query"]["shared"], TICKET);
 }
 
 #[test]
@@ -211,6 +213,7 @@ fn an_offline_batch_is_checked_at_each_scan_time() {
     let action = post(&scans);
     assert_eq!(action["query"]["sql"], "select concierto.upload_scans($1::jsonb) as result");
     assert_as_the_user(&action);
+    assert_eq!(action["query"].get("shared"), None);
     assert_eq!(
         action["query"]["params"][0],
         json!([

@@ -16,8 +16,11 @@ export interface Query {
   role: DbRole;
   /** What `request.jwt.claims` holds for the statement (auth.uid(), auth.jwt() read it). */
   claims: Record<string, unknown>;
-  /** Whether it may share a transaction with other requests' shared queries (SharedTransactions). */
-  shared?: boolean;
+  /**
+   * Set: it may share a transaction with other requests' shared queries (SharedTransactions), which run
+   * in the order of these keys; queries that lock the same rows name them by the same key.
+   */
+  shared?: string;
 }
 
 /** How long one statement may run; the platform gives the API's `authenticated` role 8 s. */
@@ -83,8 +86,9 @@ interface Waiting {
  *
  * - Each request is answered after the transaction that holds its statement committed (the
  *   pipeline's ReadyForQuery), with its own statement's rows.
- * - The statements run in the order of their callers' `sub`, so two transactions that hold the same
- *   users' statements lock those users' rows in the same order and cannot deadlock each other.
+ * - The statements run in the order of their lock keys (`shared`: passport.ingest's caller,
+ *   redeem's ticket), so two transactions that hold statements on the same rows lock them in the same
+ *   order and do not deadlock each other over them.
  * - When the database refused any statement, it rolled the whole transaction back: each query is
  *   run again alone, and gets its own answer. When the connection failed, whether the transaction
  *   committed is unknown: every query gets the connection's error (a 503), as it would alone.
@@ -115,7 +119,7 @@ export class SharedTransactions {
 
   private async commit(batch: Waiting[]) {
     if (batch.length === 1) return await alone(this.sql, batch[0]);
-    batch.sort((a, b) => sub(a.query).localeCompare(sub(b.query)));
+    batch.sort((a, b) => lockKey(a.query).localeCompare(lockKey(b.query)));
     let results: unknown[][];
     try {
       results = await this.sql.pipeline(batch.flatMap((w) => asRole(w.query)));
@@ -128,8 +132,8 @@ export class SharedTransactions {
   }
 }
 
-function sub(query: Query): string {
-  return typeof query.claims.sub === "string" ? query.claims.sub : "";
+function lockKey(query: Query): string {
+  return query.shared ?? "";
 }
 
 async function alone(sql: Sql, w: Waiting) {

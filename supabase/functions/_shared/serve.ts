@@ -102,8 +102,8 @@ export async function serveEdge(fn: string): Promise<void> {
   // handlers' own constants (edge/src/lib.rs host_settings).
   const settings: { env: string[]; max_body_bytes: number; max_steps: number } = JSON.parse(host_settings());
   const sql = connect();
-  // Shared queries (passport.ingest) of concurrent requests commit together, at most this many
-  // transactions of them at once (db.ts).
+  // Shared queries (passport.ingest, a scan's redeem) of concurrent requests commit together, at most
+  // this many transactions of them at once (db.ts).
   const shared = new SharedTransactions(sql, Number(Deno.env.get("BUCKETS_DB_SHARED_TRANSACTIONS") || 2));
   const handlerEnv: Record<string, string> = {};
   for (const name of settings.env) {
@@ -133,7 +133,7 @@ export async function serveEdge(fn: string): Promise<void> {
       let next: string;
       if ("query" in action) {
         try {
-          const rows = await (action.query.shared ? shared.run(action.query) : runAs(sql, action.query));
+          const rows = await (action.query.shared !== undefined ? shared.run(action.query) : runAs(sql, action.query));
           next = complete(fn, state, JSON.stringify(rows), now, env, requestId);
         } catch (e) {
           const err = e as { code?: string; message?: string; detail?: string };
