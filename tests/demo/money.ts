@@ -42,7 +42,7 @@ export async function runMoneyDemo(sql: Sql) {
   ]);
   const tickets = await sql`select t.id, t.state from public.event_tickets as t
                              join treasury.checkouts as c on c.order_id = t.order_id where c.id = ${session.checkout_id}`;
-  await drainOutbox();
+  await drainOutbox(sql);
   await runWorker("receipts-sender");
   const [{ email }] = await sql`select email from auth.users where id = ${fan.id}`;
   const mail = await resend.emails(email);

@@ -124,7 +124,7 @@ Deno.test("a host's event: draft, the lineup accepts, on sale, bought through Ch
       tx`select title from people.notifications where kind = 'event.cancelled' and payload ->> 'event_id' = ${event}`);
     assertEquals(told.map((t) => t.title), ["Hosts night e2e is cancelled"]);
   }
-  await drainOutbox();
+  await drainOutbox(sql);
   assertEquals(await addedViolations(sql, violationsBefore), [], "every step balanced");
 });
 

@@ -103,7 +103,7 @@ Deno.test("a fan buys two seats: Checkout through supabase-js, Stripe's request 
 
   // The receipt, and the tickets, emailed once each however often the sender runs (pg_cron's job):
   // it runs until nothing is due (other tests' messages go first, oldest first), then once more.
-  await drainOutbox();
+  await drainOutbox(sql);
   const again = await runWorker("receipts-sender");
   assertEquals([again.status, again.body.sent], [200, 0], JSON.stringify(again.body));
   const mail = await resend.emails(`${fan.id}@test.buckets.local`);

@@ -113,7 +113,7 @@ Deno.test("an artist onboards, earns from a sale and a tip, is paid out by the w
   assertEquals(await addedViolations(sql, violationsBefore), [], "check_invariants and check_payout_invariants");
 
   // Receipts: the fan's two payments, the artist's payout; each sent once, however often the sender runs.
-  await drainOutbox();
+  await drainOutbox(sql);
   const again = await runWorker("receipts-sender");
   assertEquals([again.status, again.body.sent], [200, 0], JSON.stringify(again.body));
   const toFan = await resend.emails(fanAddress);

@@ -72,7 +72,14 @@ export async function drainPayoutQueue(sql: Sql, maxRuns = 50) {
   await runUntilIdle("payout-worker", maxRuns);
 }
 
-/** Runs the receipts sender until it claims nothing: everything due in the outbox is sent (by Resend's stand-in). */
-export async function drainOutbox(maxRuns = 100) {
-  await runUntilIdle("receipts-sender", maxRuns);
+/**
+ * Runs the receipts sender until it claims nothing: everything due in the outbox is sent (by Resend's
+ * stand-in), also a backlog that benches left (a concierto bench queues thousands of messages). A run
+ * that claims anything claims at least one message, so the runs are bounded by what is due now, plus
+ * what concurrent tests queue meanwhile.
+ */
+export async function drainOutbox(sql: Sql) {
+  const [{ due }] = await sql`select count(*)::int as due from treasury.outbox
+                              where status in ('pending', 'sending') and next_attempt_at <= now()`;
+  await runUntilIdle("receipts-sender", due + 100);
 }
