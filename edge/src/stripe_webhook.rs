@@ -82,8 +82,9 @@ pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
 
 /// After recording: a newly recorded event drives the applier before the
 /// answer; a duplicate is answered at once. After each drive: another while
-/// the last one applied events (the promise it made) or waited for a batch,
-/// up to [`MAX_DRIVE_ROUNDS`] calls; then the answer is what recording said.
+/// the drive answers `"again"` (its batch applied events, which the call
+/// promised to follow, or it waited for a batch), up to [`MAX_DRIVE_ROUNDS`]
+/// calls; then the answer is what recording said.
 /// A logged rejection is answered its 400.
 pub fn complete(state: &Value, rows: &Value) -> Action {
     if let Some(rejection) = rejection_answer(state) {
@@ -92,7 +93,7 @@ pub fn complete(state: &Value, rows: &Value) -> Action {
     let result = rows.get(0).and_then(|row| row.get("result")).filter(|r| r.is_object());
     if let Some(recorded) = state.get("recorded") {
         let round = state["round"].as_u64().unwrap_or(MAX_DRIVE_ROUNDS);
-        let again = result.is_some_and(|r| (r["ran"] == true && r["events"].as_u64().is_some_and(|n| n > 0)) || r["waited"] == true);
+        let again = result.is_some_and(|r| r["again"] == true);
         if again && round < MAX_DRIVE_ROUNDS {
             return drive(recorded.clone(), round + 1);
         }

@@ -8,7 +8,8 @@
 -- and answers {"ran": true, "events": n, ...}. With a batch running it runs
 -- none and answers {"ran": false}: at once when the running batch's driver
 -- promised to look again (below), else after waiting for that batch's end
--- ("waited": true).
+-- ("waited": true). Every answer says whether to call again ("again"), so
+-- callers follow the rule below without restating it.
 --
 -- The promise. calls_again = true says: when this call answers ran with
 -- events > 0, the caller calls again once it has returned, i.e. after this
@@ -28,9 +29,11 @@
 -- acknowledged no faster than they are applied and the event -> ledger delay
 -- stays about a batch or two.
 --
--- The caller's loop (the webhook): call with calls_again = true; call again
--- while the answer has ran and events > 0, or waited; on the last round it
--- allows itself (it must answer Stripe), call with calls_again = false.
+-- The caller's loop (the webhook): call with calls_again = true while the
+-- answer says "again" (it ran a batch that applied events under the caller's
+-- promise, or it waited for a batch, which may have ended before the
+-- caller's event was committed); on the last round it allows itself (it must
+-- answer Stripe), call with calls_again = false.
 create or replace function treasury.drive_stripe_events(max_events int default 64, calls_again boolean default false)
 returns jsonb
 language plpgsql
@@ -43,6 +46,7 @@ declare
   promise_lock constant bigint := pg_catalog.hashtextextended('treasury.drive_stripe_events', 0);
   promised boolean;
   waiting int;
+  applied jsonb;
 begin
   perform treasury_private.check_batch_size(max_events);
   if calls_again is null then
@@ -54,7 +58,8 @@ begin
       -- callers below hold it shared to test it.
       perform pg_catalog.pg_advisory_xact_lock(promise_lock);
     end if;
-    return jsonb_build_object('ran', true) || treasury_private.apply_batch(max_events);
+    applied := treasury_private.apply_batch(max_events);
+    return jsonb_build_object('ran', true, 'again', calls_again and (applied ->> 'events')::int > 0) || applied;
   end if;
 
   -- A batch runs. Is its driver coming back? Callers test the promise lock
@@ -68,12 +73,12 @@ begin
     select count(*)::int into waiting
     from (select from treasury.stripe_events as e where e.status = 'received' limit max_events) as q;
     if waiting < max_events then
-      return jsonb_build_object('ran', false, 'waited', false, 'events', 0, 'statuses', '{}'::jsonb);
+      return jsonb_build_object('ran', false, 'waited', false, 'again', false, 'events', 0, 'statuses', '{}'::jsonb);
     end if;
   end if;
   -- Wait for the running batch's end beside the other waiters.
   perform treasury_private.await_batch();
-  return jsonb_build_object('ran', false, 'waited', true, 'events', 0, 'statuses', '{}'::jsonb);
+  return jsonb_build_object('ran', false, 'waited', true, 'again', true, 'events', 0, 'statuses', '{}'::jsonb);
 end
 $$;
 
@@ -82,7 +87,7 @@ comment on function treasury.drive_stripe_events(int, boolean) is
   'max_events (1 to 10000, default 64) recorded events (treasury_private.apply_batch) and answers {"ran": true, '
   '"events": n, "statuses": {...}}; with one running answers {"ran": false, "waited": false} at once when that '
   'batch''s driver will call again and fewer than max_events wait, else after that batch''s end ("waited": true). '
-  'calls_again: the caller promises to call again after a batch that applied events; call again while ran and '
-  'events > 0, or waited.';
+  'calls_again: the caller promises to call again after a batch that applied events. Every answer has "again": '
+  'call again while it is true (a promised batch applied events, or a batch was waited for).';
 
 grant execute on function treasury.drive_stripe_events(int, boolean) to service_role;

@@ -106,7 +106,7 @@ const appliedPerSecond = (m: Measured) => m.drainMs === undefined ? undefined : 
 async function driveAsTheWebhook(sql: Sql) {
   for (let round = 1; round <= 8; round++) {
     const [{ result }] = await sql`select treasury.drive_stripe_events(64, ${round < 8}) as result`;
-    if (!((result.ran && result.events > 0) || result.waited)) return;
+    if (!result.again) return;
   }
 }
 

@@ -462,8 +462,7 @@ async fn drive_as_the_webhook(client: &Client) -> i64 {
             .get(0);
         let events = result["events"].as_i64().expect("events");
         applied += events;
-        let again = (result["ran"] == true && events > 0) || result["waited"] == true;
-        if !again {
+        if result["again"] != true {
             break;
         }
     }

@@ -462,18 +462,20 @@ fn a_recorded_event_drives_the_applier_then_is_answered_as_recorded() {
     drive_call(&first, 1);
     assert_eq!(first["state"]["recorded"], recorded);
 
-    // A batch that applied events: the promise is kept with another call, and one that finds nothing ends it.
-    let ran = json!([{ "result": {"ran": true, "events": 3, "statuses": {"applied": 3}} }]).to_string();
+    // The drive says when to call again: after a batch that applied events (the promise is kept), or after
+    // waiting for one. A batch that found nothing, or one running whose driver comes back, ends it.
+    let ran = json!([{ "result": {"ran": true, "again": true, "events": 3, "statuses": {"applied": 3}} }]).to_string();
     let second = completed(&first["state"], &ran);
     drive_call(&second, 2);
-    let empty = json!([{ "result": {"ran": true, "events": 0, "statuses": {}} }]).to_string();
+    let empty = json!([{ "result": {"ran": true, "again": false, "events": 0, "statuses": {}} }]).to_string();
     assert_eq!(answered(&completed(&second["state"], &empty)), recorded);
-
-    // A batch running whose driver comes back: answered at once. One waited for: another call.
-    let busy = json!([{ "result": {"ran": false, "waited": false, "events": 0, "statuses": {}} }]).to_string();
+    let busy = json!([{ "result": {"ran": false, "waited": false, "again": false, "events": 0, "statuses": {}} }]).to_string();
     assert_eq!(answered(&completed(&first["state"], &busy)), recorded);
-    let waited = json!([{ "result": {"ran": false, "waited": true, "events": 0, "statuses": {}} }]).to_string();
+    let waited = json!([{ "result": {"ran": false, "waited": true, "again": true, "events": 0, "statuses": {}} }]).to_string();
     drive_call(&completed(&first["state"], &waited), 2);
+    // "again" is the drive's word, not the caller's reading of the rest of the answer.
+    let ran_unasked = json!([{ "result": {"ran": true, "again": false, "events": 3, "statuses": {"applied": 3}} }]).to_string();
+    assert_eq!(answered(&completed(&first["state"], &ran_unasked)), recorded);
 
     // At most MAX_DRIVE_ROUNDS calls, the last promising nothing; then the answer whatever the last said.
     let mut action = first;

@@ -8,7 +8,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(27);
+select plan(29);
 \ir treasury_helpers.psql
 
 select pg_temp.balance(null, 'stripe_balance') as stripe_before \gset
@@ -132,12 +132,27 @@ select throws_ok('select treasury.apply_stripe_events(0)', '22023', 'max_events 
 select treasury.record_stripe_event(pg_temp.event('evt_pgtap_batch_drive', 'checkout.session.completed', 1763800300,
                                                   pg_temp.session('pi_pgtap_batch_drive', 2500, :'meta'))) as recorded_drive \gset
 select is(
-  (select (d ->> 'ran')::boolean and (d ->> 'events')::int >= 1 from treasury.drive_stripe_events(200, true) as d),
-  true,
-  'with no batch running, the webhook''s drive runs one'
+  (select array[(d ->> 'ran')::boolean, (d ->> 'events')::int >= 1, (d ->> 'again')::boolean]
+   from treasury.drive_stripe_events(200, true) as d),
+  array[true, true, true],
+  'with no batch running, the webhook''s drive runs one, and says to call again as promised'
 );
 select is((select status from treasury.stripe_events where event_id = 'evt_pgtap_batch_drive'), 'applied',
           '... which applies the event recorded before it');
+select is(
+  (select array[(d ->> 'ran')::boolean, (d ->> 'again')::boolean = ((d ->> 'events')::int > 0)]
+   from treasury.drive_stripe_events(200, true) as d),
+  array[true, true],
+  'a promised batch asks for another call only when it applied events'
+);
+select treasury.record_stripe_event(pg_temp.event('evt_pgtap_batch_drive_last', 'checkout.session.completed', 1763800301,
+                                                  pg_temp.session('pi_pgtap_batch_drive_last', 2500, :'meta'))) as recorded_last \gset
+select is(
+  (select array[(d ->> 'ran')::boolean, (d ->> 'events')::int >= 1, (d ->> 'again')::boolean]
+   from treasury.drive_stripe_events(200, false) as d),
+  array[true, true, false],
+  'a call that promised nothing is not asked to call again'
+);
 select throws_ok('select treasury.drive_stripe_events(10001)', '22023', 'max_events must be 1 to 10000, got 10001',
                  'the drive refuses a batch size out of range');
 select throws_ok('select treasury.drive_stripe_events(200, null)', '22023', 'calls_again must be true or false',
