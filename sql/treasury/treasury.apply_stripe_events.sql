@@ -24,7 +24,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  batch_lock constant bigint := pg_catalog.hashtextextended('treasury.apply_stripe_events', 0);
+  batch_lock constant bigint := treasury_private.batch_lock();
 begin
   perform treasury_private.check_batch_size(max_events);
   if event_id is not null and not pg_catalog.pg_try_advisory_xact_lock(batch_lock) then

@@ -42,7 +42,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  batch_lock constant bigint := pg_catalog.hashtextextended('treasury.apply_stripe_events', 0);
+  batch_lock constant bigint := treasury_private.batch_lock();
   promise_lock constant bigint := pg_catalog.hashtextextended('treasury.drive_stripe_events', 0);
   promised boolean;
   waiting int;

@@ -9,7 +9,7 @@ language plpgsql
 volatile
 as $$
 declare
-  batch_lock constant bigint := pg_catalog.hashtextextended('treasury.apply_stripe_events', 0);
+  batch_lock constant bigint := treasury_private.batch_lock();
 begin
   perform pg_catalog.pg_advisory_lock_shared(batch_lock);
   perform pg_catalog.pg_advisory_unlock_shared(batch_lock);

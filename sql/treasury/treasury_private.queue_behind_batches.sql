@@ -11,7 +11,7 @@ language sql
 volatile
 set search_path = ''
 begin atomic
-  select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('treasury.apply_stripe_events', 0));
+  select pg_catalog.pg_advisory_xact_lock(treasury_private.batch_lock());
 end;
 
 comment on function treasury_private.queue_behind_batches() is

@@ -168,10 +168,7 @@ async fn the_worker_recording_answers_queues_behind_a_running_batch_instead_of_d
     let batch = connect(MAIN_URL_VAR).await;
     batch.batch_execute("begin").await.unwrap();
     batch
-        .execute(
-            "select pg_advisory_xact_lock(hashtextextended('treasury.apply_stripe_events', 0))",
-            &[],
-        )
+        .execute("select pg_advisory_xact_lock(treasury_private.batch_lock())", &[])
         .await
         .unwrap();
     batch
