@@ -70,17 +70,9 @@ pub fn handle(request: &Request, ctx: &Context) -> Result<Action, Action> {
     let entries: Vec<Value> = events.iter().map(|raw| entry(raw, &author, ctx.now_micros)).collect();
     // A user's call writes that user's rows (entries, rate-limit buckets); the
     // service role's, which may log for anyone, go first.
-    let lock_key = match author {
-        Author::User(id) => id.to_owned(),
-        Author::Service => String::new(),
-    };
-    Ok(Action::query(
-        Session::of(&caller),
-        INGEST_SQL,
-        vec![Value::Array(entries)],
-        json!({ "events": events.len() }),
-    )
-    .shared(lock_key))
+    let session = Session::of(&caller);
+    let lock_key = session.user_id().unwrap_or_default().to_owned();
+    Ok(Action::query(session, INGEST_SQL, vec![Value::Array(entries)], json!({ "events": events.len() })).shared(lock_key))
 }
 
 /// Counts an anonymous request against its client address, as the service

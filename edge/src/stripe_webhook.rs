@@ -113,7 +113,7 @@ fn drive(recorded: Value, round: u64) -> Action {
         Session::service(),
         DRIVE_SQL,
         vec![json!(round < MAX_DRIVE_ROUNDS)],
-        json!({ "event_id": recorded["event_id"], "recorded": recorded, "round": round }),
+        json!({ "recorded": recorded, "round": round }),
     )
 }
 

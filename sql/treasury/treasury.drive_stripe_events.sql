@@ -44,7 +44,6 @@ as $$
 declare
   batch_lock constant bigint := treasury_private.batch_lock();
   promise_lock constant bigint := pg_catalog.hashtextextended('treasury.drive_stripe_events', 0);
-  promised boolean;
   waiting int;
   applied jsonb;
 begin
@@ -65,11 +64,12 @@ begin
   -- A batch runs. Is its driver coming back? Callers test the promise lock
   -- shared, so they never stop each other, as a session lock released at
   -- once: never held while waiting for anything.
-  promised := not pg_catalog.pg_try_advisory_lock_shared(promise_lock);
-  if not promised then
+  if pg_catalog.pg_try_advisory_lock_shared(promise_lock) then
+    -- Free: the running batch promised nothing.
     perform pg_catalog.pg_advisory_unlock_shared(promise_lock);
-  end if;
-  if promised then
+  else
+    -- Held: its driver calls again, and takes this event, unless a batch's
+    -- worth already waits.
     select count(*)::int into waiting
     from (select from treasury.stripe_events as e where e.status = 'received' limit max_events) as q;
     if waiting < max_events then
