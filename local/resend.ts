@@ -1,7 +1,10 @@
 // A local stand-in for Resend's email API (docs/local-stack.md, "Stripe and Resend stand-ins"):
-// POST /emails and GET /emails/:id as Resend documents them (Bearer key, JSON body, the
-// Idempotency-Key rules, errors as {statusCode, name, message}); every email accepted is kept
-// for the tests. Under /_stand-in/: the emails and requests recorded, and injected faults.
+// POST /emails, POST /emails/batch and GET /emails/:id as Resend documents them (Bearer key, JSON
+// body, the Idempotency-Key rules, a batch of at most 100 validated strictly or, with
+// `x-batch-validation: permissive`, email by email, errors as {statusCode, name, message}), and,
+// when set, Resend's rate limit (requests a second across the API, 429 rate_limit_exceeded with
+// retry-after); every email accepted is kept for the tests. Under /_stand-in/: the emails and
+// requests recorded, injected faults, and the rate limit.
 
 import { FaultError, Faults, json, pathMatches, pickHeaders, type Running, serve } from "./standin_http.ts";
 
@@ -39,6 +42,8 @@ export interface ResendRequest {
 export interface ResendStandInOptions {
   /** The only API key accepted; any `re_…` key when unset. */
   apiKey?: string;
+  /** Requests a second it answers before it answers 429 (Resend's default for a team is 2); none when unset. */
+  perSecond?: number | null;
 }
 
 class ResendError extends Error {
@@ -56,6 +61,7 @@ const validation = (message: string) => new ResendError(422, "validation_error",
 const ADDRESS = /^(?:[^<>]*<\s*[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+\s*>|[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+)$/;
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 const MAX_RECIPIENTS = 50;
+const MAX_BATCH = 100;
 
 interface Stored {
   fingerprint: string;
@@ -70,10 +76,16 @@ export class ResendStandIn {
   readonly faults = new Faults();
   /** Recipients whose emails are refused with a given error: address → {status, name, message}. */
   failures = new Map<string, { statusCode: number; name: string; message: string }>();
+  /** Requests a second before a 429; null: no limit. */
+  perSecond: number | null;
   private idempotency = new Map<string, Stored>();
+  /** When the API requests of the last second were answered (ms), for the rate limit. */
+  private recent: number[] = [];
   private seq = 0;
 
-  constructor(readonly options: ResendStandInOptions = {}) {}
+  constructor(readonly options: ResendStandInOptions = {}) {
+    this.perSecond = options.perSecond ?? null;
+  }
 
   reset() {
     this.emails = [];
@@ -81,6 +93,26 @@ export class ResendStandIn {
     this.faults.clear();
     this.failures.clear();
     this.idempotency.clear();
+    this.perSecond = this.options.perSecond ?? null;
+    this.recent = [];
+  }
+
+  /** Resend's rate limit: within any second, at most perSecond requests are answered; the rest get 429. */
+  private limited(): Record<string, string> | null {
+    if (this.perSecond === null) return null;
+    const now = Date.now();
+    this.recent = this.recent.filter((t) => now - t < 1000);
+    if (this.recent.length >= this.perSecond) {
+      const reset = Math.max(1, Math.ceil((this.recent[0] + 1000 - now) / 1000));
+      return {
+        "retry-after": String(reset),
+        "ratelimit-limit": String(this.perSecond),
+        "ratelimit-remaining": "0",
+        "ratelimit-reset": String(reset),
+      };
+    }
+    this.recent.push(now);
+    return null;
   }
 
   handle = async (req: Request): Promise<Response> => {
@@ -130,14 +162,24 @@ export class ResendStandIn {
             message: "An unexpected error occurred.",
           }));
       if (faulted) return faulted;
-      if (req.method === "POST" && u.pathname === "/emails") {
+      const limited = this.limited();
+      if (limited) {
+        return answer(429, {
+          statusCode: 429,
+          name: "rate_limit_exceeded",
+          message:
+            `Too many requests. You can only make ${this.perSecond} requests per second. See rate limit response headers for more information. Or contact support to increase rate limit.`,
+        }, limited);
+      }
+      const batch = u.pathname === "/emails/batch";
+      if (req.method === "POST" && (u.pathname === "/emails" || batch)) {
         if (!parsed) throw new ResendError(400, "invalid_parameter", "Invalid JSON body");
         if (key !== null && (key.length < 1 || key.length > 256)) {
           throw new ResendError(400, "invalid_idempotency_key", "The key must be between 1-256 chars.");
         }
         const now = Date.now();
         for (const [k, s] of this.idempotency) if (now - s.at > IDEMPOTENCY_TTL_MS) this.idempotency.delete(k);
-        const fingerprint = JSON.stringify(body);
+        const fingerprint = `${u.pathname} ${JSON.stringify(body)}`;
         if (key !== null) {
           const stored = this.idempotency.get(key);
           if (stored && stored.fingerprint !== fingerprint) {
@@ -156,8 +198,9 @@ export class ResendStandIn {
             });
           }
         }
-        const email = this.accept(body, key);
-        const response = { id: email.id };
+        const response = batch
+          ? this.acceptBatch(body, key, req.headers.get("x-batch-validation"))
+          : { id: this.keep(this.validate(body, key)).id };
         if (key !== null) {
           this.idempotency.set(key, { fingerprint, status: 200, body: JSON.stringify(response), at: now });
         }
@@ -184,7 +227,7 @@ export class ResendStandIn {
           tags: email.tags,
         });
       }
-      if (u.pathname === "/emails" || m) {
+      if (u.pathname === "/emails" || batch || m) {
         throw new ResendError(405, "method_not_allowed", "Method is not allowed for the requested path.");
       }
       throw new ResendError(404, "not_found", "The requested endpoint does not exist.");
@@ -207,8 +250,48 @@ export class ResendStandIn {
     if (!ok) throw new ResendError(403, "invalid_api_key", "API key is invalid");
   }
 
+  /**
+   * A batch as Resend takes it: an array of 1 to 100 emails, validated strictly (any invalid email refuses
+   * the whole request, nothing sent) or, with `x-batch-validation: permissive`, each alone: `data` holds the
+   * ids of the emails accepted, in order, `errors` the others by index.
+   */
   // deno-lint-ignore no-explicit-any
-  private accept(body: any, key: string | null): Email {
+  private acceptBatch(body: any, key: string | null, mode: string | null) {
+    if (mode !== null && mode !== "strict" && mode !== "permissive") {
+      throw validation("Invalid `x-batch-validation` header: `strict` or `permissive`.");
+    }
+    if (!Array.isArray(body)) throw validation("The request body must be an array of emails.");
+    if (body.length === 0 || body.length > MAX_BATCH) {
+      throw validation(`A batch holds 1 to ${MAX_BATCH} emails, got ${body.length}.`);
+    }
+    const outcomes = body.map((email) => {
+      try {
+        return this.validate(email, key);
+      } catch (e) {
+        if (!(e instanceof ResendError)) throw e;
+        return e;
+      }
+    });
+    if (mode !== "permissive") {
+      const refused = outcomes.find((o) => o instanceof ResendError);
+      if (refused instanceof ResendError) throw refused;
+    }
+    const data: { id: string }[] = [];
+    const errors: { index: number; message: string }[] = [];
+    outcomes.forEach((o, index) => {
+      if (o instanceof ResendError) errors.push({ index, message: o.message });
+      else data.push({ id: this.keep(o).id });
+    });
+    return mode === "permissive" ? { data, errors } : { data };
+  }
+
+  private keep(email: Email): Email {
+    this.emails.push(email);
+    return email;
+  }
+
+  // deno-lint-ignore no-explicit-any
+  private validate(body: any, key: string | null): Email {
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       throw validation("The request body must be a JSON object.");
     }
@@ -278,7 +361,6 @@ export class ResendStandIn {
       scheduled_at: typeof body.scheduled_at === "string" ? body.scheduled_at : null,
       idempotency_key: key,
     };
-    this.emails.push(email);
     return email;
   }
 
@@ -317,6 +399,15 @@ export class ResendStandIn {
         if (e instanceof FaultError) return bad(e.message);
         throw e;
       }
+    }
+    if (path === "/_stand-in/rate-limit") {
+      if (req.method === "POST") {
+        const n = body.per_second ?? null;
+        if (n !== null && !(Number.isInteger(n) && n > 0)) return bad("per_second must be a positive integer, or null for none");
+        this.perSecond = n;
+        this.recent = [];
+      }
+      return json(200, { per_second: this.perSecond });
     }
     if (path === "/_stand-in/failures" && req.method === "POST") {
       if (typeof body.to !== "string") return bad("a failure needs `to`: the recipient whose emails are refused");

@@ -148,6 +148,9 @@ pub struct Call {
     pub idempotency_key: Option<String>,
     /// Sent as `Stripe-Account`: the call acts on that connected account.
     pub account: Option<String>,
+    /// Any other header the API asks for (Resend's `x-batch-validation`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
 }
 
 impl Call {
@@ -169,6 +172,9 @@ impl Call {
             if let Some(value) = value {
                 headers.insert(name.to_owned(), value.clone());
             }
+        }
+        for (name, value) in &self.headers {
+            headers.entry(name.to_ascii_lowercase()).or_insert_with(|| value.clone());
         }
         Outbound {
             method: self.method.clone(),

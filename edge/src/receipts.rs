@@ -3,24 +3,32 @@
 //! key only.
 //!
 //! ```text
-//! handle ─► treasury.claim_outbox() (leased to this run)
-//!   ─► render each ─► Resend POST /emails, all at once, Idempotency-Key = the outbox id
+//! handle ─► treasury.claim_outbox() (leased to this run, in requests of ≤ 100)
+//!   ─► render each ─► Resend POST /emails/batch per request, all at once,
+//!      Idempotency-Key = the request's key from the claim
 //!   ─► one statement: outbox_sent / outbox_failed per message
 //!   ─► 200 {"claimed", "sent", "retrying", "failed"}
 //! ```
+//!
+//! A request is made again only whole: the claim hands back the same
+//! messages under the same key, and rendering is a function of the message,
+//! so the body is the same and Resend answers a repeat it already processed
+//! with its first answer.
 
 use crate::db::{self, Session};
 use crate::http::{Action, HttpResult, Request, Response};
 use crate::outbound::{self, ApiError, Service};
-use crate::resend::{self, Email};
+use crate::resend::{self, Batch, Email};
 use crate::{worker, Context};
 use buckets_core::treasury::format_amount;
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// Messages per run.
-pub const BATCH_SIZE: i64 = 50;
+/// Messages per run: five batch requests of 100 (Resend's default limit is 2
+/// requests a second; the ones refused with a `429` are retried after its
+/// `retry-after`), about 30,000 messages an hour with one run a minute.
+pub const BATCH_SIZE: i64 = 500;
 /// How long a run has its messages before another run may take them.
 pub const LEASE_SECONDS: i64 = 120;
 const CLAIM_SQL: &str = "select treasury.claim_outbox($1::int, $2::int) as messages";
@@ -34,6 +42,8 @@ const MARK_SQL: &str = "select coalesce(jsonb_agg(x.marked ->> 'status'), '[]') 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Outgoing {
     pub id: String,
+    /// The `Idempotency-Key` of the batch request that carries it.
+    pub request_key: String,
     pub kind: String,
     pub email: String,
     pub data: Value,
@@ -94,36 +104,48 @@ fn claimed(messages: &Value, ctx: &Context) -> Result<Action, Response> {
     }
     let from = resend::sender(ctx)?;
     let app = app_url(ctx)?;
-    let mut emails = Vec::new();
-    let mut sending = Vec::new();
+    let mut batches: Vec<Batch> = Vec::new();
+    // The message ids of each batch, in its order.
+    let mut sending: Vec<Vec<String>> = Vec::new();
     let mut marks = Vec::new();
-    for m in &messages {
-        match render(&m.kind, &m.data, app) {
-            Ok(message) => {
-                emails.push(Email {
-                    idempotency_key: m.id.clone(),
-                    from: from.clone(),
-                    to: vec![m.email.clone()],
-                    subject: message.subject,
-                    html: message.html,
-                    text: message.text,
-                });
-                sending.push(m.id.clone());
+    // The claim answers each request's messages together, in their order.
+    for request in messages.chunk_by(|a, b| a.request_key == b.request_key) {
+        let mut emails = Vec::new();
+        let mut ids = Vec::new();
+        for m in request {
+            match render(&m.kind, &m.data, app) {
+                Ok(message) => {
+                    emails.push(Email {
+                        from: from.clone(),
+                        to: vec![m.email.clone()],
+                        subject: message.subject,
+                        html: message.html,
+                        text: message.text,
+                    });
+                    ids.push(m.id.clone());
+                }
+                // Data no message can be made of: sending again would not help.
+                Err(why) => marks.push(Mark {
+                    id: m.id.clone(),
+                    provider_id: None,
+                    error: Some(format!("cannot render the message: {why}")),
+                    retryable: Some(false),
+                }),
             }
-            // Data no message can be made of: sending again would not help.
-            Err(why) => marks.push(Mark {
-                id: m.id.clone(),
-                provider_id: None,
-                error: Some(format!("cannot render the message: {why}")),
-                retryable: Some(false),
-            }),
+        }
+        if !emails.is_empty() {
+            batches.push(Batch {
+                idempotency_key: request[0].request_key.clone(),
+                emails,
+            });
+            sending.push(ids);
         }
     }
     let state = json!({ "claimed": messages.len(), "sending": sending, "marks": marks });
-    if emails.is_empty() {
+    if batches.is_empty() {
         return Ok(mark(state));
     }
-    resend::send(ctx, emails, state)
+    resend::send_batches(ctx, batches, state)
 }
 
 pub fn received(state: &Value, results: &[HttpResult], ctx: &Context) -> Action {
@@ -131,33 +153,33 @@ pub fn received(state: &Value, results: &[HttpResult], ctx: &Context) -> Action 
 }
 
 fn next_after_resend(results: Vec<Result<Value, ApiError>>, mut mine: Value) -> Result<Action, Response> {
-    let sending: Vec<String> = serde_json::from_value(mine["sending"].clone())
+    let sending: Vec<Vec<String>> = serde_json::from_value(mine["sending"].clone())
         .map_err(|e| Response::internal_because(format!("the sender's state does not parse: {e}")))?;
     let mut marks: Vec<Mark> = serde_json::from_value(mine["marks"].clone())
         .map_err(|e| Response::internal_because(format!("the sender's state does not parse: {e}")))?;
-    for (id, result) in sending.into_iter().zip(results) {
-        marks.push(match result {
-            Ok(answer) => match answer["id"].as_str() {
-                Some(provider_id) if !provider_id.is_empty() => Mark {
+    let failed = |id: String, error: String, retryable: bool| Mark {
+        id,
+        provider_id: None,
+        error: Some(error),
+        retryable: Some(retryable),
+    };
+    for (ids, result) in sending.into_iter().zip(results) {
+        match result.map(|answer| resend::batch_outcomes(&answer, ids.len())) {
+            Ok(Ok(outcomes)) => marks.extend(ids.into_iter().zip(outcomes).map(|(id, outcome)| match outcome {
+                Ok(provider_id) => Mark {
                     id,
-                    provider_id: Some(provider_id.to_owned()),
+                    provider_id: Some(provider_id),
                     error: None,
                     retryable: None,
                 },
-                _ => Mark {
-                    id,
-                    provider_id: None,
-                    error: Some("Resend answered without an email id".into()),
-                    retryable: Some(true),
-                },
-            },
-            Err(e) => Mark {
-                id,
-                provider_id: None,
-                error: Some(e.describe()),
-                retryable: Some(e.is_transient()),
-            },
-        });
+                // Resend refused this email itself.
+                Err(message) => failed(id, format!("Resend refused the email: {message}"), false),
+            })),
+            // An answer that does not say what became of each: asked again under the same key,
+            // Resend answers as it did the first time, so a later run tells.
+            Ok(Err(why)) => marks.extend(ids.into_iter().map(|id| failed(id, why.clone(), true))),
+            Err(e) => marks.extend(ids.into_iter().map(|id| failed(id, e.describe(), e.is_transient()))),
+        }
     }
     mine["marks"] = serde_json::to_value(&marks).expect("marks serialise");
     Ok(mark(mine))

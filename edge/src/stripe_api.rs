@@ -83,6 +83,7 @@ impl StripeRequest {
             body,
             idempotency_key: self.idempotency_key,
             account: self.account,
+            headers: Default::default(),
         }
     }
 }

@@ -1,7 +1,8 @@
 -- A send failed: retried with backoff (30 s doubling, at most an hour) until
 -- 8 attempts, or failed at once when retrying cannot help (the provider
 -- refused the message itself); a failed message waits for an operator, who
--- sets it pending again.
+-- sets it pending again. A message failed for good leaves its Resend request
+-- (request_key cleared): set pending again, it goes into a new one.
 create or replace function treasury.outbox_failed(id uuid, error text, retryable boolean default true, at timestamptz default now())
 returns jsonb
 language plpgsql
@@ -27,6 +28,7 @@ begin
                                then outbox_failed.at + least(interval '1 hour', interval '30 seconds' * power(2, x.attempts - 1))
                                else x.next_attempt_at end,
         leased_until = null,
+        request_key = case when retryable and x.attempts < max_attempts then x.request_key end,
         last_error = left(error, 1000)
     where x.id = m.id
     returning * into m;

@@ -112,7 +112,13 @@ Deno.test("a fan buys two seats: Checkout through supabase-js, Stripe's request 
   assert(receipt, `no receipt for EUR 50.00 among: ${mail.map((m) => m.text).join("\n---\n")}`);
   const ticketMail = mail.find((m) => m !== receipt)!;
   assert(ticketMail.text?.includes("Night at the Shrine"), ticketMail.text ?? "");
-  assertEquals(new Set(mail.map((m) => m.idempotency_key)).size, 2);
+  const sent = await sql`select request_key from treasury.outbox where recipient_id = ${fan.id} and status = 'sent'`;
+  assertEquals(sent.length, 2);
+  assertEquals(
+    new Set(mail.map((m) => m.idempotency_key)),
+    new Set(sent.map((r) => r.request_key)),
+    "sent in Resend batch requests, under the keys the outbox gave them",
+  );
 });
 
 Deno.test("an expired session gives its seats back", async () => {

@@ -141,6 +141,11 @@ export class ResendStandInClient {
     return await call<Fault>(this.base, "POST", "/_stand-in/faults", f);
   }
 
+  /** Resend's rate limit: at most `perSecond` requests answered in any second, the rest 429; null: none. */
+  async rateLimit(perSecond: number | null): Promise<{ per_second: number | null }> {
+    return await call(this.base, "POST", "/_stand-in/rate-limit", { per_second: perSecond });
+  }
+
   /** Emails to `to` are refused with this error (default 422 validation_error). */
   async failure(f: { to: string; statusCode?: number; name?: string; message?: string }) {
     return await call(this.base, "POST", "/_stand-in/failures", f);

@@ -5,7 +5,13 @@ import { ResendStandInClient } from "../lib/standin.ts";
 
 const KEY = "re_buckets_standin_test";
 
-type Send = (body: unknown, opts?: { key?: string | null; idempotencyKey?: string }) => ReturnType<typeof send>;
+interface SendOptions {
+  key?: string | null;
+  idempotencyKey?: string;
+  /** POST /emails/batch (with this `x-batch-validation`, or none) instead of POST /emails. */
+  batch?: "strict" | "permissive" | "default";
+}
+type Send = (body: unknown, opts?: SendOptions) => ReturnType<typeof send>;
 
 async function withResend(fn: (ctx: { send: Send; control: ResendStandInClient; url: string }) => Promise<void>) {
   const running = startResendStandIn();
@@ -20,13 +26,15 @@ async function withResend(fn: (ctx: { send: Send; control: ResendStandInClient; 
 async function send(
   base: string,
   body: unknown,
-  opts: { key?: string | null; idempotencyKey?: string } = {},
+  opts: SendOptions = {},
   // deno-lint-ignore no-explicit-any
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (opts.key !== null) headers.authorization = `Bearer ${opts.key ?? KEY}`;
   if (opts.idempotencyKey) headers["idempotency-key"] = opts.idempotencyKey;
-  const res = await fetch(`${base}/emails`, { method: "POST", headers, body: JSON.stringify(body) });
+  if (opts.batch && opts.batch !== "default") headers["x-batch-validation"] = opts.batch;
+  const path = opts.batch ? "/emails/batch" : "/emails";
+  const res = await fetch(`${base}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
 
@@ -133,5 +141,66 @@ Deno.test("injected faults: 429 with Retry-After, 500, a dropped connection, a r
       headers: { authorization: `Bearer ${KEY}` },
     });
     assertEquals([get.status, (await get.json()).object], [200, "email"]);
+  });
+});
+
+Deno.test("POST /emails/batch: up to 100 emails in one request, strict unless asked to be permissive", async () => {
+  await withResend(async ({ send, control }) => {
+    const ok = await send([receipt("a@fans.example"), receipt("b@fans.example")], { batch: "default" });
+    assertEquals(ok.status, 200);
+    assertEquals(ok.body.data.length, 2);
+    assertEquals((await control.emails()).map((e) => [e.id, e.to[0]]), [
+      [ok.body.data[0].id, "a@fans.example"],
+      [ok.body.data[1].id, "b@fans.example"],
+    ]);
+
+    const mixed = [receipt("c@fans.example"), { ...receipt(), to: ["nope"] }, receipt("d@fans.example")];
+    const strict = await send(mixed, { batch: "strict" });
+    assertEquals([strict.status, strict.body.name], [422, "validation_error"]);
+    assertEquals((await control.emails()).length, 2, "strict: one invalid email refuses the whole request");
+    const permissive = await send(mixed, { batch: "permissive", idempotencyKey: "receipts/1" });
+    assertEquals(permissive.status, 200);
+    assertEquals(permissive.body.data.length, 2);
+    assertEquals(permissive.body.errors.map((e: { index: number }) => e.index), [1]);
+    assert(permissive.body.errors[0].message.startsWith("Invalid `to` field"));
+    assertEquals((await control.emails()).slice(2).map((e) => [e.id, e.to[0], e.idempotency_key]), [
+      [permissive.body.data[0].id, "c@fans.example", "receipts/1"],
+      [permissive.body.data[1].id, "d@fans.example", "receipts/1"],
+    ]);
+
+    const again = await send(mixed, { batch: "permissive", idempotencyKey: "receipts/1" });
+    assertEquals(again.body, permissive.body, "the same request under its key: the first answer");
+    assertEquals((await control.emails()).length, 4, "and nothing sent twice");
+    const fewer = await send(mixed.slice(1), { batch: "permissive", idempotencyKey: "receipts/1" });
+    assertEquals([fewer.status, fewer.body.name], [409, "invalid_idempotent_request"]);
+
+    for (const n of [0, 101]) {
+      const res = await send(Array.from({ length: n }, () => receipt()), { batch: "default" });
+      assertEquals([res.status, res.body.name], [422, "validation_error"], `${n} emails`);
+    }
+    const notAnArray = await send(receipt(), { batch: "default" });
+    assertEquals(notAnArray.status, 422);
+    assertEquals((await control.emails()).length, 4);
+  });
+});
+
+Deno.test("Resend's rate limit, when set: requests over it in a second get 429 with retry-after", async () => {
+  await withResend(async ({ send, control }) => {
+    assertEquals(await control.rateLimit(2), { per_second: 2 });
+    const answers = await Promise.all([1, 2, 3, 4].map((i) => send([receipt(`${i}@fans.example`)], { batch: "default" })));
+    assertEquals(answers.map((a) => a.status).sort(), [200, 200, 429, 429]);
+    const limited = answers.find((a) => a.status === 429)!;
+    assertEquals(limited.body.name, "rate_limit_exceeded");
+    assertEquals(limited.headers.get("retry-after"), "1");
+    assertEquals(limited.headers.get("ratelimit-limit"), "2");
+    assertEquals((await control.emails()).length, 2, "a refused request sends nothing");
+    await new Promise((r) => setTimeout(r, 1100));
+    assertEquals((await send(receipt())).status, 200, "the next second, it answers again");
+    assertEquals(await control.rateLimit(null), { per_second: null });
+    const many = await Promise.all([1, 2, 3, 4, 5].map(() => send(receipt())));
+    assert(many.every((a) => a.status === 200), "no limit once it is taken off");
+    const bad = await fetch(`${control.base}/_stand-in/rate-limit`, { method: "POST", body: JSON.stringify({ per_second: 0 }) });
+    assertEquals(bad.status, 400);
+    await bad.body?.cancel();
   });
 });

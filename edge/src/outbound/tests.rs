@@ -348,15 +348,17 @@ fn a_retry_after_is_honoured_within_the_cap() {
 #[test]
 fn resend_errors_are_read_from_its_shape() {
     let ctx = resend_ctx();
-    let email = crate::resend::Email {
-        idempotency_key: "o1".into(),
-        from: "a@b.c".into(),
-        to: vec!["d@e.f".into()],
-        subject: "s".into(),
-        html: "h".into(),
-        text: "t".into(),
+    let batch = crate::resend::Batch {
+        idempotency_key: "receipts/1".into(),
+        emails: vec![crate::resend::Email {
+            from: "a@b.c".into(),
+            to: vec!["d@e.f".into()],
+            subject: "s".into(),
+            html: "h".into(),
+            text: "t".into(),
+        }],
     };
-    let action = crate::resend::send(&ctx, vec![email], Value::Null).unwrap();
+    let action = crate::resend::send_batches(&ctx, vec![batch], Value::Null).unwrap();
     let (_, _, state) = http_parts(&action);
     let result = answered(
         422,

@@ -7,6 +7,9 @@ use crate::tests::{answered, calls_of, drive, handle_as_host, post_head};
 const APP: &str = "https://app.buckets.test";
 const M1: &str = "aaaaaaaa-0000-4000-8000-000000000001";
 const M2: &str = "aaaaaaaa-0000-4000-8000-000000000002";
+const M3: &str = "aaaaaaaa-0000-4000-8000-000000000003";
+const R1: &str = "receipts/0f0f0f0f-0000-4000-8000-000000000001";
+const R2: &str = "receipts/0f0f0f0f-0000-4000-8000-000000000002";
 
 fn env() -> Value {
     let mut env = auth_env();
@@ -34,8 +37,8 @@ fn ticket_data() -> Value {
             "receipt": { "rpc": "treasury.receipt", "payment_id": "pi_1" } })
 }
 
-fn message(id: &str, kind: &str, data: Value) -> Value {
-    json!({ "id": id, "kind": kind, "recipient_id": "u1", "email": "fan@example.com", "data": data, "attempts": 1,
+fn message(id: &str, request_key: &str, kind: &str, data: Value) -> Value {
+    json!({ "id": id, "request_key": request_key, "kind": kind, "recipient_id": "u1", "email": "fan@example.com", "data": data, "attempts": 1,
             "created_at": "2026-12-02T10:31:07+00:00" })
 }
 
@@ -135,85 +138,117 @@ fn refunds_and_payouts_have_their_messages() {
 }
 
 #[test]
-fn a_run_sends_each_message_once_under_its_id_and_marks_it() {
+fn a_run_sends_each_request_as_one_batch_under_its_key_and_marks_each_message() {
     let claim = json!([
-        message(M1, "payment_receipt", receipt_data(5000, "EUR")),
-        message(M2, "ticket_issued", ticket_data())
+        message(M1, R1, "payment_receipt", receipt_data(5000, "EUR")),
+        message(M2, R1, "ticket_issued", ticket_data()),
+        message(M3, R2, "payment_receipt", receipt_data(700, "USD"))
     ]);
     let (answer, steps) = run(
         claim,
         |call| {
-            if call["headers"]["idempotency-key"] == M1 {
-                answered(200, &json!({ "id": "re_sent_1" }))
-            } else {
+            if call["headers"]["idempotency-key"] == R1 {
                 answered(
-                    422,
-                    &json!({ "statusCode": 422, "name": "validation_error", "message": "Invalid `to` field" }),
+                    200,
+                    &json!({ "data": [{ "id": "re_sent_1" }],
+                             "errors": [{ "index": 1, "message": "Invalid `to` field." }] }),
                 )
+            } else {
+                answered(200, &json!({ "data": [{ "id": "re_sent_3" }] }))
             }
         },
-        json!(["sent", "failed"]),
+        json!(["sent", "failed", "sent"]),
     );
     assert_eq!(answer["respond"]["status"], 200, "{answer}");
-    assert_eq!(body(&answer), json!({ "claimed": 2, "sent": 1, "retrying": 0, "failed": 1 }));
+    assert_eq!(body(&answer), json!({ "claimed": 3, "sent": 2, "retrying": 0, "failed": 1 }));
 
     assert_eq!(steps[0]["query"]["sql"], CLAIM_SQL);
-    assert_eq!(steps[0]["query"]["params"], json!([50, 120]));
+    assert_eq!(steps[0]["query"]["params"], json!([500, 120]));
     assert_eq!(steps[0]["query"]["role"], "service_role");
 
     let sent = calls_of(&steps[1]);
-    assert_eq!(sent.len(), 2, "both at once");
-    assert_eq!(sent[0]["url"], "http://127.0.0.1:54341/emails");
-    assert_eq!(sent[0]["headers"]["idempotency-key"], M1);
+    assert_eq!(sent.len(), 2, "one request per key, both at once");
+    assert_eq!(sent[0]["url"], "http://127.0.0.1:54341/emails/batch");
+    assert_eq!(sent[0]["headers"]["idempotency-key"], R1);
+    assert_eq!(sent[0]["headers"]["x-batch-validation"], "permissive");
     assert_eq!(sent[0]["headers"]["authorization"], "Bearer re_test_key");
-    let expected = render("payment_receipt", &receipt_data(5000, "EUR"), APP).unwrap();
+    let receipt = render("payment_receipt", &receipt_data(5000, "EUR"), APP).unwrap();
+    let tickets = render("ticket_issued", &ticket_data(), APP).unwrap();
+    let email = |m: &Message| {
+        json!({ "from": "Buckets <receipts@buckets.test>", "to": ["fan@example.com"], "subject": m.subject,
+                "html": m.html, "text": m.text })
+    };
     assert_eq!(
         sent[0]["json"],
-        json!({ "from": "Buckets <receipts@buckets.test>", "to": ["fan@example.com"], "subject": expected.subject,
-                "html": expected.html, "text": expected.text })
+        json!([email(&receipt), email(&tickets)]),
+        "the request's messages, in its order"
     );
-    assert_eq!(sent[1]["headers"]["idempotency-key"], M2);
+    assert_eq!(sent[1]["headers"]["idempotency-key"], R2);
+    assert_eq!(sent[1]["json"].as_array().unwrap().len(), 1);
 
     assert_eq!(steps[2]["query"]["sql"], MARK_SQL);
     let marks = &steps[2]["query"]["params"][0];
     assert_eq!(marks[0], json!({ "id": M1, "provider_id": "re_sent_1" }));
     assert_eq!(marks[1]["id"], M2);
-    assert_eq!(marks[1]["retryable"], false, "Resend refused the message itself");
-    assert!(marks[1]["error"].as_str().unwrap().contains("Invalid `to` field"));
+    assert_eq!(marks[1]["retryable"], false, "Resend refused the email itself");
+    assert_eq!(marks[1]["error"], "Resend refused the email: Invalid `to` field.");
+    assert_eq!(marks[2], json!({ "id": M3, "provider_id": "re_sent_3" }));
 }
 
 #[test]
 fn a_busy_resend_is_retried_then_left_to_a_later_run() {
     let mut tries = 0;
     let (answer, steps) = run(
-        json!([message(M1, "payment_receipt", receipt_data(5000, "EUR"))]),
+        json!([
+            message(M1, R1, "payment_receipt", receipt_data(5000, "EUR")),
+            message(M2, R1, "ticket_issued", ticket_data())
+        ]),
         |_| {
             tries += 1;
             answered(
-                503,
-                &json!({ "statusCode": 503, "name": "internal_server_error", "message": "busy" }),
+                429,
+                &json!({ "statusCode": 429, "name": "rate_limit_exceeded", "message": "Too many requests." }),
             )
         },
-        json!(["pending"]),
+        json!(["pending", "pending"]),
     );
     assert_eq!(tries, crate::outbound::MAX_ATTEMPTS);
-    assert_eq!(body(&answer), json!({ "claimed": 1, "sent": 0, "retrying": 1, "failed": 0 }));
-    let every_key: Vec<&Value> = steps
+    assert_eq!(body(&answer), json!({ "claimed": 2, "sent": 0, "retrying": 2, "failed": 0 }));
+    let bodies: Vec<(&Value, &Value)> = steps
         .iter()
         .filter(|s| s.get("http").is_some())
-        .map(|s| &s["http"]["calls"][0]["headers"]["idempotency-key"])
+        .map(|s| (&s["http"]["calls"][0]["headers"]["idempotency-key"], &s["http"]["calls"][0]["body"]))
         .collect();
     assert!(
-        every_key.iter().all(|k| *k == M1),
-        "every try under the message's id: {every_key:?}"
+        bodies.iter().all(|b| *b == bodies[0] && *b.0 == R1),
+        "every try the same request under the request's key: {bodies:?}"
     );
-    assert_eq!(steps.last().unwrap()["query"]["params"][0][0]["retryable"], true);
+    let marks = &steps.last().unwrap()["query"]["params"][0];
+    assert_eq!(marks.as_array().unwrap().len(), 2);
+    assert!(marks.as_array().unwrap().iter().all(|m| m["retryable"] == true));
+}
+
+#[test]
+fn an_answer_that_does_not_account_for_every_email_is_retried_later() {
+    let (answer, steps) = run(
+        json!([
+            message(M1, R1, "payment_receipt", receipt_data(5000, "EUR")),
+            message(M2, R1, "ticket_issued", ticket_data())
+        ]),
+        |_| answered(200, &json!({ "data": [{ "id": "re_sent_1" }] })),
+        json!(["pending", "pending"]),
+    );
+    assert_eq!(body(&answer), json!({ "claimed": 2, "sent": 0, "retrying": 2, "failed": 0 }));
+    let marks = &steps.last().unwrap()["query"]["params"][0];
+    assert_eq!(marks[0]["retryable"], true);
+    assert_eq!(marks[0]["error"], "Resend answered a batch of 2 emails with 1 ids and 0 errors");
+    assert!(marks[1].get("provider_id").is_none(), "no id is guessed");
 }
 
 #[test]
 fn a_message_that_cannot_be_rendered_fails_without_a_call() {
     let (answer, steps) = run(
-        json!([message(M1, "payment_receipt", json!({ "payment_id": "pi_1" }))]),
+        json!([message(M1, R1, "payment_receipt", json!({ "payment_id": "pi_1" }))]),
         |_| unreachable!(),
         json!(["failed"]),
     );

@@ -7,7 +7,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(35);
+select plan(41);
 \ir concierto_helpers.psql
 
 -- Messages other tests left in this database (the end-to-end tests fill the outbox) are set aside
@@ -117,12 +117,18 @@ select is((select jsonb_agg(m ->> 'kind' order by m ->> 'kind') from jsonb_array
           'the sender claims the four pending messages, not the skipped ones');
 select is((select count(*) from treasury.outbox where status = 'sending' and attempts = 1 and leased_until = pg_temp.at(121)),
           4::bigint, 'each is sending, leased, one attempt');
+select results_eq(format($$select count(distinct m ->> 'request_key'), min(m ->> 'request_key') like 'receipts/%%',
+                                  (select count(*) from treasury.outbox where request_key = min(m ->> 'request_key'))
+                           from jsonb_array_elements(%L::jsonb) as m$$, :'batch'),
+                  $$values (1::bigint, true, 4::bigint)$$,
+                  'in one Resend batch request, whose key each message keeps');
 select is(treasury.claim_outbox(50, 120, pg_temp.at(2)), '[]'::jsonb, 'another run meanwhile gets nothing');
 
 select id as receipt_id from treasury.outbox where dedupe_key = 'payment_receipt:pi_pgtap_outbox_1' \gset
 select id as ticket_msg from treasury.outbox where kind = 'ticket_issued' and recipient_id = :'buyer' \gset
 select id as refund_msg from treasury.outbox where kind = 'refund' \gset
 select id as payout_msg from treasury.outbox where kind = 'payout_sent' \gset
+select request_key as first_request from treasury.outbox where id = :'ticket_msg' \gset
 
 select is(treasury.outbox_sent(:'receipt_id', 're_pgtap_1', pg_temp.at(3)) ->> 'status', 'sent', 'a delivered message is sent');
 select results_eq(format($$select status, provider_id, sent_at from treasury.outbox where id = %L$$, :'receipt_id'),
@@ -131,20 +137,26 @@ select is(treasury.outbox_sent(:'receipt_id', 're_pgtap_1', pg_temp.at(4)) ->> '
 select is(treasury.outbox_failed(:'receipt_id', 'late timeout', true, pg_temp.at(5)) ->> 'status', 'sent',
           'a late failure report for a sent message changes nothing');
 
+select is(treasury.outbox_failed(:'refund_msg', '422: invalid_to_address', false, pg_temp.at(3)) ->> 'status', 'failed',
+          'a failure retrying cannot fix fails for good at once');
+select is((select request_key from treasury.outbox where id = :'refund_msg'), null,
+          'and leaves its request: set pending again by an operator, it goes into a new one');
+
 select results_eq(format($$select r ->> 'status', (r ->> 'next_attempt_at')::timestamptz from treasury.outbox_failed(%L, '503: unavailable', true, pg_temp.at(3)) as r$$, :'ticket_msg'),
                   $$values ('pending', pg_temp.at(33))$$, 'a retryable failure: pending again after 30 seconds');
 select is(treasury.claim_outbox(50, 120, pg_temp.at(20)), '[]'::jsonb, 'not before');
-select is(treasury.claim_outbox(50, 120, pg_temp.at(40)) -> 0 ->> 'id', :'ticket_msg', 'then claimed again');
-select results_eq(format($$select r ->> 'status', (r ->> 'next_attempt_at')::timestamptz from treasury.outbox_failed(%L, '503: unavailable', true, pg_temp.at(40)) as r$$, :'ticket_msg'),
-                  $$values ('pending', pg_temp.at(100))$$, 'the second failure waits twice as long');
+select is(treasury.claim_outbox(50, 120, pg_temp.at(40)), '[]'::jsonb,
+          'nor while a run still holds another message of its request (the payout, leased until 121 s): a request is made again whole');
 
-select is(treasury.outbox_failed(:'refund_msg', '422: invalid_to_address', false, pg_temp.at(3)) ->> 'status', 'failed',
-          'a failure retrying cannot fix fails for good at once');
-
--- A crashed run: the lease ends, the message is claimed again with the same id (the idempotency key).
-select is(treasury.claim_outbox(1, 120, pg_temp.at(200)) -> 0 ->> 'id', :'payout_msg',
-          'a message a crashed run left sending comes back once its lease ended... ');
+-- A crashed run: the lease ends, the request is claimed again whole, under the same key.
+select results_eq(format($$select m ->> 'id', m ->> 'request_key' from jsonb_array_elements(treasury.claim_outbox(1, 120, pg_temp.at(200))) as m
+                           order by m ->> 'id'$$),
+                  format($$select id::text, %L from treasury.outbox where id in (%L, %L) order by id::text$$,
+                         :'first_request', :'ticket_msg', :'payout_msg'),
+                  'once the crashed run''s lease ended, its request comes back whole under its key (even past batch_size 1)');
 select is((select attempts from treasury.outbox where id = :'payout_msg'), 2, '...counting the attempt');
+select results_eq(format($$select r ->> 'status', (r ->> 'next_attempt_at')::timestamptz from treasury.outbox_failed(%L, '503: unavailable', true, pg_temp.at(200)) as r$$, :'ticket_msg'),
+                  $$values ('pending', pg_temp.at(260))$$, 'the second failure waits twice as long');
 
 -- Eight attempts at most.
 do $$
@@ -159,8 +171,41 @@ begin
   end loop;
 end
 $$;
-select results_eq(format($$select status, attempts, last_error from treasury.outbox where id = %L$$, :'ticket_msg'),
-                  $$values ('failed', 8, '503: unavailable')$$, 'after 8 attempts it stays failed for an operator');
+select results_eq(format($$select status, attempts, last_error, request_key from treasury.outbox where id = %L$$, :'ticket_msg'),
+                  $$values ('failed', 8, '503: unavailable', null::text)$$, 'after 8 attempts it stays failed for an operator');
+
+-- Requests of at most 100 (Resend's limit), claimed whole -------------------------------------------------
+delete from treasury.outbox;
+insert into treasury.outbox (kind, dedupe_key, recipient_id, email, data)
+select 'payment_receipt', 'pgtap_bulk:' || i, :'buyer', 'fan@example.test', '{}'::jsonb from generate_series(1, 150) as i;
+select treasury.claim_outbox(120, 120, pg_temp.at(1)) as bulk \gset
+select results_eq(format($$select count(*) from jsonb_array_elements(%L::jsonb) as m group by m ->> 'request_key' order by 1 desc$$, :'bulk'),
+                  $$values (100::bigint), (20::bigint)$$,
+                  '120 new messages go into a request of 100 and one of 20');
+select ok((select bool_and(ids = in_id_order and last - first + 1 = cardinality(ids))
+           from (select array_agg(m.value ->> 'id' order by m.n) as ids, array_agg(m.value ->> 'id' order by m.value ->> 'id') as in_id_order,
+                        min(m.n) as first, max(m.n) as last
+                 from jsonb_array_elements(:'bulk'::jsonb) with ordinality as m(value, n)
+                 group by m.value ->> 'request_key') as r),
+          'each request''s messages come together, in id order: the order of the request''s body');
+select request_key as big_request from treasury.outbox where request_key is not null
+group by request_key having count(*) = 100 \gset
+select request_key as small_request from treasury.outbox where request_key is not null
+group by request_key having count(*) = 20 \gset
+select count(*) as failed_big from treasury.outbox as m, treasury.outbox_failed(m.id, '429: rate_limit_exceeded', true, pg_temp.at(2))
+where m.request_key = :'big_request' \gset
+select count(*) as failed_small from treasury.outbox as m, treasury.outbox_failed(m.id, '429: rate_limit_exceeded', true, pg_temp.at(3))
+where m.request_key = :'small_request' \gset
+select results_eq($$select count(*), min(m ->> 'request_key'), max(m ->> 'request_key')
+                    from jsonb_array_elements(treasury.claim_outbox(30, 120, pg_temp.at(40))) as m$$,
+                  format($$values (100::bigint, %L, %L)$$, :'big_request', :'big_request'),
+                  'a request made again is claimed whole under its key, even when larger than the claim''s batch_size');
+select results_eq(format($$select m ->> 'request_key' = %L, count(*)
+                           from jsonb_array_elements(treasury.claim_outbox(50, 120, pg_temp.at(41))) as m group by 1 order by 1$$,
+                         :'small_request'),
+                  $$values (false, 30::bigint), (true, 20::bigint)$$,
+                  'the next claim: the other request again, then the 30 new messages left in a new request');
+
 select throws_ok($$select treasury.claim_outbox(0)$$, '22023', null, 'batch_size must be at least 1');
 select throws_ok(format($$select treasury.outbox_sent(%L, '')$$, :'payout_msg'), '22023', null, 'sent needs the provider''s id');
 select throws_ok($$select treasury.outbox_failed(gen_random_uuid(), 'x')$$, 'P0002', null, 'an unknown message is P0002');
