@@ -85,11 +85,12 @@ pub fn send_batches(ctx: &Context, batches: Vec<Batch>, state: Value) -> Result<
 
 /// What became of each email of a batch request of `count` emails, in the
 /// request's order, from Resend's `2xx` answer in permissive mode:
-/// `{"data": [{"id"}], "errors": [{"index", "message"}]}`, where `data` holds
-/// the ids of the emails it accepted, in order, and `errors` the ones it
-/// refused, by index. `Ok(id)` sent, `Err(message)` refused. An answer that
-/// does not account for every email exactly once is an error of the whole
-/// request.
+/// `{"data": [{"id"}], "errors": [{"index", "message"}]}`, where `errors`
+/// names the emails it refused, by index, and `data` holds the ids of the
+/// emails it accepted, in order (or, read the other way, one id per email of
+/// the request, the refused ones' included). `Ok(id)` sent, `Err(message)`
+/// refused. An answer that does not account for every email exactly once is
+/// an error of the whole request.
 pub fn batch_outcomes(answer: &Value, count: usize) -> Result<Vec<Result<String, String>>, String> {
     let ids: Vec<&str> = answer["data"]
         .as_array()
@@ -107,7 +108,9 @@ pub fn batch_outcomes(answer: &Value, count: usize) -> Result<Vec<Result<String,
             _ => return Err(format!("Resend answered the batch with an error for no email of it: {e}")),
         };
     }
-    if ids.len() + refused.len() != count {
+    // One id per email of the request: the refused ones are told by `errors`.
+    let one_per_email = ids.len() == count;
+    if !one_per_email && ids.len() + refused.len() != count {
         return Err(format!(
             "Resend answered a batch of {count} emails with {} ids and {} errors",
             ids.len(),
@@ -116,9 +119,17 @@ pub fn batch_outcomes(answer: &Value, count: usize) -> Result<Vec<Result<String,
     }
     let mut ids = ids.into_iter();
     Ok((0..count)
-        .map(|i| match refused.remove(&i) {
-            Some(message) => Err(message),
-            None => Ok(ids.next().expect("counted above").to_owned()),
+        .map(|i| {
+            let id = if one_per_email || !refused.contains_key(&i) {
+                ids.next()
+            } else {
+                None
+            };
+            match (refused.remove(&i), id) {
+                (Some(message), _) => Err(message),
+                (None, Some(id)) => Ok(id.to_owned()),
+                (None, None) => unreachable!("counted above"),
+            }
         })
         .collect())
 }
@@ -191,6 +202,13 @@ mod tests {
         assert_eq!(
             batch_outcomes(&one_refused, 3).unwrap(),
             vec![Ok("a".into()), Err("Invalid `to` field.".into()), Ok("c".into())]
+        );
+        let an_id_for_each = json!({"data": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
+                                    "errors": [{"index": 1, "message": "Invalid `to` field."}]});
+        assert_eq!(
+            batch_outcomes(&an_id_for_each, 3).unwrap(),
+            vec![Ok("a".into()), Err("Invalid `to` field.".into()), Ok("c".into())],
+            "an id for every email of the request, the refused one's too: the errors still tell which"
         );
         for bad in [
             json!({"data": [{"id": "a"}]}),
