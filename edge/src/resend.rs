@@ -119,17 +119,14 @@ pub fn batch_outcomes(answer: &Value, count: usize) -> Result<Vec<Result<String,
     }
     let mut ids = ids.into_iter();
     Ok((0..count)
-        .map(|i| {
-            let id = if one_per_email || !refused.contains_key(&i) {
-                ids.next()
-            } else {
-                None
-            };
-            match (refused.remove(&i), id) {
-                (Some(message), _) => Err(message),
-                (None, Some(id)) => Ok(id.to_owned()),
-                (None, None) => unreachable!("counted above"),
+        .map(|i| match refused.remove(&i) {
+            Some(message) => {
+                if one_per_email {
+                    ids.next();
+                }
+                Err(message)
             }
+            None => Ok(ids.next().expect("counted above").to_owned()),
         })
         .collect())
 }

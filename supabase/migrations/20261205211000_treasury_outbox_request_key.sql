@@ -9,7 +9,7 @@
 -- twice. request_key is that key, given when a claim first puts the message into a request and kept
 -- until the message is sent or failed for good (then cleared, so that an operator who sets a failed
 -- message pending again starts a new request). treasury.claim_outbox
--- (20261205214600_sources.sql) claims such requests whole.
+-- (20261205222428_sources.sql) claims such requests whole.
 alter table treasury.outbox
   add column request_key text check (char_length(request_key) between 1 and 256);
 

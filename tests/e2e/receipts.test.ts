@@ -10,7 +10,7 @@
 import { assert, assertEquals } from "../lib/assert.ts";
 import { db } from "../lib/stack.ts";
 import { ResendStandInClient } from "../lib/standin.ts";
-import { drainOutbox, runWorker } from "../lib/money.ts";
+import { drainOutbox, runUntilIdle } from "../lib/money.ts";
 
 const sql = db(4);
 const resend = new ResendStandInClient();
@@ -49,16 +49,6 @@ async function outboxOf(run: string) {
                    where data ->> 'product_id' = ${run} order by id`;
 }
 
-/** Runs the sender until it claims nothing, at most `max` times; answers how many runs claimed anything. */
-async function sendAll(max: number): Promise<number> {
-  for (let run = 0; run < max; run++) {
-    const res = await runWorker("receipts-sender");
-    assertEquals(res.status, 200, JSON.stringify(res.body));
-    if (res.body.claimed === 0) return run;
-  }
-  throw new Error(`the receipts sender still claimed messages after ${max} runs`);
-}
-
 async function withRateLimit(fn: () => Promise<void>) {
   await drainOutbox(sql); // what other tests left goes first, without the limit
   await resend.rateLimit(RESEND_REQUESTS_A_SECOND);
@@ -73,7 +63,7 @@ Deno.test("a drop's 250 receipts leave in one run within Resend's rate limit, ea
   await withRateLimit(async () => {
     const { addresses, run } = await queueReceipts(250);
     const before = (await resend.requests()).length;
-    const runs = await sendAll(5);
+    const runs = await runUntilIdle("receipts-sender", 5);
     assertEquals(runs, 1, "one run of the sender takes them all");
 
     const rows = await outboxOf(run);
@@ -103,7 +93,7 @@ Deno.test("a drop's 250 receipts leave in one run within Resend's rate limit, ea
 Deno.test("a run that crashed after Resend sent its request: the request is made again whole, nothing sent twice", async () => {
   await withRateLimit(async () => {
     const { addresses, run } = await queueReceipts(3);
-    await sendAll(5);
+    await runUntilIdle("receipts-sender", 5);
     const first = await outboxOf(run);
     assertEquals(first.map((r) => r.status), ["sent", "sent", "sent"]);
 
@@ -113,7 +103,7 @@ Deno.test("a run that crashed after Resend sent its request: the request is made
                                         leased_until = now() - interval '1 second'
               where data ->> 'product_id' = ${run}`;
     const before = (await resend.requests()).length;
-    await sendAll(5);
+    await runUntilIdle("receipts-sender", 5);
     const again = await outboxOf(run);
     assertEquals(again.map((r) => [r.status, r.attempts]), [["sent", 2], ["sent", 2], ["sent", 2]]);
     assertEquals(again.map((r) => r.request_key), first.map((r) => r.request_key), "under the same key");

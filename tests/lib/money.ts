@@ -52,12 +52,15 @@ export async function stripeCallsFor(payout: string): Promise<{ transfers: Recor
   };
 }
 
-/** Runs a worker until it claims nothing (at most `maxRuns` times). */
-async function runUntilIdle(fn: "payout-worker" | "receipts-sender" | "refund-worker", maxRuns: number) {
+/** Runs a worker until it claims nothing (at most `maxRuns` times); answers how many runs claimed anything. */
+export async function runUntilIdle(
+  fn: "payout-worker" | "receipts-sender" | "refund-worker",
+  maxRuns: number,
+): Promise<number> {
   for (let run = 0; run < maxRuns; run++) {
     const res = await runWorker(fn);
     if (res.status !== 200) throw new Error(`${fn} answered ${res.status}: ${JSON.stringify(res.body)}`);
-    if (res.body.claimed === 0) return;
+    if (res.body.claimed === 0) return run;
   }
   throw new Error(`${fn} still had work after ${maxRuns} runs`);
 }

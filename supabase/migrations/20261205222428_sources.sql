@@ -24,7 +24,7 @@ declare
   -- Resend's limit on the emails of one batch request.
   per_request constant int := 100;
   taken uuid[] := '{}'::uuid[];
-  fresh uuid[];
+  fresh uuid[] := '{}'::uuid[];
   request record;
   claimed jsonb;
 begin
@@ -57,21 +57,23 @@ begin
       limit batch_size - cardinality(taken)
       for update
     ) as d;
-    update treasury.outbox as m
-    set request_key = k.request_key
+  end if;
+
+  -- One write per message: leased, and the fresh ones given their new request's key.
+  with new_keys as (
+    select f.id, k.request_key
     from unnest(fresh) with ordinality as f(id, n)
     join (select r, 'receipts/' || gen_random_uuid() as request_key
           from generate_series(0, (cardinality(fresh) - 1) / per_request) as r) as k
       on k.r = (f.n - 1) / per_request
-    where m.id = f.id;
-    taken := taken || fresh;
-  end if;
-
-  with leased as (
+  ), leased as (
     update treasury.outbox as m
     set status = 'sending', attempts = m.attempts + 1,
-        leased_until = claim_outbox.at + make_interval(secs => lease_seconds)
-    where m.id = any(taken)
+        leased_until = claim_outbox.at + make_interval(secs => lease_seconds),
+        request_key = coalesce(m.request_key, n.request_key)
+    from unnest(taken || fresh) as t(id)
+    left join new_keys as n on n.id = t.id
+    where m.id = t.id
     returning m.*
   )
   select coalesce(jsonb_agg(jsonb_build_object('id', l.id, 'request_key', l.request_key, 'kind', l.kind,
